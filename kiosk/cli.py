@@ -1,0 +1,426 @@
+"""The `kiosk` command line: a thin layer over the store, the importer and the scoring.
+
+User mistakes end with a one-line error on stderr and a non-zero exit code: 2 for bad input (a value, a
+file, the configuration), 1 when the machine is in the way (a locked or read-only database, a full disk).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
+
+import click
+
+from kiosk import RELEASE_DATE, __version__
+from kiosk.bootstrap import Kiosk, open_kiosk
+from kiosk.config import ConfigError, default_config_text, load_config
+from kiosk.domain.days import TimeError, parse_day, parse_timestamp
+from kiosk.domain.survey import AnswerError
+from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
+from kiosk.paths import KioskPaths, default_data_dir
+from kiosk.storage import NewAnswer, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BAD_INPUT = 2
+BLOCKED = 1
+MAX_RANGE_DAYS = 3660
+PROGRESS_MIN_BYTES = 1_000_000
+
+
+def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
+    click.echo(f"kiosk: {message}", err=True)
+    sys.exit(code)
+
+
+def data_dir_option(func: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="KIOSK_HOME",
+        default=default_data_dir,
+        show_default="$KIOSK_HOME, else the per-user data directory",
+        help="Directory holding kiosk.toml and the database.",
+    )(func)
+
+
+@contextmanager
+def opened(data_dir: Path) -> Iterator[Kiosk]:
+    """Open the kiosk, turning every expected failure into a one-line error."""
+    try:
+        kiosk = open_kiosk(data_dir)
+    except ConfigError as error:
+        fail(str(error))
+    except StoreError as error:
+        fail(str(error), BLOCKED)
+    try:
+        yield kiosk
+    except StoreError as error:
+        fail(str(error), BLOCKED)
+    except AnswerError as error:
+        fail(str(error))
+    finally:
+        kiosk.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kiosk")
+def main() -> None:
+    """In-store customer-feedback kiosk: record answers offline and read honest daily scores.
+
+    Start with `kiosk init --store-id ID --device-id ID`, then `kiosk record`, `kiosk import` and
+    `kiosk scores`. Every command works on one data directory (--data-dir, or $KIOSK_HOME).
+    """
+
+
+@main.command()
+@click.option("--store-id", required=True, help="The store, as head office knows it (e.g. paris-01).")
+@click.option("--device-id", required=True, help="This kiosk, unique within the store (e.g. till-1).")
+@click.option("--timezone", default="Europe/Paris", show_default=True, help="IANA time zone of the store.")
+@click.option("--store-name", help="Name shown on screen (default: the store id).")
+@click.option(
+    "--force", is_flag=True, help="Rewrite an existing kiosk.toml (stored answers are always kept)."
+)
+@data_dir_option
+def init(
+    store_id: str, device_id: str, timezone: str, store_name: str | None, force: bool, data_dir: Path
+) -> None:
+    """Create a kiosk: a commented default kiosk.toml and an empty database."""
+    paths = KioskPaths(data_dir)
+    if paths.config.exists() and not force:
+        fail(
+            f"{paths.config} already exists: this directory already holds a kiosk (use --force to rewrite "
+            "its configuration; answers are kept)"
+        )
+    text = default_config_text(store_id, device_id, timezone, store_name or store_id)
+    tmp = data_dir / f".kiosk.toml.{uuid.uuid4().hex}.tmp"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        # Checked before it replaces anything, so a bad --timezone or id leaves the directory as it was.
+        load_config(tmp)
+        kept = paths.database.exists()
+        tmp.replace(paths.config)
+    except ConfigError as error:
+        fail(f"cannot create the kiosk: {error.problems[0].split(': ', 1)[-1]}")
+    except OSError as error:
+        fail(f"cannot write in {data_dir}: {error.strerror}", BLOCKED)
+    finally:
+        _remove_quietly(tmp)
+    with opened(data_dir) as kiosk:
+        count = kiosk.store.answer_count()
+    click.echo(f"Kiosk {store_id}/{device_id} ready in {data_dir}")
+    click.echo(f"  configuration: {paths.config}")
+    click.echo(f"  database:      {paths.database}" + (f" (kept, {count} answers)" if kept else ""))
+
+
+def _remove_quietly(path: Path) -> None:
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@main.command()
+@click.argument("question")
+@click.argument("value")
+@click.option(
+    "--at",
+    "at",
+    metavar="ISO8601",
+    help="When it was tapped (default: now). Without an offset: store-local time.",
+)
+@click.option("--session", metavar="ID", help="Add to this visit (default: a new visit).")
+@click.option("--language", help="Language the answer was given in (default: the survey's first).")
+@data_dir_option
+def record(
+    question: str, value: str, at: str | None, session: str | None, language: str | None, data_dir: Path
+) -> None:
+    """Store one answer, exactly as a tap on the kiosk would.
+
+    QUESTION is a question id of kiosk.toml (e.g. satisfaction), VALUE the face, score or option id.
+    """
+    with opened(data_dir) as kiosk:
+        try:
+            when = _now() if at is None else parse_timestamp(at, kiosk.config.store.tz)
+        except TimeError as error:
+            fail(f"--at: {error}")
+        answer = kiosk.store.record(
+            NewAnswer(
+                question_id=question, value=value, created_at=when, session_id=session, language=language
+            )
+        )
+        local = answer.created_at.astimezone(kiosk.config.store.tz)
+        flag = " (flagged as a repeated press)" if answer.suspect else ""
+        click.echo(
+            f"Recorded {answer.question_id} = {answer.value} at {local:%Y-%m-%d %H:%M:%S} "
+            f"{kiosk.config.store.timezone}{flag}"
+        )
+        click.echo(f"  visit {answer.session_id}, answer {answer.id}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the name or content)."
+)
+@data_dir_option
+def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
+    """Import answers from a CSV or JSON Lines file, all or nothing.
+
+    CSV header: created_at,question,value and optionally session,id,language (a `kiosk export` file is
+    accepted as is). JSON Lines: one object per line with the same keys. Times with an offset or Z are
+    taken as they are; times without one are store-local. Any bad line rejects the whole file.
+    """
+    with opened(data_dir) as kiosk:
+        try:
+            text = read_text(file)
+        except ImportFileError as error:
+            fail(str(error))
+        fmt = fmt or guess_format(file, text)
+        if len(text) >= PROGRESS_MIN_BYTES:
+            with click.progressbar(length=len(text), label=f"Checking {file.name}", file=sys.stderr) as bar:
+                parsed = parse_answers(text, fmt, kiosk.config, bar.update)
+        else:
+            parsed = parse_answers(text, fmt, kiosk.config)
+        if parsed.problem_count:
+            for problem in parsed.problems:
+                click.echo(f"{file}:{problem.removeprefix('line ')}", err=True)
+            more = parsed.problem_count - len(parsed.problems)
+            if more:
+                click.echo(f"{file}: … and {more} more problems", err=True)
+            fail(
+                f"{file}: {parsed.problem_count} bad line{'s' if parsed.problem_count > 1 else ''}; "
+                "nothing imported"
+            )
+        result = kiosk.store.import_answers(parsed.answers)
+        click.echo(
+            f"Imported {result.imported} answers from {file}"
+            + (f" ({result.already_present} already present, skipped)" if result.already_present else "")
+        )
+
+
+def _day_range(kiosk: Kiosk, day: str | None, start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
+    try:
+        if day is not None:
+            if start or end:
+                fail("--day cannot be combined with --from/--to")
+            first = last = parse_day(day)
+        else:
+            today = kiosk.today(_now())
+            last = parse_day(end) if end else today
+            first = parse_day(start) if start else last
+    except TimeError as error:
+        fail(str(error))
+    if first > last:
+        fail(f"--from {first} is after --to {last}")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        fail(f"the range {first} .. {last} is longer than {MAX_RANGE_DAYS} days")
+    return first, last
+
+
+@main.command()
+@click.option("--day", metavar="YYYY-MM-DD", help="One store-local day (default: today).")
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="First day of a range.")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Last day of a range (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@data_dir_option
+def scores(day: str | None, start: str | None, end: str | None, as_json: bool, data_dir: Path) -> None:
+    """Daily scores per question: answers, CSAT, Happy Index, NPS, CES, reasons.
+
+    Days are the store's local calendar days. Repeated presses are left out and counted as excluded.
+    """
+    with opened(data_dir) as kiosk:
+        first, last = _day_range(kiosk, day, start, end)
+        report = kiosk.scores(first, last)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_scores(report))
+
+
+def _fmt(value: float | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:.1f}{suffix}"
+
+
+def render_scores(report: dict[str, Any]) -> str:
+    lines = [f"{report['store_name']} ({report['store']}) · {report['timezone']}"]
+    for day in report["days"]:
+        lines.append("")
+        lines.append(day["day"])
+        lines.append(f"  {'question':<16}{'kind':<9}{'answers':>8}{'excluded':>10}{'mean':>7}  scores")
+        for qid, q in day["questions"].items():
+            if q["kind"] == "choice":
+                given = [f"{k} {n}" for k, n in sorted(q["counts"].items(), key=lambda kv: -kv[1]) if n]
+                detail = ", ".join(given) or "—"
+                mean = ""
+            else:
+                mean = _fmt(q["mean"])
+                if q["kind"] == "nps":
+                    nps = "—" if q["nps"] is None else f"{q['nps']:+.1f}"
+                    detail = f"NPS {nps} ({q['promoters']} promoters, {q['passives']} passives, {q['detractors']} detractors)"
+                elif q["kind"] == "ces7":
+                    detail = f"easy {_fmt(q['ces_easy'], '%')}"
+                else:
+                    detail = f"CSAT {_fmt(q['csat'], '%')}  Happy Index {_fmt(q['happy_index'])}"
+            lines.append(
+                f"  {qid:<16}{q['kind']:<9}{q['responses']:>8}{q['excluded']:>10}{mean:>7}  {detail}"
+            )
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option(
+    "--from", "start", metavar="YYYY-MM-DD", help="First store-local day (default: the first answer)."
+)
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Last store-local day (default: the last answer).")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from -o, else csv)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout)."
+)
+@data_dir_option
+def export(start: str | None, end: str | None, fmt: str | None, output: Path | None, data_dir: Path) -> None:
+    """Export every stored answer, repeated presses included (suspect = 1)."""
+    try:
+        first = parse_day(start) if start else None
+        last = parse_day(end) if end else None
+    except TimeError as error:
+        fail(str(error))
+    if first and last and first > last:
+        fail(f"--from {first} is after --to {last}")
+    fmt = fmt or ("jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv")
+    with opened(data_dir) as kiosk:
+        survey = kiosk.config.survey
+        numeric = {q.id for q in survey.questions if q.scale is not None}
+        rows = kiosk.store.answers(first, last)
+        if output is None:
+            count = write_answers(sys.stdout, rows, fmt, numeric)
+            return
+        tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                count = write_answers(handle, rows, fmt, numeric)
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(output)
+        except OSError as error:
+            fail(f"cannot write {output}: {error.strerror}", BLOCKED)
+        finally:
+            _remove_quietly(tmp)
+    click.echo(f"Exported {count} answers to {output}", err=True)
+
+
+EXPORT_HEADER = (
+    "id",
+    "session",
+    "question",
+    "value",
+    "created_at",
+    "local_day",
+    "language",
+    "survey_version",
+    "suspect",
+    "synced_at",
+)
+
+
+def write_answers(handle: IO[str], rows: Iterator[dict[str, Any]], fmt: str, numeric: set[str]) -> int:
+    count = 0
+    writer = csv.writer(handle, lineterminator="\n") if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(EXPORT_HEADER)
+    for row in rows:
+        values = list(row.values())
+        if writer is not None:
+            writer.writerow(values)
+        else:
+            item = dict(zip(EXPORT_HEADER, values, strict=True))
+            if item["question"] in numeric:
+                item["value"] = int(item["value"])
+            item["suspect"] = bool(item["suspect"])
+            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+@main.command()
+@click.option("--min-free-mb", default=100, show_default=True, help="Free disk below this is a problem.")
+@data_dir_option
+def doctor(min_free_mb: int, data_dir: Path) -> None:
+    """Check the kiosk: configuration, database integrity, free disk and the device clock."""
+    paths = KioskPaths(data_dir)
+    problems: list[str] = []
+
+    def report(ok: bool, what: str) -> None:
+        click.echo(f"{'ok  ' if ok else 'FAIL'}  {what}")
+        if not ok:
+            problems.append(what)
+
+    try:
+        config = load_config(paths.config)
+        report(
+            True,
+            f"configuration {paths.config}: store {config.store.id}, device {config.device_id}, "
+            f"{len(config.survey.questions)} questions, {config.store.timezone}",
+        )
+    except ConfigError as error:
+        for problem in error.problems:
+            report(False, f"configuration: {problem}")
+        config = None
+    if not paths.database.exists():
+        report(False, f"database {paths.database}: missing (run `kiosk init`)")
+    else:
+        try:
+            db = sqlite3.connect(f"file:{paths.database}?mode=ro", uri=True, timeout=5)
+            try:
+                check = db.execute("PRAGMA quick_check").fetchone()[0]
+                count = db.execute("SELECT count(*) FROM answers").fetchone()[0]
+                latest = db.execute("SELECT max(created_at) FROM answers").fetchone()[0]
+            finally:
+                db.close()
+            report(check == "ok", f"database {paths.database}: integrity {check}, {count} answers")
+        except sqlite3.Error as error:
+            report(False, f"database {paths.database}: {error}")
+            latest = None
+    try:
+        free_mb = shutil.disk_usage(data_dir).free // 1_000_000
+        report(free_mb >= min_free_mb, f"free disk: {free_mb} MB (at least {min_free_mb} MB wanted)")
+    except OSError as error:
+        report(False, f"free disk: cannot tell ({error.strerror})")
+    now = _now()
+    clock_ok = now.date() >= RELEASE_DATE
+    report(
+        clock_ok,
+        f"clock: {now:%Y-%m-%d %H:%M} UTC"
+        + (
+            ""
+            if clock_ok
+            else f" is before this release ({RELEASE_DATE}): the device clock is wrong, set the time (NTP)"
+        ),
+    )
+    if latest is not None:
+        last = dt.datetime.fromisoformat(latest)
+        ahead = last - now
+        report(
+            ahead <= dt.timedelta(minutes=5),
+            f"latest answer at {last:%Y-%m-%d %H:%M} UTC"
+            + ("" if ahead <= dt.timedelta(minutes=5) else ", later than the clock: the clock went back"),
+        )
+    if problems:
+        fail(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found", BLOCKED)
+    click.echo("All checks passed.")
+    _ = config

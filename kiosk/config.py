@@ -1,0 +1,430 @@
+"""Reads and checks `kiosk.toml`, and writes the commented default one.
+
+Every problem is reported as `FILE:LINE: key: problem`, one line each, so a technician editing the file on a
+till knows exactly where to look.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kiosk.domain.survey import (
+    SCALES,
+    Kind,
+    KioskConfig,
+    Option,
+    Question,
+    RepeatRule,
+    ShowIf,
+    Store,
+    Survey,
+)
+
+Key = tuple[str | int, ...]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+def key_name(key: Key) -> str:
+    text = ""
+    for part in key:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def locate(source: str, key: Key) -> int | None:
+    """The line (1-based) of the TOML file that best holds `key`: the key itself, else its nearest parent."""
+    best_line, best_len = None, 0
+    for line_no, path in _key_lines(source):
+        n = _common_prefix(path, key)
+        if n == len(path) and n > best_len:
+            best_line, best_len = line_no, n
+    return best_line
+
+
+def _common_prefix(a: Key, b: Key) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEYLINE = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=\s*(.*)$")
+
+
+def _split_dotted(text: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in text.split(".")]
+
+
+def _key_lines(source: str) -> list[tuple[int, Key]]:
+    """(line, key) for each table header, key line and element line of a multi-line array."""
+    found: list[tuple[int, Key]] = []
+    table: Key = ()
+    counters: dict[Key, int] = {}
+    open_array: Key | None = None
+    element = 0
+    for line_no, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if open_array is not None:
+            if stripped.startswith(("{", '"', "'")) or stripped[:1].isdigit():
+                found.append((line_no, (*open_array, element)))
+                element += 1
+            if stripped.startswith("]"):
+                open_array = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            parts = _split_dotted(header.group(2))
+            parent: Key = ()
+            for part in parts[:-1]:
+                parent = (*parent, part)
+                if parent in counters:
+                    parent = (*parent, counters[parent])
+            if header.group(1) == "[[":
+                array = (*parent, parts[-1])
+                counters[array] = counters.get(array, -1) + 1
+                table = (*array, counters[array])
+            else:
+                table = (*parent, parts[-1])
+            found.append((line_no, table))
+            continue
+        keyline = _KEYLINE.match(line)
+        if keyline and not stripped.startswith("#"):
+            path = (*table, *_split_dotted(keyline.group(1)))
+            found.append((line_no, path))
+            value = keyline.group(2).split("#")[0].strip()
+            if value.startswith("[") and not value.endswith("]"):
+                open_array, element = path, 0
+    return found
+
+
+class _Checker:
+    """Walks the parsed TOML, collecting problems with the key they concern."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[Key, str]] = []
+
+    def fail(self, key: Key, message: str) -> None:
+        self.problems.append((key, message))
+
+    def table(self, data: Mapping[str, Any], key: Key, allowed: set[str]) -> Mapping[str, Any]:
+        for name in data:
+            if name not in allowed:
+                self.fail((*key, name), f"unknown key (expected one of {', '.join(sorted(allowed))})")
+        return data
+
+    def sub(self, data: Mapping[str, Any], key: Key, name: str, required: bool = True) -> Mapping[str, Any]:
+        value = data.get(name)
+        if value is None:
+            if required:
+                self.fail((*key, name), "missing table")
+            return {}
+        if not isinstance(value, dict):
+            self.fail((*key, name), f"must be a table, not {type(value).__name__}")
+            return {}
+        return value
+
+    def text(self, data: Mapping[str, Any], key: Key, name: str, default: str | None = None) -> str:
+        value = data.get(name, default)
+        if value is None:
+            self.fail((*key, name), "missing")
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.fail((*key, name), f"must be a non-empty text, not {value!r}")
+            return ""
+        return value
+
+    def identifier(self, data: Mapping[str, Any], key: Key, name: str) -> str:
+        value = self.text(data, key, name)
+        if value and not _ID.match(value):
+            self.fail(
+                (*key, name), f"{value!r} is not a valid id (letters, digits, '_', '-', '.'; 64 at most)"
+            )
+        return value
+
+    def number(self, data: Mapping[str, Any], key: Key, name: str, default: float, low: float) -> float:
+        value = data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            self.fail((*key, name), f"must be a number of at least {low:g}, not {value!r}")
+            return default
+        return float(value)
+
+    def texts(self, data: Mapping[str, Any], key: Key, name: str, languages: Sequence[str]) -> dict[str, str]:
+        value = data.get(name)
+        if not isinstance(value, dict):
+            self.fail((*key, name), 'missing: a table of texts per language, e.g. { fr = "…", en = "…" }')
+            return {}
+        for language in languages:
+            if not isinstance(value.get(language), str) or not value[language].strip():
+                self.fail((*key, name, language), f"missing the {language!r} text")
+        for language in value:
+            if language not in languages:
+                self.fail((*key, name, language), f"language {language!r} is not in survey.languages")
+        return {lang: text for lang, text in value.items() if isinstance(text, str)}
+
+
+def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tuple[Key, str]]]:
+    """Build the configuration from parsed TOML, or say every problem found (key, message)."""
+    check = _Checker()
+    check.table(data, (), {"store", "device", "survey", "repeated_presses", "questions"})
+
+    store_data = check.sub(data, (), "store")
+    check.table(store_data, ("store",), {"id", "name", "timezone"})
+    store_id = check.identifier(store_data, ("store",), "id")
+    timezone = check.text(store_data, ("store",), "timezone", "Europe/Paris")
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            check.fail(("store", "timezone"), f"unknown IANA time zone {timezone!r} (e.g. Europe/Paris)")
+    store = Store(
+        id=store_id, name=check.text(store_data, ("store",), "name", store_id or "?"), timezone=timezone
+    )
+
+    device_data = check.sub(data, (), "device")
+    check.table(device_data, ("device",), {"id"})
+    device_id = check.identifier(device_data, ("device",), "id")
+
+    survey_data = check.sub(data, (), "survey", required=False)
+    check.table(survey_data, ("survey",), {"languages", "version"})
+    languages = survey_data.get("languages", ["fr", "en"])
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(x, str) and _LANGUAGE.match(x) for x in languages)
+        or len(set(languages)) != len(languages)
+    ):
+        check.fail(
+            ("survey", "languages"),
+            f"must be a list of distinct language codes like ['fr', 'en'], not {languages!r}",
+        )
+        languages = ["fr", "en"]
+
+    repeats_data = check.sub(data, (), "repeated_presses", required=False)
+    check.table(repeats_data, ("repeated_presses",), {"window_seconds", "min_run"})
+    min_run = repeats_data.get("min_run", 2)
+    if isinstance(min_run, bool) or not isinstance(min_run, int) or not 2 <= min_run <= 100:
+        check.fail(("repeated_presses", "min_run"), f"must be a whole number from 2 to 100, not {min_run!r}")
+        min_run = 2
+    rule = RepeatRule(
+        window_seconds=check.number(repeats_data, ("repeated_presses",), "window_seconds", 10.0, 0.0),
+        min_run=min_run,
+    )
+
+    questions = _parse_questions(check, data.get("questions"), languages)
+    if check.problems:
+        return None, check.problems
+    version = survey_data.get("version")
+    if not isinstance(version, str) or not version.strip():
+        version = survey_version(data.get("questions", []))
+    survey = Survey(questions=tuple(questions), languages=tuple(languages), version=version)
+    return KioskConfig(store=store, device_id=device_id, survey=survey, repeats=rule), []
+
+
+def survey_version(questions: Any) -> str:
+    """A short digest of the questions: it changes whenever what is asked changes."""
+    canonical = json.dumps(questions, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _parse_questions(check: _Checker, raw: Any, languages: Sequence[str]) -> list[Question]:
+    if raw is None:
+        check.fail(("questions",), "missing: add at least one [[questions]] table")
+        return []
+    if not isinstance(raw, list) or not all(isinstance(q, dict) for q in raw) or not raw:
+        check.fail(("questions",), "must be a non-empty list of [[questions]] tables")
+        return []
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        key: Key = ("questions", index)
+        check.table(item, key, {"id", "kind", "text", "options", "show_if"})
+        qid = check.identifier(item, key, "id")
+        if qid in seen:
+            check.fail((*key, "id"), f"duplicate question id {qid!r} (also questions[{seen[qid]}])")
+        seen.setdefault(qid, index)
+        kind_text = item.get("kind")
+        try:
+            kind = Kind(kind_text)
+        except ValueError:
+            check.fail((*key, "kind"), f"unknown kind {kind_text!r} (expected one of {', '.join(Kind)})")
+            continue
+        text = check.texts(item, key, "text", languages)
+        options = _parse_options(check, item, key, kind, languages)
+        show_if = _parse_show_if(check, item, key, questions)
+        questions.append(Question(id=qid, kind=kind, text=text, options=options, show_if=show_if))
+    return questions
+
+
+def _parse_options(
+    check: _Checker, item: Mapping[str, Any], key: Key, kind: Kind, languages: Sequence[str]
+) -> tuple[Option, ...]:
+    raw = item.get("options")
+    if kind is not Kind.CHOICE:
+        if raw is not None:
+            check.fail((*key, "options"), f"only a 'choice' question has options, not a {kind} one")
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(o, dict) for o in raw):
+        check.fail(
+            (*key, "options"), 'a choice question needs a list of options like { id = "price", text = { … } }'
+        )
+        return ()
+    options: list[Option] = []
+    for index, option in enumerate(raw):
+        okey: Key = (*key, "options", index)
+        check.table(option, okey, {"id", "text"})
+        oid = check.identifier(option, okey, "id")
+        if any(o.id == oid for o in options):
+            check.fail((*okey, "id"), f"duplicate option id {oid!r}")
+        options.append(Option(id=oid, text=check.texts(option, okey, "text", languages)))
+    return tuple(options)
+
+
+def _parse_show_if(
+    check: _Checker, item: Mapping[str, Any], key: Key, earlier: Sequence[Question]
+) -> ShowIf | None:
+    raw = item.get("show_if")
+    if raw is None:
+        return None
+    skey: Key = (*key, "show_if")
+    if not isinstance(raw, dict):
+        check.fail(skey, 'must be a table like { question = "satisfaction", min = 1, max = 2 }')
+        return None
+    check.table(raw, skey, {"question", "min", "max"})
+    target_id = raw.get("question")
+    target = next((q for q in earlier if q.id == target_id), None)
+    if target is None or target.scale is None:
+        check.fail((*skey, "question"), f"{target_id!r} is not an earlier question with a numeric scale")
+        return None
+    low, high = raw.get("min", target.scale[0]), raw.get("max", target.scale[1])
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or not (
+        target.scale[0] <= low <= high <= target.scale[1]
+    ):
+        check.fail(
+            skey,
+            f"min and max must be whole numbers with {target.scale[0]} <= min <= max <= {target.scale[1]}",
+        )
+        return None
+    return ShowIf(question=target.id, low=low, high=high)
+
+
+def load_config(path: Path) -> KioskConfig:
+    """Read and check a configuration file; ConfigError lists every problem with file and line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file (create one with `kiosk init`)"]) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: not UTF-8 text"]) from None
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
+        where = f"{path}:{match.group(1)}" if match else str(path)
+        message = re.sub(r"\s*\(at line.*\)$", "", str(error)) if match else str(error)
+        raise ConfigError([f"{where}: invalid TOML: {message}"]) from None
+    config, problems = parse_config(data)
+    if config is None:
+        lines = []
+        for key, message in problems:
+            found = locate(source, key)
+            where = f"{path}:{found}" if found else str(path)
+            lines.append(f"{where}: {key_name(key)}: {message}")
+        raise ConfigError(lines)
+    return config
+
+
+DEFAULT_TEMPLATE = """\
+# Configuration of one feedback kiosk. Check it with `kiosk doctor` after editing.
+
+[store]
+# Store identity, as head office knows it.
+id = {store_id}
+name = {store_name}
+# IANA time zone of the store: scores count answers per local calendar day (summer time included).
+timezone = {timezone}
+
+[device]
+# This kiosk, unique within the store.
+id = {device_id}
+
+[survey]
+# Languages offered on screen; the first one is shown by default. Every text below needs each of them.
+languages = ["fr", "en"]
+# version = "2026-11"  # recorded with each answer; by default a digest of the questions below
+
+# A child pressing the same face over and over: a visit whose first answer repeats the previous visit's
+# first answer less than `window_seconds` after it continues a run; from the `min_run`-th visit of a run on,
+# answers are flagged suspect. They are kept and exported, but left out of the scores (counted as excluded).
+# window_seconds = 0 turns the rule off.
+[repeated_presses]
+window_seconds = 10
+min_run = 2
+
+# The questions, in the order they are asked.
+# kind: smiley5 (faces 1..5), smiley4 (faces 1..4), nps (0..10), ces7 (1..7), choice (one of the options).
+# show_if: ask only when an earlier answer of the same visit lies between min and max.
+
+[[questions]]
+id = "satisfaction"
+kind = "smiley5"
+text = {{ fr = "Comment s'est passée votre visite aujourd'hui ?", en = "How was your visit today?" }}
+
+[[questions]]
+id = "reason"
+kind = "choice"
+show_if = {{ question = "satisfaction", min = 1, max = 2 }}
+text = {{ fr = "Qu'est-ce qui n'allait pas ?", en = "What went wrong?" }}
+options = [
+  {{ id = "waiting", text = {{ fr = "Temps d'attente", en = "Waiting time" }} }},
+  {{ id = "staff", text = {{ fr = "Accueil du personnel", en = "Staff" }} }},
+  {{ id = "price", text = {{ fr = "Prix", en = "Price" }} }},
+  {{ id = "cleanliness", text = {{ fr = "Propreté", en = "Cleanliness" }} }},
+  {{ id = "availability", text = {{ fr = "Produits manquants", en = "Product availability" }} }},
+]
+
+[[questions]]
+id = "recommend"
+kind = "nps"
+text = {{ fr = "Recommanderiez-vous ce magasin à un proche ?", en = "How likely are you to recommend this store to a friend?" }}
+"""
+
+
+def default_config_text(store_id: str, device_id: str, timezone: str, store_name: str) -> str:
+    return DEFAULT_TEMPLATE.format(
+        store_id=_toml_string(store_id),
+        store_name=_toml_string(store_name),
+        timezone=_toml_string(timezone),
+        device_id=_toml_string(device_id),
+    )
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+__all__ = ["SCALES", "ConfigError", "default_config_text", "load_config", "locate", "parse_config"]

@@ -1,0 +1,136 @@
+"""The survey model: questions of a few kinds, their texts per language, and how an answer is checked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Kind(StrEnum):
+    SMILEY5 = "smiley5"
+    SMILEY4 = "smiley4"
+    NPS = "nps"
+    CES7 = "ces7"
+    CHOICE = "choice"
+
+
+# Inclusive ranges of the numeric kinds.
+SCALES: Mapping[Kind, tuple[int, int]] = {
+    Kind.SMILEY5: (1, 5),
+    Kind.SMILEY4: (1, 4),
+    Kind.NPS: (0, 10),
+    Kind.CES7: (1, 7),
+}
+
+
+class AnswerError(ValueError):
+    """An answer that the survey cannot accept (unknown question, value out of range)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    id: str
+    text: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ShowIf:
+    """Ask a question only when an earlier numeric answer of the same visit lies in [low, high]."""
+
+    question: str
+    low: int
+    high: int
+
+    def holds(self, value: int) -> bool:
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    kind: Kind
+    text: Mapping[str, str]
+    options: tuple[Option, ...] = ()
+    show_if: ShowIf | None = None
+
+    @property
+    def scale(self) -> tuple[int, int] | None:
+        return SCALES.get(self.kind)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """Every value this question accepts, as stored (text), in display order."""
+        if self.scale is None:
+            return tuple(option.id for option in self.options)
+        low, high = self.scale
+        return tuple(str(v) for v in range(low, high + 1))
+
+    def normalise(self, raw: object) -> str:
+        """Return the stored form of an answer, or raise AnswerError saying what is wrong."""
+        if self.scale is None:
+            text = str(raw).strip()
+            if text not in self.values:
+                raise AnswerError(f"{self.id!r} takes one of {', '.join(self.values)}; got {text!r}")
+            return text
+        low, high = self.scale
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise AnswerError(f"{self.id!r} takes a whole number from {low} to {high}; got {raw!r}")
+        try:
+            number = int(raw.strip()) if isinstance(raw, str) else raw
+        except ValueError:
+            raise AnswerError(f"{self.id!r} takes a whole number from {low} to {high}; got {raw!r}") from None
+        if not low <= number <= high:
+            raise AnswerError(f"{self.id!r} takes a whole number from {low} to {high}; got {number}")
+        return str(number)
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatRule:
+    """Visits whose first answer repeats the previous visit's within `window_seconds` form a run; the
+    `min_run`-th visit of a run and the later ones are suspect (a child pressing the same face)."""
+
+    window_seconds: float = 10.0
+    min_run: int = 2
+
+    @property
+    def enabled(self) -> bool:
+        return self.window_seconds > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    questions: tuple[Question, ...]
+    languages: tuple[str, ...] = ("fr", "en")
+    version: str = "1"
+
+    def question(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        known = ", ".join(q.id for q in self.questions)
+        raise AnswerError(f"unknown question {question_id!r} (this survey asks: {known})")
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    id: str
+    name: str
+    timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class KioskConfig:
+    store: Store
+    device_id: str
+    survey: Survey
+    repeats: RepeatRule = field(default_factory=RepeatRule)

@@ -1,0 +1,441 @@
+"""The offline response store: one SQLite file (sqlite-utils), WAL with synchronous=FULL.
+
+An answer is committed, and so fsynced, before `record` returns. Answers never change once written (a trigger
+refuses it); only the `synced_at` mark is set later. A trigger keeps `daily_counts`, the materialised counts
+per store-local day, question, value and suspect flag, in the same transaction as the answer, so the scores
+of a day read a few dozen rows whatever the size of the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from kiosk.domain.days import format_utc, local_day, parse_stored
+from kiosk.domain.repeats import VisitMark, flag_visits, is_suspect
+from kiosk.domain.scoring import CountRow
+from kiosk.domain.survey import AnswerError, KioskConfig
+
+migrations = Migrations("kiosk")
+
+
+@migrations()
+def m001_answers(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE answers (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            value TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            local_day TEXT NOT NULL,
+            language TEXT NOT NULL,
+            survey_version TEXT NOT NULL,
+            suspect INTEGER NOT NULL DEFAULT 0 CHECK (suspect IN (0, 1)),
+            synced_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX answers_session ON answers (session_id, created_at)")
+    db.execute("CREATE INDEX answers_created ON answers (created_at)")
+    db.execute("CREATE INDEX answers_day ON answers (local_day)")
+    db.execute("CREATE INDEX answers_unsynced ON answers (created_at) WHERE synced_at IS NULL")
+    db.execute(
+        """
+        CREATE TABLE daily_counts (
+            local_day TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            value TEXT NOT NULL,
+            suspect INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (local_day, question_id, value, suspect)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
+            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
+            VALUES (new.local_day, new.question_id, new.value, new.suspect, 1)
+            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + 1;
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER answers_immutable
+        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
+                         survey_version, suspect ON answers
+        BEGIN
+            SELECT RAISE(ABORT, 'answers are immutable once written');
+        END
+        """
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+class StoreError(Exception):
+    """The database cannot do what was asked; the message is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    id: str
+    session_id: str
+    question_id: str
+    value: str
+    created_at: dt.datetime
+    local_day: dt.date
+    language: str
+    survey_version: str
+    suspect: bool
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "question_id": self.question_id,
+            "value": self.value,
+            "created_at": format_utc(self.created_at),
+            "local_day": self.local_day.isoformat(),
+            "language": self.language,
+            "survey_version": self.survey_version,
+            "suspect": int(self.suspect),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewAnswer:
+    """An answer to store: from a tap, `kiosk record` or a line of an imported file."""
+
+    question_id: str
+    value: object
+    created_at: dt.datetime
+    session_id: str | None = None
+    language: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    imported: int
+    already_present: int
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "language",
+    "survey_version",
+    "suspect",
+    "synced_at",
+)
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
+class ResponseStore:
+    """The answers of one kiosk. One instance per thread: sqlite3 connections are not shared."""
+
+    def __init__(self, path: Path, config: KioskConfig, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self.config = config
+        try:
+            conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+            self.db = Database(conn)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            migrations.apply(self.db)
+        except sqlite3.OperationalError as error:
+            raise StoreError(_explain(path, error)) from None
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path}: not a kiosk database ({error})") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> ResponseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent writers queue."""
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreError(_explain(self.path, error)) from None
+        try:
+            yield
+        except BaseException:
+            self.db.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.db.conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise StoreError(_explain(self.path, error)) from None
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def record(self, new: NewAnswer) -> Answer:
+        """Store one answer durably and return it; raises AnswerError for an answer the survey refuses."""
+        survey = self.config.survey
+        question = survey.question(new.question_id)
+        value = question.normalise(new.value)
+        language = self._language(new.language)
+        try:
+            with self._writing():
+                session_id = new.session_id or str(uuid.uuid4())
+                visit = self._visit(session_id)
+                if visit is None:
+                    mark = VisitMark(question.id, value, new.created_at, new.created_at)
+                    history = self._visits_before(new.created_at, self.config.repeats.min_run - 1)
+                    suspect = is_suspect(mark, history, self.config.repeats)
+                else:
+                    if question.id in visit["questions"]:
+                        raise AnswerError(f"visit {session_id} already has an answer to {question.id!r}")
+                    suspect = bool(visit["suspect"])
+                answer = Answer(
+                    id=new.id or str(uuid.uuid4()),
+                    session_id=session_id,
+                    question_id=question.id,
+                    value=value,
+                    created_at=new.created_at,
+                    local_day=local_day(new.created_at, self.config.store.tz),
+                    language=language,
+                    survey_version=survey.version,
+                    suspect=suspect,
+                )
+                self._insert([answer.row()])
+        except sqlite3.OperationalError as error:
+            raise StoreError(_explain(self.path, error)) from None
+        return answer
+
+    def import_answers(self, rows: Sequence[NewAnswer]) -> ImportResult:
+        """Store many answers in one transaction: all of them or, on any error, none.
+
+        Rows must already be checked (see kiosk.importer). Rows whose id is already stored with the same
+        content are skipped (re-importing a file adds nothing); the same id with other content is an error.
+        """
+        survey = self.config.survey
+        tz = self.config.store.tz
+        ordered = sorted(rows, key=lambda r: r.created_at)
+        sessions: dict[str, list[NewAnswer]] = {}
+        for row in ordered:
+            sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
+        try:
+            with self._writing():
+                existing = self._existing_sessions(list(sessions))
+                fresh = [(sid, answers) for sid, answers in sessions.items() if sid not in existing]
+                marks = [
+                    VisitMark(a[0].question_id, str(a[0].value), a[0].created_at, a[-1].created_at)
+                    for _, a in fresh
+                ]
+                history = (
+                    self._visits_before(marks[0].started_at, self.config.repeats.min_run - 1) if marks else []
+                )
+                flags = dict(
+                    zip(
+                        (sid for sid, _ in fresh),
+                        flag_visits(marks, history, self.config.repeats),
+                        strict=True,
+                    )
+                )
+                answers = []
+                for sid, session_rows in sessions.items():
+                    suspect = flags[sid] if sid in flags else bool(existing[sid])
+                    for row in session_rows:
+                        answers.append(
+                            Answer(
+                                id=row.id or str(uuid.uuid4()),
+                                session_id=sid,
+                                question_id=row.question_id,
+                                value=survey.question(row.question_id).normalise(row.value),
+                                created_at=row.created_at,
+                                local_day=local_day(row.created_at, tz),
+                                language=self._language(row.language),
+                                survey_version=survey.version,
+                                suspect=suspect,
+                            ).row()
+                        )
+                already = self._already_present(answers)
+                self._insert([a for a in answers if a["id"] not in already])
+        except sqlite3.OperationalError as error:
+            raise StoreError(_explain(self.path, error)) from None
+        return ImportResult(imported=len(answers) - len(already), already_present=len(already))
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        self.db.conn.executemany(
+            f"INSERT INTO answers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [tuple(r[c] for c in columns) for r in rows],
+        )
+
+    def _already_present(self, answers: list[dict[str, Any]]) -> set[str]:
+        """Ids of these answers that are already stored; StoreError if one was stored with other content."""
+        fields = ("session_id", "question_id", "value", "created_at")
+        by_id = {a["id"]: a for a in answers}
+        found: set[str] = set()
+        for chunk in _chunks(list(by_id), 500):
+            marks = ", ".join("?" * len(chunk))
+            for row in self.db.query(
+                f"SELECT id, {', '.join(fields)} FROM answers WHERE id IN ({marks})", chunk
+            ):
+                if any(by_id[row["id"]][f] != row[f] for f in fields):
+                    raise StoreError(
+                        f"answer {row['id']} is already stored with other content; nothing imported"
+                    )
+                found.add(row["id"])
+        return found
+
+    def _language(self, language: str | None) -> str:
+        languages = self.config.survey.languages
+        if language is None:
+            return languages[0]
+        if language not in languages:
+            raise AnswerError(
+                f"language {language!r} is not offered (survey.languages: {', '.join(languages)})"
+            )
+        return language
+
+    # -- the repeated-press rule's look-ups ---------------------------------------------------------------
+
+    def _visit(self, session_id: str) -> dict[str, Any] | None:
+        rows = list(
+            self.db.query("SELECT question_id, suspect FROM answers WHERE session_id = ?", [session_id])
+        )
+        if not rows:
+            return None
+        return {"questions": {r["question_id"] for r in rows}, "suspect": rows[0]["suspect"]}
+
+    def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(session_ids, 500):
+            marks = ", ".join("?" * len(chunk))
+            for row in self.db.query(
+                f"SELECT session_id, max(suspect) AS suspect FROM answers WHERE session_id IN ({marks}) "
+                "GROUP BY session_id",
+                chunk,
+            ):
+                found[row["session_id"]] = row["suspect"]
+        return found
+
+    def _visits_before(self, at: dt.datetime, count: int) -> list[VisitMark]:
+        """The last `count` visits that started before `at`, most recent first."""
+        if count <= 0:
+            return []
+        per_visit = max(1, len(self.config.survey.questions))
+        rows = self.db.query(
+            "SELECT session_id, question_id, value, created_at FROM answers "
+            "WHERE created_at < ? ORDER BY created_at DESC LIMIT ?",
+            [format_utc(at), (count + 1) * per_visit],
+        )
+        visits: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            visits.setdefault(row["session_id"], []).append(row)
+        marks = []
+        for answers in list(visits.values())[:count]:
+            first, last = answers[-1], answers[0]
+            marks.append(
+                VisitMark(
+                    first["question_id"],
+                    first["value"],
+                    parse_stored(first["created_at"]),
+                    parse_stored(last["created_at"]),
+                )
+            )
+        return marks
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def count_rows(self, start: dt.date, end: dt.date) -> list[CountRow]:
+        """The materialised daily counts from start to end (store-local days, both included)."""
+        return [
+            CountRow(
+                day=dt.date.fromisoformat(r["local_day"]),
+                question=r["question_id"],
+                value=r["value"],
+                suspect=bool(r["suspect"]),
+                count=r["n"],
+            )
+            for r in self.db.query(
+                "SELECT local_day, question_id, value, suspect, n FROM daily_counts "
+                "WHERE local_day BETWEEN ? AND ?",
+                [start.isoformat(), end.isoformat()],
+            )
+        ]
+
+    def answers(self, start: dt.date | None = None, end: dt.date | None = None) -> Iterator[dict[str, Any]]:
+        """Every stored answer (suspect ones included) of the store-local days in range, in time order."""
+        where, params = [], []
+        if start is not None:
+            where.append("local_day >= ?")
+            params.append(start.isoformat())
+        if end is not None:
+            where.append("local_day <= ?")
+            params.append(end.isoformat())
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        yield from self.db.query(
+            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM answers {clause} ORDER BY created_at, id", params
+        )
+
+    def answer_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM answers").fetchone()[0])
+
+    def latest_answer_time(self) -> dt.datetime | None:
+        row = self.db.execute("SELECT max(created_at) FROM answers").fetchone()
+        return None if row[0] is None else parse_stored(row[0])
+
+    def quick_check(self) -> str:
+        return str(self.db.execute("PRAGMA quick_check").fetchone()[0])
+
+    def rebuild_daily_counts(self) -> None:
+        """Recompute the materialised counts from the answers (after a repair)."""
+        with self._writing():
+            self.db.execute("DELETE FROM daily_counts")
+            self.db.execute(
+                "INSERT INTO daily_counts (local_day, question_id, value, suspect, n) "
+                "SELECT local_day, question_id, value, suspect, count(*) FROM answers "
+                "GROUP BY local_day, question_id, value, suspect"
+            )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _explain(path: Path, error: sqlite3.Error) -> str:
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return f"{path}: the database is locked by another process; try again when it has finished"
+    if "readonly" in text or "read-only" in text:
+        return f"{path}: the database is read-only (check the data directory's permissions and free space)"
+    if "unable to open" in text:
+        return f"{path}: cannot open the database (does the data directory exist and is it writable?)"
+    if "disk is full" in text or "disk I/O" in text:
+        return f"{path}: cannot write: {text}"
+    return f"{path}: {text}"
