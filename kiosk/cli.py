@@ -28,7 +28,7 @@ from kiosk.domain.days import TimeError, parse_day, parse_timestamp
 from kiosk.domain.survey import AnswerError
 from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
-from kiosk.storage import NewAnswer, StoreError
+from kiosk.storage import NewAnswer, StoreError, read_only_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -396,6 +396,12 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
         except sqlite3.Error as error:
             report(False, f"database {paths.database}: {error}")
             latest = None
+    if data_dir.is_dir():
+        writable = not read_only_dir(data_dir)
+        report(
+            writable,
+            f"data directory {data_dir}: " + ("writable" if writable else "READ-ONLY, taps cannot be stored"),
+        )
     try:
         free_mb = shutil.disk_usage(data_dir).free // 1_000_000
         report(free_mb >= min_free_mb, f"free disk: {free_mb} MB (at least {min_free_mb} MB wanted)")

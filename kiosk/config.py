@@ -189,7 +189,7 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
 
     store_data = check.sub(data, (), "store")
     check.table(store_data, ("store",), {"id", "name", "timezone"})
-    store_id = check.identifier(store_data, ("store",), "id")
+    store_id = check.identifier(store_data, ("store",), "id") if store_data else ""
     timezone = check.text(store_data, ("store",), "timezone", "Europe/Paris")
     if timezone:
         try:
@@ -202,7 +202,7 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
 
     device_data = check.sub(data, (), "device")
     check.table(device_data, ("device",), {"id"})
-    device_id = check.identifier(device_data, ("device",), "id")
+    device_id = check.identifier(device_data, ("device",), "id") if device_data else ""
 
     survey_data = check.sub(data, (), "survey", required=False)
     check.table(survey_data, ("survey",), {"languages", "version"})
@@ -255,6 +255,8 @@ def _parse_questions(check: _Checker, raw: Any, languages: Sequence[str]) -> lis
         return []
     questions: list[Question] = []
     seen: dict[str, int] = {}
+    # Questions already reported as broken: a later show_if naming one would only repeat the problem.
+    broken: set[str] = set()
     for index, item in enumerate(raw):
         key: Key = ("questions", index)
         check.table(item, key, {"id", "kind", "text", "options", "show_if"})
@@ -267,12 +269,18 @@ def _parse_questions(check: _Checker, raw: Any, languages: Sequence[str]) -> lis
             kind = Kind(kind_text)
         except ValueError:
             check.fail((*key, "kind"), f"unknown kind {kind_text!r} (expected one of {', '.join(Kind)})")
+            broken.add(qid)
             continue
         text = check.texts(item, key, "text", languages)
         options = _parse_options(check, item, key, kind, languages)
-        show_if = _parse_show_if(check, item, key, questions)
+        show_if = None if _names_broken(item, broken) else _parse_show_if(check, item, key, questions)
         questions.append(Question(id=qid, kind=kind, text=text, options=options, show_if=show_if))
     return questions
+
+
+def _names_broken(item: Mapping[str, Any], broken: set[str]) -> bool:
+    show_if = item.get("show_if")
+    return isinstance(show_if, dict) and show_if.get("question") in broken
 
 
 def _parse_options(

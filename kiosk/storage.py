@@ -9,6 +9,7 @@ of a day read a few dozen rows whatever the size of the database.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -428,8 +429,20 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
+def read_only_dir(directory: Path) -> bool:
+    """Whether files cannot be created in `directory` (a read-only mount, or no write permission)."""
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(directory, os.W_OK)
+
+
 def _explain(path: Path, error: sqlite3.Error) -> str:
     text = str(error)
+    if path.parent.is_dir() and read_only_dir(path.parent):
+        return f"{path}: the data directory {path.parent} is read-only; nothing can be stored until it is writable"
     if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return f"{path}: the database is locked by another process; try again when it has finished"
     if "readonly" in text or "read-only" in text:

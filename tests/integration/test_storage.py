@@ -1,0 +1,171 @@
+"""The SQLite store: durable before `record` returns, immutable answers, consistent daily counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiosk.domain.survey import AnswerError, KioskConfig
+from kiosk.storage import NewAnswer, ResponseStore, StoreError
+from tests.conftest import utc
+
+
+def test_answer_is_committed_before_record_returns(store: ResponseStore) -> None:
+    answer = store.record(NewAnswer("satisfaction", 4, utc(2026, 11, 1, 9)))
+    other = sqlite3.connect(store.path)
+    row = other.execute(
+        "SELECT question_id, value, local_day, suspect FROM answers WHERE id = ?", [answer.id]
+    )
+    assert row.fetchone() == ("satisfaction", "4", "2026-11-01", 0)
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_answer_survives_the_process_being_killed_right_after_record(
+    tmp_path: Path, config_file: Path
+) -> None:
+    db = tmp_path / "kiosk.db"
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt, os, signal, sys
+        from pathlib import Path
+        from kiosk.config import load_config
+        from kiosk.storage import NewAnswer, ResponseStore
+        store = ResponseStore(Path({str(db)!r}), load_config(Path({str(config_file)!r})))
+        answer = store.record(NewAnswer("satisfaction", 2, dt.datetime.now(dt.UTC)))
+        print(answer.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    acknowledged = done.stdout.strip()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT value FROM answers WHERE id = ?", [acknowledged]).fetchone() == ("2",)
+
+
+def test_stored_answers_cannot_be_changed_but_can_be_marked_synced(store: ResponseStore) -> None:
+    answer = store.record(NewAnswer("recommend", 3, utc(2026, 11, 1, 9)))
+    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        store.db.execute("UPDATE answers SET value = '10' WHERE id = ?", [answer.id])
+    store.db.execute("UPDATE answers SET synced_at = '2026-11-01T10:00:00.000Z' WHERE id = ?", [answer.id])
+    row = next(store.answers())
+    assert (row["value"], row["synced_at"]) == ("3", "2026-11-01T10:00:00.000Z")
+
+
+def test_refused_answers_store_nothing(store: ResponseStore) -> None:
+    for question, value in [("satisfaction", 6), ("satisfaction", "abc"), ("nope", 1), ("reason", "parking")]:
+        with pytest.raises(AnswerError):
+            store.record(NewAnswer(question, value, utc(2026, 11, 1, 9)))
+    assert store.answer_count() == 0
+
+
+def test_a_visit_answers_each_question_once_and_shares_its_flag(store: ResponseStore) -> None:
+    first = store.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 9)))
+    store.record(NewAnswer("reason", "waiting", utc(2026, 11, 1, 9, 0, 5), session_id=first.session_id))
+    with pytest.raises(AnswerError, match="already has an answer"):
+        store.record(NewAnswer("reason", "price", utc(2026, 11, 1, 9, 0, 8), session_id=first.session_id))
+    # A child pressing the same face again and again: every repeat is flagged, and so are later answers
+    # of a flagged visit.
+    repeat = store.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 9, 0, 12)))
+    follow_up = store.record(
+        NewAnswer("recommend", 0, utc(2026, 11, 1, 9, 0, 14), session_id=repeat.session_id)
+    )
+    assert repeat.suspect and follow_up.suspect
+    later = store.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 9, 5)))
+    assert not later.suspect
+
+
+def test_local_day_follows_the_store_time_zone(store: ResponseStore) -> None:
+    late = store.record(NewAnswer("satisfaction", 5, utc(2026, 10, 24, 22, 30)))  # 00:30 CEST on the 25th
+    assert late.local_day == dt.date(2026, 10, 25)
+
+
+answers_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["satisfaction", "recommend"]),
+        st.integers(1, 5),
+        st.integers(0, 40 * 86400),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=answers_strategy)
+def test_materialised_daily_counts_equal_counting_the_answers(
+    tmp_path_factory: pytest.TempPathFactory, config: KioskConfig, answers: list[tuple[str, int, int]]
+) -> None:
+    with ResponseStore(tmp_path_factory.mktemp("db") / "kiosk.db", config) as store:
+        for question, value, offset in answers:
+            store.record(NewAnswer(question, value, utc(2026, 9, 1) + dt.timedelta(seconds=offset)))
+        raw = {
+            (r["local_day"], r["question_id"], r["value"], bool(r["suspect"])): r["n"]
+            for r in store.db.query(
+                "SELECT local_day, question_id, value, suspect, count(*) AS n FROM answers GROUP BY 1, 2, 3, 4"
+            )
+        }
+        rows = store.count_rows(dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+        assert {(r.day.isoformat(), r.question, r.value, r.suspect): r.count for r in rows} == raw
+
+
+def test_import_is_all_or_nothing_and_idempotent(store: ResponseStore) -> None:
+    rows = [
+        NewAnswer("satisfaction", 3, utc(2026, 11, 1, 9, i), id=f"00000000-0000-4000-8000-{i:012d}")
+        for i in range(10)
+    ]
+    assert store.import_answers(rows).imported == 10
+    again = store.import_answers(rows)
+    assert (again.imported, again.already_present) == (0, 10)
+    changed = [NewAnswer("satisfaction", 4, utc(2026, 11, 1, 9, 0), id=rows[0].id)]
+    with pytest.raises(StoreError, match="already stored with other content"):
+        store.import_answers([*changed, NewAnswer("satisfaction", 4, utc(2026, 11, 2, 9))])
+    assert store.answer_count() == 10
+
+
+def test_write_while_another_process_holds_the_database_fails_cleanly(
+    tmp_path: Path, config: KioskConfig
+) -> None:
+    path = tmp_path / "kiosk.db"
+    with ResponseStore(path, config) as store:
+        store.record(NewAnswer("satisfaction", 5, utc(2026, 11, 1, 9)))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sqlite3,sys,time; c=sqlite3.connect({str(path)!r}, isolation_level=None);"
+            "c.execute('BEGIN EXCLUSIVE'); print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with (
+            ResponseStore(path, config, busy_timeout_ms=100) as store,
+            pytest.raises(StoreError, match="locked by another process"),
+        ):
+            store.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 10)))
+    finally:
+        holder.kill()
+        holder.wait()
+    with ResponseStore(path, config) as store:
+        assert [r["value"] for r in store.answers()] == ["5"]
+
+
+def test_not_a_database(tmp_path: Path, config: KioskConfig) -> None:
+    path = tmp_path / "kiosk.db"
+    path.write_bytes(os.urandom(4096))
+    with pytest.raises(StoreError, match="not a kiosk database"):
+        ResponseStore(path, config)
