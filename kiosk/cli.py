@@ -205,7 +205,11 @@ def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
                 f"{file}: {parsed.problem_count} bad line{'s' if parsed.problem_count > 1 else ''}; "
                 "nothing imported"
             )
-        result = kiosk.store.import_answers(parsed.answers)
+        if len(text) >= PROGRESS_MIN_BYTES:
+            with click.progressbar(length=len(parsed.answers), label="Storing", file=sys.stderr) as bar:
+                result = kiosk.store.import_answers(parsed.answers, bar.update)
+        else:
+            result = kiosk.store.import_answers(parsed.answers)
         click.echo(
             f"Imported {result.imported} answers from {file}"
             + (f" ({result.already_present} already present, skipped)" if result.already_present else "")

@@ -239,7 +239,7 @@ def test_big_import_shows_progress(kiosk_cli: Invoke, tmp_path: Path) -> None:
     big.write_text("created_at,question,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
     result = kiosk_cli("import", str(big))
     assert result.exit_code == 0 and "Imported 40000 answers" in result.stdout
-    assert "Checking big.csv" in result.stderr
+    assert "Checking big.csv" in result.stderr and "Storing" in result.stderr
 
 
 def test_export_includes_suspect_answers_and_reimports_to_the_same_scores(
@@ -345,3 +345,17 @@ def test_read_only_data_dir_refuses_writes_in_one_line_and_keeps_answers(
     assert "cannot write in" in one_line_error(fresh, code=1)
     db = sqlite3.connect(f"file:{home / 'kiosk.db'}?immutable=1", uri=True)
     assert db.execute("SELECT value FROM answers").fetchall() == [("4",)]
+
+
+def test_doctor_flags_a_device_clock_from_1970(kiosk_cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Raspberry Pi has no battery clock: booted without network it believes it is 1970.
+    import datetime as dt
+
+    import kiosk.cli
+
+    kiosk_cli("record", "satisfaction", "4", "--at", "2026-11-20T10:00")
+    monkeypatch.setattr(kiosk.cli, "_now", lambda: dt.datetime(1970, 1, 1, 0, 5, tzinfo=dt.UTC))
+    result = kiosk_cli("doctor")
+    assert result.exit_code == 1
+    assert "FAIL  clock: 1970-01-01 00:05 UTC is before this release" in result.stdout
+    assert "later than the clock" in result.stdout
