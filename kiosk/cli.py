@@ -28,7 +28,7 @@ from kiosk.domain.days import TimeError, parse_day, parse_timestamp
 from kiosk.domain.survey import AnswerError
 from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
-from kiosk.storage import NewAnswer, StoreError, read_only_dir
+from kiosk.storage import EXPORT_COLUMNS, NewAnswer, StoreError, read_only_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -328,18 +328,8 @@ def export(start: str | None, end: str | None, fmt: str | None, output: Path | N
     click.echo(f"Exported {count} answers to {output}", err=True)
 
 
-EXPORT_HEADER = (
-    "id",
-    "session",
-    "question",
-    "value",
-    "created_at",
-    "local_day",
-    "language",
-    "survey_version",
-    "suspect",
-    "synced_at",
-)
+# The export names the columns as `kiosk import` reads them, so an export can be imported again.
+EXPORT_HEADER = tuple({"session_id": "session", "question_id": "question"}.get(c, c) for c in EXPORT_COLUMNS)
 
 
 def write_answers(handle: IO[str], rows: Iterator[dict[str, Any]], fmt: str, numeric: set[str]) -> int:

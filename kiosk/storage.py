@@ -147,10 +147,6 @@ EXPORT_COLUMNS = (
 )
 
 
-def _is_locked(error: sqlite3.OperationalError) -> bool:
-    return "locked" in str(error) or "busy" in str(error)
-
-
 class ResponseStore:
     """The answers of one kiosk. One instance per thread: sqlite3 connections are not shared."""
 
