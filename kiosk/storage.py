@@ -49,7 +49,6 @@ def m001_answers(db: Database) -> None:
     )
     db.execute("CREATE INDEX answers_session ON answers (session_id, created_at)")
     db.execute("CREATE INDEX answers_created ON answers (created_at)")
-    db.execute("CREATE INDEX answers_day ON answers (local_day)")
     db.execute("CREATE INDEX answers_unsynced ON answers (created_at) WHERE synced_at IS NULL")
     db.execute(
         """
@@ -85,6 +84,37 @@ def m001_answers(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@dataclass(slots=True)
+class _RecentVisits:
+    """The latest visits as this connection last knew them, so that a tap needs no look-up for the
+    repeated-press rule. `version` is SQLite's data_version: it changes when another connection writes."""
+
+    version: int
+    visits: list[tuple[str, VisitMark]]  # (visit id, mark), most recent first
+    answered: dict[str, tuple[set[str], bool]]  # of those, the visits started through this connection
+
+    @property
+    def marks(self) -> list[VisitMark]:
+        return [mark for _, mark in self.visits]
+
+    def start(self, session_id: str, mark: VisitMark, question_id: str, suspect: bool, keep: int) -> None:
+        self.visits = [(session_id, mark), *self.visits][:keep]
+        kept = {sid for sid, _ in self.visits}
+        self.answered = {sid: seen for sid, seen in self.answered.items() if sid in kept}
+        self.answered[session_id] = ({question_id}, suspect)
+
+    def extend(self, session_id: str, question_id: str, at: dt.datetime) -> None:
+        """A later answer of a visit: the visit now ends at `at` (the rule's window runs from there)."""
+        if session_id in self.answered:
+            self.answered[session_id][0].add(question_id)
+        for index, (sid, mark) in enumerate(self.visits):
+            if sid == session_id and mark.last_at < at:
+                self.visits[index] = (
+                    sid,
+                    VisitMark(mark.first_question, mark.first_value, mark.started_at, at),
+                )
+
+
 class StoreError(Exception):
     """The database cannot do what was asked; the message is one line for the user."""
 
@@ -101,18 +131,35 @@ class Answer:
     survey_version: str
     suspect: bool
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "question_id": self.question_id,
-            "value": self.value,
-            "created_at": format_utc(self.created_at),
-            "local_day": self.local_day.isoformat(),
-            "language": self.language,
-            "survey_version": self.survey_version,
-            "suspect": int(self.suspect),
-        }
+    def values(self) -> tuple[str | int, ...]:
+        """The stored columns, in the order of _ANSWER_COLUMNS."""
+        return (
+            self.id,
+            self.session_id,
+            self.question_id,
+            self.value,
+            format_utc(self.created_at),
+            self.local_day.isoformat(),
+            self.language,
+            self.survey_version,
+            int(self.suspect),
+        )
+
+
+_ANSWER_COLUMNS = (
+    "id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "language",
+    "survey_version",
+    "suspect",
+)
+_INSERT = (
+    f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +200,7 @@ class ResponseStore:
     def __init__(self, path: Path, config: KioskConfig, *, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.config = config
+        self._recent: _RecentVisits | None = None
         try:
             conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
             self.db = Database(conn)
@@ -198,23 +246,38 @@ class ResponseStore:
     # -- writing ------------------------------------------------------------------------------------------
 
     def record(self, new: NewAnswer) -> Answer:
-        """Store one answer durably and return it; raises AnswerError for an answer the survey refuses."""
+        """Store one answer durably and return it; raises AnswerError for an answer the survey refuses.
+
+        Without a session id the answer starts a new visit; its id is in the returned answer.
+        """
         survey = self.config.survey
         question = survey.question(new.question_id)
         value = question.normalise(new.value)
         language = self._language(new.language)
         try:
             with self._writing():
+                recent = self._recent_visits()
                 session_id = new.session_id or str(uuid.uuid4())
-                visit = self._visit(session_id)
+                visit = (
+                    None
+                    if new.session_id is None
+                    else recent.answered.get(session_id) or self._visit(session_id)
+                )
                 if visit is None:
                     mark = VisitMark(question.id, value, new.created_at, new.created_at)
-                    history = self._visits_before(new.created_at, self.config.repeats.min_run - 1)
+                    keep = self.config.repeats.min_run - 1
+                    if recent.visits and new.created_at < max(mark.last_at for mark in recent.marks):
+                        # Earlier than the latest answer (a clock set back, or `record --at`): ask the file.
+                        self._recent = None
+                        history = [mark for _, mark in self._visits_before(new.created_at, keep)]
+                    else:
+                        history = recent.marks[:keep]
                     suspect = is_suspect(mark, history, self.config.repeats)
+                    answered: set[str] = set()
                 else:
-                    if question.id in visit["questions"]:
+                    answered, suspect = visit
+                    if question.id in answered:
                         raise AnswerError(f"visit {session_id} already has an answer to {question.id!r}")
-                    suspect = bool(visit["suspect"])
                 answer = Answer(
                     id=new.id or str(uuid.uuid4()),
                     session_id=session_id,
@@ -226,18 +289,33 @@ class ResponseStore:
                     survey_version=survey.version,
                     suspect=suspect,
                 )
-                self._insert([answer.row()])
+                self.db.conn.execute(_INSERT, answer.values())
         except sqlite3.OperationalError as error:
+            self._recent = None
             raise StoreError(_explain(self.path, error)) from None
+        if self._recent is not None:
+            if visit is None:
+                self._recent.start(session_id, mark, question.id, suspect, self.config.repeats.min_run)
+            else:
+                self._recent.extend(session_id, question.id, new.created_at)
         return answer
+
+    def _recent_visits(self) -> _RecentVisits:
+        """The latest visits, from memory while no other connection has written since they were read."""
+        version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._recent is None or self._recent.version != version:
+            visits = self._visits_before(None, self.config.repeats.min_run)
+            self._recent = _RecentVisits(version=version, visits=visits, answered={})
+        return self._recent
 
     def import_answers(
         self, rows: Sequence[NewAnswer], progress: Callable[[int], None] | None = None
     ) -> ImportResult:
         """Store many answers in one transaction: all of them or, on any error, none.
 
-        Rows must already be checked (see kiosk.importer); `progress` is told how many rows each step stored. Rows whose id is already stored with the same
+        Rows must already be checked (see kiosk.importer). Rows whose id is already stored with the same
         content are skipped (re-importing a file adds nothing); the same id with other content is an error.
+        `progress` is told how many rows each step stored.
         """
         survey = self.config.survey
         tz = self.config.store.tz
@@ -245,6 +323,7 @@ class ResponseStore:
         sessions: dict[str, list[NewAnswer]] = {}
         for row in ordered:
             sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
+        self._recent = None
         try:
             with self._writing():
                 existing = self._existing_sessions(list(sessions))
@@ -253,8 +332,9 @@ class ResponseStore:
                     VisitMark(a[0].question_id, str(a[0].value), a[0].created_at, a[-1].created_at)
                     for _, a in fresh
                 ]
+                keep = self.config.repeats.min_run - 1
                 history = (
-                    self._visits_before(marks[0].started_at, self.config.repeats.min_run - 1) if marks else []
+                    [mark for _, mark in self._visits_before(marks[0].started_at, keep)] if marks else []
                 )
                 flags = dict(
                     zip(
@@ -278,42 +358,35 @@ class ResponseStore:
                                 language=self._language(row.language),
                                 survey_version=survey.version,
                                 suspect=suspect,
-                            ).row()
+                            ).values()
                         )
                 already = self._already_present(answers)
-                fresh_rows = [a for a in answers if a["id"] not in already]
+                fresh_rows = [a for a in answers if a[0] not in already]
                 for start in range(0, len(fresh_rows), 5000):
-                    self._insert(fresh_rows[start : start + 5000])
+                    chunk = fresh_rows[start : start + 5000]
+                    self.db.conn.executemany(_INSERT, chunk)
                     if progress is not None:
-                        progress(len(fresh_rows[start : start + 5000]))
+                        progress(len(chunk))
         except sqlite3.OperationalError as error:
             raise StoreError(_explain(self.path, error)) from None
         return ImportResult(imported=len(answers) - len(already), already_present=len(already))
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        columns = list(rows[0])
-        self.db.conn.executemany(
-            f"INSERT INTO answers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(r[c] for c in columns) for r in rows],
-        )
-
-    def _already_present(self, answers: list[dict[str, Any]]) -> set[str]:
+    def _already_present(self, answers: list[tuple[str | int, ...]]) -> set[str]:
         """Ids of these answers that are already stored; StoreError if one was stored with other content."""
-        fields = ("session_id", "question_id", "value", "created_at")
-        by_id = {a["id"]: a for a in answers}
+        # What must match for a re-sent answer to be the same one: its visit, question, value and time.
+        same = slice(0, 5)
+        by_id = {str(a[0]): a[same] for a in answers}
         found: set[str] = set()
         for chunk in _chunks(list(by_id), 500):
             marks = ", ".join("?" * len(chunk))
-            for row in self.db.query(
-                f"SELECT id, {', '.join(fields)} FROM answers WHERE id IN ({marks})", chunk
+            for row in self.db.conn.execute(
+                f"SELECT {', '.join(_ANSWER_COLUMNS[same])} FROM answers WHERE id IN ({marks})", chunk
             ):
-                if any(by_id[row["id"]][f] != row[f] for f in fields):
+                if by_id[row[0]] != row:
                     raise StoreError(
-                        f"answer {row['id']} is already stored with other content; nothing imported"
+                        f"answer {row[0]} is already stored with other content; nothing imported"
                     )
-                found.add(row["id"])
+                found.add(row[0])
         return found
 
     def _language(self, language: str | None) -> str:
@@ -328,13 +401,14 @@ class ResponseStore:
 
     # -- the repeated-press rule's look-ups ---------------------------------------------------------------
 
-    def _visit(self, session_id: str) -> dict[str, Any] | None:
-        rows = list(
-            self.db.query("SELECT question_id, suspect FROM answers WHERE session_id = ?", [session_id])
-        )
+    def _visit(self, session_id: str) -> tuple[set[str], bool] | None:
+        """The questions a stored visit has answered and its flag, or None for a visit not seen yet."""
+        rows = self.db.conn.execute(
+            "SELECT question_id, suspect FROM answers WHERE session_id = ?", (session_id,)
+        ).fetchall()
         if not rows:
             return None
-        return {"questions": {r["question_id"] for r in rows}, "suspect": rows[0]["suspect"]}
+        return {question for question, _ in rows}, bool(rows[0][1])
 
     def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -348,29 +422,24 @@ class ResponseStore:
                 found[row["session_id"]] = row["suspect"]
         return found
 
-    def _visits_before(self, at: dt.datetime, count: int) -> list[VisitMark]:
-        """The last `count` visits that started before `at`, most recent first."""
+    def _visits_before(self, at: dt.datetime | None, count: int) -> list[tuple[str, VisitMark]]:
+        """The last `count` visits with answers at or before `at` (None: the latest), most recent first."""
         if count <= 0:
             return []
         per_visit = max(1, len(self.config.survey.questions))
-        rows = self.db.query(
+        rows = self.db.conn.execute(
             "SELECT session_id, question_id, value, created_at FROM answers "
-            "WHERE created_at < ? ORDER BY created_at DESC LIMIT ?",
-            [format_utc(at), (count + 1) * per_visit],
+            "WHERE created_at <= ? ORDER BY created_at DESC LIMIT ?",
+            ("9999" if at is None else format_utc(at), (count + 1) * per_visit),
         )
-        visits: dict[str, list[dict[str, Any]]] = {}
+        visits: dict[str, list[tuple[str, str, str, str]]] = {}
         for row in rows:
-            visits.setdefault(row["session_id"], []).append(row)
+            visits.setdefault(row[0], []).append(row)
         marks = []
-        for answers in list(visits.values())[:count]:
-            first, last = answers[-1], answers[0]
+        for session_id, answers in list(visits.items())[:count]:
+            (_, question, value, started), last = answers[-1], answers[0]
             marks.append(
-                VisitMark(
-                    first["question_id"],
-                    first["value"],
-                    parse_stored(first["created_at"]),
-                    parse_stored(last["created_at"]),
-                )
+                (session_id, VisitMark(question, value, parse_stored(started), parse_stored(last[3])))
             )
         return marks
 
@@ -396,12 +465,14 @@ class ResponseStore:
     def answers(self, start: dt.date | None = None, end: dt.date | None = None) -> Iterator[dict[str, Any]]:
         """Every stored answer (suspect ones included) of the store-local days in range, in time order."""
         where, params = [], []
+        # A local day lies within a day of the UTC day of the same date: bounding created_at that widely
+        # lets the created_at index find the rows; local_day then cuts exactly.
         if start is not None:
-            where.append("local_day >= ?")
-            params.append(start.isoformat())
+            where.append("created_at >= ? AND local_day >= ?")
+            params += [(start - dt.timedelta(days=2)).isoformat(), start.isoformat()]
         if end is not None:
-            where.append("local_day <= ?")
-            params.append(end.isoformat())
+            where.append("created_at < ? AND local_day <= ?")
+            params += [(end + dt.timedelta(days=2)).isoformat(), end.isoformat()]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         yield from self.db.query(
             f"SELECT {', '.join(EXPORT_COLUMNS)} FROM answers {clause} ORDER BY created_at, id", params
