@@ -30,12 +30,21 @@ def add_device(db_url: str, store: str, device: str) -> str:
 
 
 class CentralProcess:
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, workers: int = 1) -> None:
         self.db_url = db_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [BIN / "kiosk-central", "serve", "--db", db_url, "--port", str(self.port)],
+            [
+                BIN / "kiosk-central",
+                "serve",
+                "--db",
+                db_url,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -1,7 +1,7 @@
 """Benchmark: central ingest from 50 simulated kiosks at once, SQLite and PostgreSQL.
 
 50 kiosks (threads spread over 5 client processes) each upload ready-made gzip batches of 500 answers to
-`kiosk-central serve` (its own process, one uvicorn worker) over loopback. Bodies are built before the clock
+`kiosk-central serve` (its own process(es), `--workers`, default 1) over loopback. Bodies are built before the clock
 starts, so the figure is the server's (sharing the 2 cores with the clients). Prints answers/s; never
 asserts anything.
 
@@ -84,8 +84,8 @@ def client_process(
     queue.put((time.time(), errors))
 
 
-def bench(db_url: str, kiosks: int, batches: int, size: int) -> tuple[float, int]:
-    server = CentralProcess(db_url)
+def bench(db_url: str, kiosks: int, batches: int, size: int, workers: int) -> tuple[float, int]:
+    server = CentralProcess(db_url, workers)
     try:
         tokens = [(f"store-{k:03d}", add_device(db_url, f"store-{k:03d}", "till-1")) for k in range(kiosks)]
         queue: Any = multiprocessing.Queue()
@@ -115,13 +115,18 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--size", type=int, default=500)
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--workers", type=int, default=1, help="kiosk-central serve --workers")
     args = parser.parse_args()
     total = args.kiosks * args.batches * args.size
     for kind in args.db:
         with tempfile.TemporaryDirectory() as tmp:
             if kind == "sqlite":
                 rate, errors = bench(
-                    f"sqlite:///{Path(tmp) / 'central.db'}", args.kiosks, args.batches, args.size
+                    f"sqlite:///{Path(tmp) / 'central.db'}",
+                    args.kiosks,
+                    args.batches,
+                    args.size,
+                    args.workers,
                 )
             else:
                 import psycopg
@@ -131,13 +136,17 @@ def main() -> None:
                     conn.execute(f'CREATE DATABASE "{name}"')
                 try:
                     rate, errors = bench(
-                        f"postgresql://postgres@127.0.0.1:5432/{name}", args.kiosks, args.batches, args.size
+                        f"postgresql://postgres@127.0.0.1:5432/{name}",
+                        args.kiosks,
+                        args.batches,
+                        args.size,
+                        args.workers,
                     )
                 finally:
                     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(
-            f"{kind:>10}: {args.kiosks} kiosks x {args.batches} batches x {args.size} answers = {total} "
+            f"{kind:>10}, {args.workers} worker(s): {args.kiosks} kiosks x {args.batches} batches x {args.size} answers = {total} "
             f"answers: {rate:,.0f} answers/s ({errors} failed requests)"
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.gzip import GZipMiddleware
@@ -36,3 +38,12 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for `kiosk-central serve --workers N`: each worker process builds its own from the env."""
+    max_batch = os.environ.get("KIOSK_CENTRAL_MAX_BATCH")
+    settings = Settings(db_url=os.environ["KIOSK_CENTRAL_DB"])
+    if max_batch:
+        settings = Settings(db_url=settings.db_url, max_batch=int(max_batch))
+    return create_app(settings)

@@ -47,15 +47,29 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.option("--max-batch", default=SERVER_MAX_BATCH, show_default=True, help="Answers per upload, at most.")
-def serve(db_url: str, host: str, port: int, max_batch: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (PostgreSQL; SQLite has one writer anyway).",
+)
+def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> None:
     """Serve the API (put a TLS-terminating proxy in front of it outside a lab)."""
+    import os
+
     import uvicorn
 
     from sync.central.app import create_app
 
-    settings = Settings(db_url=db_url, max_batch=max_batch)
-    app = create_app(settings, open_db(db_url))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    db = open_db(db_url)  # creates the tables once, before any worker starts
+    if workers == 1:
+        uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
+        return
+    db.dispose()
+    os.environ["KIOSK_CENTRAL_DB"] = db_url
+    os.environ["KIOSK_CENTRAL_MAX_BATCH"] = str(max_batch)
+    uvicorn.run("sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers)
 
 
 @main.command("add-device")
