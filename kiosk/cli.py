@@ -424,3 +424,134 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
         fail(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found", BLOCKED)
     click.echo("All checks passed.")
     _ = config
+
+
+# -- sync to head office (the logic lives in sync/; these commands only wire it to the command line) --------
+
+
+@main.command()
+@click.argument("url")
+@click.argument("token")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA certificates to trust for head office (default: the system's).",
+)
+@click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback address (lab only).")
+@data_dir_option
+def pair(url: str, token: str, ca_bundle: Path | None, allow_http: bool, data_dir: Path) -> None:
+    """Pair this kiosk with head office: store the central URL and the device token (file mode 0600).
+
+    TOKEN is printed by `kiosk-central add-device` on the server.
+    """
+    from sync.outbox import Outbox
+    from sync.pairing import Pairing, PairingError, check_url, save_pairing
+
+    try:
+        clean = check_url(url, allow_http)
+        with opened(data_dir) as kiosk:
+            path = save_pairing(
+                data_dir, Pairing(clean, token.strip(), str(ca_bundle) if ca_bundle else None, allow_http)
+            )
+            # A new token ends a previous auth problem and any backoff: the next upload tries at once.
+            Outbox(kiosk.store).set_state(
+                {"auth_problem": None, "failures": None, "next_attempt_at": None, "config_etag": None}
+            )
+            store, device = kiosk.config.store.id, kiosk.config.device_id
+    except PairingError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(f"cannot write the pairing in {data_dir}: {error.strerror}", BLOCKED)
+    click.echo(f"Paired {store}/{device} with {clean} ({path}, readable by its owner only)")
+
+
+@main.command("sync")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Answers per request.",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds to wait for an answer.",
+)
+@data_dir_option
+def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
+    """Upload every pending answer to head office now (exit 0 only when nothing is left pending)."""
+    from sync.client import CentralClient
+    from sync.outbox import Outbox
+    from sync.pairing import PairingError, load_pairing
+    from sync.uploader import drain
+
+    try:
+        pairing = load_pairing(data_dir)
+    except PairingError as error:
+        fail(str(error))
+    with opened(data_dir) as kiosk:
+        outbox = Outbox(kiosk.store)
+        pending = outbox.pending_count()
+        client = CentralClient(pairing, timeout=(min(timeout, 10.0), timeout))
+        try:
+            with click.progressbar(length=pending, label="Uploading", file=sys.stderr) as bar:
+                result = drain(
+                    outbox,
+                    client,
+                    kiosk.config.store.id,
+                    kiosk.config.device_id,
+                    batch_size=batch_size,
+                    progress=bar.update,
+                )
+        finally:
+            client.close()
+    done = f"{result.synced} uploaded" + (f", {result.quarantined} quarantined" if result.quarantined else "")
+    if not result.ok:
+        hint = " (pair again with `kiosk pair URL TOKEN`)" if result.auth_problem else ""
+        fail(f"sync stopped: {result.reason}{hint}; {done}, {result.pending} still pending (kept)", BLOCKED)
+    click.echo(f"Synced: {done}, nothing pending.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--quarantined", is_flag=True, help="List the quarantined answers (JSON Lines) instead.")
+@data_dir_option
+def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
+    """Sync status: pending, quarantined, last success, last error, auth problem."""
+    from sync.outbox import Outbox
+    from sync.pairing import PairingError, load_pairing
+
+    with opened(data_dir) as kiosk:
+        outbox = Outbox(kiosk.store)
+        if quarantined:
+            for row in outbox.quarantine():
+                click.echo(json.dumps(row, ensure_ascii=False))
+            return
+        report = outbox.status().as_dict()
+    try:
+        report["central_url"] = load_pairing(data_dir).url
+    except PairingError as error:
+        report["central_url"] = None
+        report["pairing_problem"] = str(error)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"head office:     {report['central_url'] or 'not paired (kiosk pair URL TOKEN)'}")
+    click.echo(f"pending:         {report['pending']}")
+    click.echo(
+        f"quarantined:     {report['quarantined']}"
+        + (" (kiosk status --quarantined)" if report["quarantined"] else "")
+    )
+    click.echo(f"synced:          {report['synced']}")
+    click.echo(f"last success:    {report['last_success_at'] or 'never'}")
+    if report["last_error"]:
+        click.echo(f"last error:      {report['last_error']} (at {report['last_error_at']})")
+    if report["next_attempt_at"]:
+        click.echo(f"next attempt:    {report['next_attempt_at']}")
+    if report["auth_problem"]:
+        click.echo(f"PROBLEM:         head office refuses this kiosk: {report['auth_problem']}")
+    if report["config_error"]:
+        click.echo(f"config refused:  {report['config_error']}")

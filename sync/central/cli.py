@@ -1,0 +1,125 @@
+"""The `kiosk-central` command line: serve the API, register devices and admins, set a store's config."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk import __version__
+from sync.central.db import CentralDB
+from sync.central.service import CentralError, add_admin, add_device, revoke_device, set_config
+from sync.central.settings import Settings, default_db_url
+from sync.protocol import SERVER_MAX_BATCH
+
+db_option = click.option(
+    "--db",
+    "db_url",
+    default=default_db_url,
+    show_default="$KIOSK_CENTRAL_DB, else sqlite:///central.db",
+    help="Database URL: sqlite:///FILE or postgresql://USER@HOST/DB.",
+)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"kiosk-central: {message}", err=True)
+    sys.exit(code)
+
+
+def open_db(url: str) -> CentralDB:
+    try:
+        return CentralDB(url)
+    except (SQLAlchemyError, ImportError) as error:
+        fail(f"cannot open {url}: {str(error).splitlines()[0]}", 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kiosk-central")
+def main() -> None:
+    """Reference head-office server of the feedback kiosk: receives answers, serves scores."""
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--max-batch", default=SERVER_MAX_BATCH, show_default=True, help="Answers per upload, at most.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (PostgreSQL; SQLite has one writer anyway).",
+)
+def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> None:
+    """Serve the API (put a TLS-terminating proxy in front of it outside a lab)."""
+    import os
+
+    import uvicorn
+
+    from sync.central.app import create_app
+
+    db = open_db(db_url)  # creates the tables once, before any worker starts
+    if workers == 1:
+        uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
+        return
+    db.dispose()
+    os.environ["KIOSK_CENTRAL_DB"] = db_url
+    os.environ["KIOSK_CENTRAL_MAX_BATCH"] = str(max_batch)
+    uvicorn.run("sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+
+
+@main.command("add-device")
+@click.option("--store", "store_id", required=True, help="Store id (as in its kiosk.toml).")
+@click.option("--device", "device_id", required=True, help="Device id, unique within the store.")
+@db_option
+def add_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
+    """Register a device and print its token (shown once; a new one replaces the old)."""
+    try:
+        token = add_device(open_db(db_url), store_id, device_id)
+    except CentralError as error:
+        fail(str(error))
+    click.echo(token)
+    click.echo(f"device {store_id}/{device_id}: on the kiosk run `kiosk pair URL TOKEN`", err=True)
+
+
+@main.command("revoke-device")
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--device", "device_id", required=True, help="Device id.")
+@db_option
+def revoke_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
+    """Revoke a device's token (a stolen or retired kiosk)."""
+    if not revoke_device(open_db(db_url), store_id, device_id):
+        fail(f"no device {store_id}/{device_id}")
+    click.echo(f"revoked {store_id}/{device_id}")
+
+
+@main.command("add-admin")
+@click.argument("name")
+@db_option
+def add_admin_cmd(name: str, db_url: str) -> None:
+    """Create a head-office reader and print its token (shown once)."""
+    try:
+        click.echo(add_admin(open_db(db_url), name))
+    except CentralError as error:
+        fail(str(error))
+
+
+@main.command("set-config")
+@click.option("--store", "store_id", required=True, help="Store id (must match [store] id in FILE).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
+    """Set a store's kiosk.toml; its kiosks pull it (checked there too) and apply it when idle."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{file}: cannot read: {error}")
+    try:
+        etag = set_config(open_db(db_url), store_id, text)
+    except CentralError as error:
+        fail(f"{file}: {error}")
+    click.echo(f"store {store_id}: configuration set (ETag {etag})")

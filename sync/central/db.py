@@ -1,0 +1,156 @@
+"""The central database through SQLAlchemy Core: tables, engine, and the serialised writes SQLite needs.
+
+De-duplication is the UNIQUE constraint on `answers.id` with INSERT ... ON CONFLICT DO NOTHING, never a
+check-then-insert (concurrent retries would both pass the check).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+metadata = MetaData()
+
+# BIGINT in PostgreSQL, but INTEGER in SQLite, where only "INTEGER PRIMARY KEY" is the auto-numbered rowid.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("config_toml", Text, nullable=True),
+    Column("config_etag", String(64), nullable=True),
+    Column("updated_at", String(32), nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("token_id", String(32), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_seen_at", String(32)),
+    Column("app_version", String(32)),
+    Column("pending", Integer),
+    Column("quarantined", Integer),
+    Column("free_disk_bytes", BigInteger),
+    Column("device_clock", String(32)),
+    Column("clock_skew_s", Float),
+    Column("last_error", Text),
+    PrimaryKeyConstraint("store_id", "device_id"),
+    ForeignKeyConstraint(["store_id"], ["stores.id"]),
+)
+
+admins = Table(
+    "admins",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_id", String(32), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("session_id", String(200), nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("local_day", String(10), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("survey_version", String(64), nullable=False),
+    Column("suspect", Boolean, nullable=False),
+    Column("clock_flag", String(100), nullable=True),
+    Column("received_at", String(32), nullable=False),
+)
+Index("answers_store_day", answers.c.store_id, answers.c.local_day)
+Index("answers_store_seq", answers.c.store_id, answers.c.seq)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain postgresql:// (and postgres://) and use psycopg 3 for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class CentralDB:
+    """The engine and, for SQLite, one lock for writers (SQLite has one writer at a time anyway; queueing
+    in the process avoids `database is locked` failures under a burst of kiosks)."""
+
+    def __init__(self, url: str, *, create: bool = True, **engine_args: Any) -> None:
+        self.url = normalise_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        self.is_sqlite = self.dialect == "sqlite"
+        if self.is_sqlite:
+            engine_args.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        else:
+            engine_args.setdefault("pool_size", 20)
+            engine_args.setdefault("max_overflow", 40)
+            engine_args.setdefault("pool_pre_ping", True)
+        self.engine: Engine = create_engine(self.url, **engine_args)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        if create:
+            metadata.create_all(self.engine)
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One write transaction (committed on exit, rolled back on error)."""
+        with self._write_lock or nullcontext(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which has ON CONFLICT."""
+        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode = WAL")
+    # FULL: an answer the server said "accepted" for survives a power cut of the server.
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""One router per resource: the device's own endpoints and head office's reads."""

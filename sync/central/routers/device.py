@@ -1,0 +1,75 @@
+"""Endpoints a kiosk calls with its device token: upload answers, heartbeat, pull its store's config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.domain.days import format_utc
+from sync.central import service
+from sync.central.bodies import read_json_body
+from sync.central.deps import DB, AppSettings, Device
+from sync.central.service import CentralError
+from sync.protocol import ACCEPTED, CONFLICT, DUPLICATE, PROTOCOL_VERSION, REJECTED
+
+router = APIRouter(prefix="/api/v1/device", tags=["device"])
+
+
+@router.post(
+    "/answers",
+    summary="Upload a batch of answers (gzip JSON)",
+    description=(
+        "Body: `{protocol, store, device, sent_at, answers: [...]}`. The answer lists every answer id "
+        "exactly once under accepted, duplicate, conflict or rejected."
+    ),
+)
+async def upload_answers(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+    body = await read_json_body(request, settings)
+    if not isinstance(body, dict) or body.get("protocol") != PROTOCOL_VERSION:
+        raise CentralError(400, f"expected a protocol {PROTOCOL_VERSION} upload")
+    if body.get("store") != who.store_id or body.get("device") != who.device_id:
+        raise CentralError(403, f"this token writes only store {who.store_id!r}, device {who.device_id!r}")
+    items = body.get("answers")
+    if not isinstance(items, list):
+        raise CentralError(400, "answers must be a list")
+    if len(items) > settings.max_batch:
+        raise CentralError(413, f"at most {settings.max_batch} answers per batch")
+    now = service.now_utc()
+    result = await run_in_threadpool(service.ingest, db, who, items, now)
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "received_at": format_utc(now),
+        "max_batch": settings.max_batch,
+        ACCEPTED: result.accepted,
+        DUPLICATE: result.duplicate,
+        CONFLICT: result.conflict,
+        REJECTED: result.rejected,
+        "flagged": result.flagged,
+    }
+
+
+@router.post("/heartbeat", summary="Report app version, pending count, free disk and the device clock")
+async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+    body = await read_json_body(request, settings)
+    if not isinstance(body, dict):
+        raise CentralError(400, "expected an object")
+    now = service.now_utc()
+    await run_in_threadpool(service.heartbeat, db, who, body, now)
+    return {"protocol": PROTOCOL_VERSION, "server_time": format_utc(now), "max_batch": settings.max_batch}
+
+
+@router.get(
+    "/config",
+    summary="The store's kiosk.toml (ETag / If-None-Match)",
+    responses={200: {"content": {"application/toml": {}}}, 304: {}, 404: {}},
+)
+def get_config(request: Request, who: Device, db: DB) -> Response:
+    found = service.store_config(db, who.store_id)
+    if found is None:
+        raise CentralError(404, f"no configuration set for store {who.store_id!r}")
+    text, etag = found
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(text, media_type="application/toml", headers={"ETag": etag})

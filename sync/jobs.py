@@ -1,0 +1,269 @@
+"""The scheduled sync jobs inside `kiosk run`: upload, heartbeat, config pull, daily scores, retention.
+
+An APScheduler 3.x BackgroundScheduler runs them in worker threads. Each job run opens its own SQLite
+connection (a sqlite3 connection refuses use from another thread) and closes it; every HTTP call has a
+timeout, so a hung server cannot pin a job with max_instances=1 forever. Jobs never touch the UI: results go
+to callbacks, which the Kivy app must hand to its main thread (`@mainthread` / `Clock.schedule_once`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from kiosk import __version__
+from kiosk.bootstrap import busy_timeout_ms
+from kiosk.domain.days import format_utc, local_day
+from kiosk.domain.scoring import daily_scores
+from kiosk.domain.survey import KioskConfig
+from kiosk.paths import KioskPaths
+from kiosk.storage import ResponseStore
+from sync.client import CentralClient
+from sync.outbox import Outbox, SyncStatus, read_status
+from sync.pairing import PairingError, load_pairing
+from sync.planner import HttpReply
+from sync.protocol import DEFAULT_BATCH
+from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
+from sync.uploader import Clock, DrainResult, drain, utc_now
+
+log = logging.getLogger(__name__)
+
+JOB_IDS = ("sync-upload", "sync-heartbeat", "sync-config", "sync-scores", "sync-retention")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    upload_every_s: float = 60
+    heartbeat_every_s: float = 300
+    config_every_s: float = 900
+    scores_every_s: float = 180
+    retention_every_s: float = 6 * 3600
+    retention_days: int | None = 90  # None: never prune
+    batch_size: int = DEFAULT_BATCH
+    timeout: tuple[float, float] = (5.0, 30.0)
+    first_upload_after_s: float = 5
+
+
+@dataclass
+class SyncJobs:
+    """The job bodies, callable directly (tests) or by the scheduler. Thread-safe by construction."""
+
+    data_dir: Path
+    config: KioskConfig
+    settings: SyncSettings = field(default_factory=SyncSettings)
+    on_scores: Callable[[dict[str, Any]], None] | None = None
+    on_config: Callable[[KioskConfig], None] | None = None
+    session_factory: Callable[[], requests.Session] = requests.Session
+    clock: Clock = utc_now
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def paths(self) -> KioskPaths:
+        return KioskPaths(self.data_dir)
+
+    def use_config(self, config: KioskConfig) -> None:
+        """The app applied a new configuration: later runs use it."""
+        self.config = config
+
+    @contextmanager
+    def _outbox(self) -> Iterator[Outbox]:
+        with ResponseStore(self.paths.database, self.config, busy_timeout_ms=busy_timeout_ms()) as store:
+            yield Outbox(store)
+
+    @contextmanager
+    def _client(self) -> Iterator[CentralClient]:
+        client = CentralClient(
+            load_pairing(self.data_dir), session=self.session_factory(), timeout=self.settings.timeout
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def upload(self) -> DrainResult | None:
+        """Drain the backlog batch by batch, unless a backoff or an auth problem says to wait."""
+        try:
+            with self._outbox() as outbox:
+                state = outbox.state()
+                if state.get("auth_problem"):
+                    return None  # shown on the manager screen; `kiosk pair` again clears it
+                due = state.get("next_attempt_at")
+                if due and dt.datetime.fromisoformat(due) > self.clock():
+                    return None
+                with self._client() as client:
+                    return drain(
+                        outbox,
+                        client,
+                        self.config.store.id,
+                        self.config.device_id,
+                        batch_size=self.settings.batch_size,
+                        now=self.clock,
+                        should_stop=self._stop.is_set,
+                    )
+        except PairingError:
+            return None
+
+    def heartbeat(self) -> None:
+        try:
+            with self._outbox() as outbox, self._client() as client:
+                status = outbox.status()
+                sent = self.clock()
+                reply = client.heartbeat(
+                    {
+                        "app_version": __version__,
+                        "pending": status.pending,
+                        "quarantined": status.quarantined,
+                        "free_disk_bytes": shutil.disk_usage(self.data_dir).free,
+                        "device_clock": format_utc(sent),
+                        "last_error": status.last_error,
+                    }
+                )
+                if isinstance(reply, HttpReply) and reply.status == 200:
+                    state: dict[str, str | None] = {"last_heartbeat_at": format_utc(sent)}
+                    try:
+                        server_time = dt.datetime.fromisoformat(json.loads(reply.body)["server_time"])
+                        state["clock_skew_s"] = f"{(sent - server_time).total_seconds():.1f}"
+                    except (ValueError, KeyError, TypeError):
+                        pass
+                    outbox.set_state(state)
+        except PairingError:
+            return
+
+    def pull_config(self) -> KioskConfig | None:
+        """Fetch the store's configuration; a new valid one is kept aside and announced, a bad one refused."""
+        try:
+            with self._outbox() as outbox, self._client() as client:
+                etag = outbox.state().get("config_etag")
+                reply = client.get_config(etag)
+                if not isinstance(reply, HttpReply) or reply.status != 200:
+                    return None  # 304 unchanged, 404 none set, or unreachable: the current one stays
+                new_etag = reply.headers.get("etag")
+                try:
+                    config, text = check_remote_config(reply.body, self.config)
+                except RemoteConfigError as error:
+                    outbox.set_state({"config_error": str(error), "config_etag": new_etag})
+                    log.warning("%s", error)
+                    return None
+                keep_pending(self.data_dir, text)
+                outbox.set_state({"config_error": None, "config_etag": new_etag})
+        except PairingError:
+            return None
+        if self.on_config is not None:
+            self.on_config(config)
+        return config
+
+    def refresh_scores(self) -> dict[str, Any]:
+        """Yesterday and today, store-local. Yesterday is always recomputed, so the first run after local
+        midnight gives its final figures (`final_through`), and today's figures are at most one interval old.
+        """
+        today = local_day(self.clock(), self.config.store.tz)
+        yesterday = today - dt.timedelta(days=1)
+        with ResponseStore(self.paths.database, self.config, busy_timeout_ms=busy_timeout_ms()) as store:
+            report = daily_scores(
+                self.config.store, self.config.survey, store.count_rows(yesterday, today), yesterday, today
+            )
+        report["final_through"] = yesterday.isoformat()
+        if self.on_scores is not None:
+            self.on_scores(report)
+        return report
+
+    def retention(self) -> int:
+        if self.settings.retention_days is None:
+            return 0
+        before = self.clock() - dt.timedelta(days=self.settings.retention_days)
+        with self._outbox() as outbox:
+            return outbox.prune_synced(before)
+
+    def status(self) -> SyncStatus:
+        return read_status(self.paths.database)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@dataclass
+class SyncService:
+    scheduler: BackgroundScheduler
+    jobs: SyncJobs
+
+    def status(self) -> SyncStatus:
+        return self.jobs.status()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.jobs.stop()  # a drain in progress stops after its current batch
+        self.scheduler.shutdown(wait=wait)
+
+
+def _guard(name: str, func: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            func()
+        except Exception:
+            # A job must not die silently nor take the scheduler down; the next run tries again.
+            log.exception("sync job %s failed", name)
+
+    return run
+
+
+def start_scheduler(
+    data_dir: Path,
+    config: KioskConfig,
+    *,
+    settings: SyncSettings | None = None,
+    on_scores: Callable[[dict[str, Any]], None] | None = None,
+    on_config: Callable[[KioskConfig], None] | None = None,
+    session_factory: Callable[[], requests.Session] = requests.Session,
+    clock: Clock = utc_now,
+) -> SyncService:
+    """Start the sync jobs in a BackgroundScheduler (the app's composition root calls this once)."""
+    settings = settings or SyncSettings()
+    jobs = SyncJobs(
+        data_dir,
+        config,
+        settings,
+        on_scores=on_scores,
+        on_config=on_config,
+        session_factory=session_factory,
+        clock=clock,
+    )
+    scheduler = BackgroundScheduler(
+        timezone=dt.UTC,
+        job_defaults={"coalesce": True, "max_instances": 1},
+        executors={"default": {"type": "threadpool", "max_workers": 3}},
+    )
+    now = dt.datetime.now(dt.UTC)
+    schedule = [
+        ("sync-upload", jobs.upload, settings.upload_every_s, settings.first_upload_after_s),
+        ("sync-heartbeat", jobs.heartbeat, settings.heartbeat_every_s, 15),
+        ("sync-config", jobs.pull_config, settings.config_every_s, 30),
+        ("sync-scores", jobs.refresh_scores, settings.scores_every_s, 1),
+        ("sync-retention", jobs.retention, settings.retention_every_s, 600),
+    ]
+    for job_id, func, every, first in schedule:
+        scheduler.add_job(
+            _guard(job_id, func),
+            "interval",
+            seconds=every,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            # A run delayed by a busy moment or a clock step still happens once, not silently dropped
+            # (the APScheduler default of 1 s drops it), and not repeated for each missed interval.
+            misfire_grace_time=max(30, int(every)),
+            next_run_time=now + dt.timedelta(seconds=first),
+        )
+    scheduler.start()
+    return SyncService(scheduler, jobs)

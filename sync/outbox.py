@@ -1,0 +1,252 @@
+"""The kiosk's outbox: unsynced answers, the quarantine and the sync state, in the kiosk's own SQLite file.
+
+The sync tables have their own migration set (`Migrations("sync")`), applied here, so the core schema's
+list is untouched. An answer is pending while `synced_at` is NULL and it is not quarantined. Marking a batch
+synced and recording the outcome happen in one transaction: a crash leaves either all of it or none, and
+"none" only means the next upload is answered `duplicate`.
+
+One Outbox per thread: it uses the connection of the ResponseStore it is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from kiosk.domain.days import format_utc
+from kiosk.storage import ResponseStore, StoreError
+from sync.planner import Quarantined
+
+migrations = Migrations("sync")
+
+
+@migrations()
+def m001_sync_state(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE sync_quarantine (
+            answer_id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            quarantined_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+SELECT_PENDING = """
+    SELECT id, session_id, question_id, value, created_at, local_day, language, survey_version, suspect
+    FROM answers a
+    WHERE a.synced_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)
+    ORDER BY a.created_at, a.id
+    LIMIT ?
+"""
+
+COUNT_PENDING = """
+    SELECT count(*) FROM answers a
+    WHERE a.synced_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """What the manager screen and `kiosk status` show."""
+
+    pending: int
+    quarantined: int
+    synced: int
+    last_success_at: str | None
+    last_attempt_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    auth_problem: str | None
+    next_attempt_at: str | None
+    config_error: str | None
+    last_heartbeat_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Outbox:
+    def __init__(self, store: ResponseStore) -> None:
+        self.store = store
+        self.db: Database = store.db
+        try:
+            migrations.apply(self.db)
+        except sqlite3.OperationalError as error:
+            raise StoreError(f"{store.path}: {error}") from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreError(f"{self.store.path}: {error}") from None
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def pending_batch(self, limit: int) -> list[dict[str, Any]]:
+        return list(self.db.query(SELECT_PENDING, [limit]))
+
+    def pending_count(self) -> int:
+        return int(self.db.execute(COUNT_PENDING).fetchone()[0])
+
+    def state(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.db.query("SELECT key, value FROM sync_state")}
+
+    def quarantine(self) -> list[dict[str, Any]]:
+        """Every quarantined answer with its reason (kept, never retried; see `kiosk status --quarantined`)."""
+        return list(
+            self.db.query(
+                "SELECT q.status, q.reason, q.quarantined_at, a.* FROM sync_quarantine q "
+                "JOIN answers a ON a.id = q.answer_id ORDER BY a.created_at"
+            )
+        )
+
+    def status(self) -> SyncStatus:
+        return read_status_from(self.db.conn)
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def set_state(self, values: dict[str, str | None]) -> None:
+        with self._writing():
+            self._set(values)
+
+    def _set(self, values: dict[str, str | None]) -> None:
+        conn = self.db.conn
+        for key, value in values.items():
+            if value is None:
+                conn.execute("DELETE FROM sync_state WHERE key = ?", [key])
+            else:
+                conn.execute(
+                    "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [key, value],
+                )
+
+    def record_delivery(
+        self, synced: Sequence[str], quarantined: Sequence[Quarantined], now: dt.datetime
+    ) -> None:
+        """Mark delivered answers synced and quarantine the refused ones, in one transaction."""
+        stamp = format_utc(now)
+        with self._writing():
+            conn = self.db.conn
+            conn.executemany(
+                "UPDATE answers SET synced_at = ? WHERE id = ? AND synced_at IS NULL",
+                [(stamp, answer_id) for answer_id in synced],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO sync_quarantine (answer_id, status, reason, quarantined_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(q.answer_id, q.status, q.reason, stamp) for q in quarantined],
+            )
+            self._set(
+                {
+                    "last_success_at": stamp,
+                    "last_attempt_at": stamp,
+                    "failures": None,
+                    "next_attempt_at": None,
+                    "last_error": None,
+                    "last_error_at": None,
+                    "auth_problem": None,
+                }
+            )
+
+    def record_failure(
+        self, reason: str, now: dt.datetime, next_attempt: dt.datetime | None, *, auth: bool = False
+    ) -> int:
+        """Remember a failed attempt; returns the number of consecutive failures so far."""
+        stamp = format_utc(now)
+        with self._writing():
+            row = self.db.conn.execute("SELECT value FROM sync_state WHERE key = 'failures'").fetchone()
+            failures = (int(row[0]) if row else 0) + 1
+            self._set(
+                {
+                    "failures": str(failures),
+                    "last_attempt_at": stamp,
+                    "last_error": reason,
+                    "last_error_at": stamp,
+                    "auth_problem": reason if auth else None,
+                    "next_attempt_at": None if next_attempt is None else format_utc(next_attempt),
+                }
+            )
+        return failures
+
+    def failures(self) -> int:
+        return int(self.state().get("failures", "0"))
+
+    def prune_synced(self, before: dt.datetime, chunk: int = 5000) -> int:
+        """Delete synced answers created before `before`; unsynced and quarantined ones are never deleted.
+
+        The daily counts are kept (they are maintained by an INSERT trigger, not recomputed), so scores of
+        pruned days do not change. Deleted in chunks so the tap that arrives meanwhile never waits long.
+        """
+        cutoff = format_utc(before)
+        total = 0
+        while True:
+            with self._writing():
+                deleted = self.db.conn.execute(
+                    "DELETE FROM answers WHERE rowid IN (SELECT rowid FROM answers "
+                    "WHERE synced_at IS NOT NULL AND created_at < ? LIMIT ?)",
+                    [cutoff, chunk],
+                ).rowcount
+            total += deleted
+            if deleted < chunk:
+                return total
+
+
+def read_status_from(conn: sqlite3.Connection) -> SyncStatus:
+    def scalar(sql: str) -> int:
+        try:
+            return int(conn.execute(sql).fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+    try:
+        state = dict(conn.execute("SELECT key, value FROM sync_state").fetchall())
+        pending = scalar(COUNT_PENDING)
+        quarantined = scalar("SELECT count(*) FROM sync_quarantine")
+    except sqlite3.OperationalError:
+        # The sync tables do not exist yet: nothing was ever synced.
+        state, pending, quarantined = {}, scalar("SELECT count(*) FROM answers WHERE synced_at IS NULL"), 0
+    synced = scalar("SELECT count(*) FROM answers WHERE synced_at IS NOT NULL")
+    return SyncStatus(
+        pending=pending,
+        quarantined=quarantined,
+        synced=synced,
+        last_success_at=state.get("last_success_at"),
+        last_attempt_at=state.get("last_attempt_at"),
+        last_error=state.get("last_error"),
+        last_error_at=state.get("last_error_at"),
+        auth_problem=state.get("auth_problem"),
+        next_attempt_at=state.get("next_attempt_at"),
+        config_error=state.get("config_error"),
+        last_heartbeat_at=state.get("last_heartbeat_at"),
+    )
+
+
+def read_status(database: Path) -> SyncStatus:
+    """The sync status from another thread (the manager screen): its own short-lived read-only connection."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+    try:
+        return read_status_from(conn)
+    finally:
+        conn.close()

@@ -1,0 +1,95 @@
+"""A kiosk.toml pulled from head office: checked like a local one, kept aside, applied when the kiosk is idle.
+
+Head office holds one configuration per store; the `[device] id` line is this kiosk's own, so it is
+rewritten before checking. A configuration for another store, or one that does not pass the same checks as
+`kiosk.toml`, is refused and the current one stays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import uuid
+from pathlib import Path
+
+from kiosk.config import key_name, load_config, parse_config
+from kiosk.domain.survey import KioskConfig
+from kiosk.paths import KioskPaths
+
+PENDING_NAME = "kiosk.toml.pending"
+
+_DEVICE_TABLE = re.compile(r"(?ms)^\[device\][^\n]*\n(.*?)(?=^\[|\Z)")
+_ID_LINE = re.compile(r"(?m)^(\s*id\s*=\s*).*$")
+
+
+class RemoteConfigError(Exception):
+    """The pulled configuration is refused; the message says why in one line."""
+
+
+def with_device_id(text: str, device_id: str) -> str:
+    """The configuration text with this kiosk's device id in its `[device]` table."""
+    match = _DEVICE_TABLE.search(text)
+    if match is None:
+        return text.rstrip("\n") + f"\n\n[device]\nid = {json.dumps(device_id)}\n"
+    body = match.group(1)
+    if _ID_LINE.search(body):
+        new_body = _ID_LINE.sub(lambda m: m.group(1) + json.dumps(device_id), body, count=1)
+    else:
+        new_body = f"id = {json.dumps(device_id)}\n" + body
+    return text[: match.start(1)] + new_body + text[match.end(1) :]
+
+
+def check_remote_config(raw: bytes, current: KioskConfig) -> tuple[KioskConfig, str]:
+    """The checked configuration and its text for this device, or RemoteConfigError."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteConfigError("configuration from head office is not UTF-8 text") from None
+    text = with_device_id(text, current.device_id)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RemoteConfigError(f"configuration from head office is not valid TOML: {error}") from None
+    config, problems = parse_config(data)
+    if config is None:
+        key, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RemoteConfigError(f"configuration from head office refused: {key_name(key)}: {message}{more}")
+    if config.store.id != current.store.id:
+        raise RemoteConfigError(
+            f"configuration from head office is for store {config.store.id!r}, not {current.store.id!r}"
+        )
+    if config.device_id != current.device_id:
+        raise RemoteConfigError("configuration from head office changes the device id")
+    return config, text
+
+
+def pending_path(data_dir: Path) -> Path:
+    return data_dir / PENDING_NAME
+
+
+def keep_pending(data_dir: Path, text: str) -> None:
+    tmp = data_dir / f".{PENDING_NAME}.{uuid.uuid4().hex}.tmp"
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(pending_path(data_dir))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def apply_pending_config(data_dir: Path) -> KioskConfig | None:
+    """Replace kiosk.toml by the pending configuration (call at an idle moment); None when there is none.
+
+    Checked again from the file, so what is applied is exactly what was checked; a bad file is left aside.
+    """
+    pending = pending_path(data_dir)
+    if not pending.exists():
+        return None
+    config = load_config(pending)
+    pending.replace(KioskPaths(data_dir).config)
+    return config

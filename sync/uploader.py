@@ -1,0 +1,102 @@
+"""Draining the outbox: gather a batch (IO), decide what the server's reply means (pure), apply (IO).
+
+Used by `kiosk sync` (one shot, with a progress bar) and by the scheduled upload job. A drain stops at the
+first failure and records it; the data always stays in the outbox until the server has answered for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.domain.days import format_utc
+from sync.client import CentralClient
+from sync.outbox import Outbox
+from sync.planner import (
+    AuthProblem,
+    Delivered,
+    RetryLater,
+    Shrink,
+    backoff_delay,
+    decide_upload,
+    next_batch_size,
+)
+from sync.protocol import DEFAULT_BATCH, answer_to_wire, upload_body
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainResult:
+    ok: bool
+    synced: int
+    quarantined: int
+    pending: int
+    reason: str | None = None
+    auth_problem: bool = False
+    retry_in: float | None = None
+
+
+def drain(
+    outbox: Outbox,
+    client: CentralClient,
+    store_id: str,
+    device_id: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    now: Clock = utc_now,
+    jitter: Callable[[], float] = random.random,
+    progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DrainResult:
+    """Upload every pending answer, batch by batch; stop at the first failure (recorded in the outbox)."""
+    announced = _int(outbox.state().get("max_batch"))
+    size = min(batch_size, announced) if announced else batch_size
+    synced = quarantined = 0
+    while should_stop is None or not should_stop():
+        batch = outbox.pending_batch(size)
+        if not batch:
+            return DrainResult(True, synced, quarantined, 0)
+        ids = [row["id"] for row in batch]
+        payload = upload_body(store_id, device_id, format_utc(now()), [answer_to_wire(r) for r in batch])
+        reply = client.upload(payload)
+        decision = decide_upload(ids, size, reply, now())
+        if isinstance(decision, Delivered):
+            outbox.record_delivery(decision.synced, decision.quarantined, now())
+            synced += len(decision.synced)
+            quarantined += len(decision.quarantined)
+            if decision.max_batch is not None and decision.max_batch != announced:
+                announced = decision.max_batch
+                outbox.set_state({"max_batch": str(announced)})
+            size = next_batch_size(size, batch_size, announced)
+            if progress is not None:
+                progress(len(ids))
+        elif isinstance(decision, Shrink):
+            size = decision.batch_size
+        elif isinstance(decision, AuthProblem):
+            outbox.record_failure(decision.reason, now(), None, auth=True)
+            return DrainResult(
+                False, synced, quarantined, outbox.pending_count(), decision.reason, auth_problem=True
+            )
+        else:
+            assert isinstance(decision, RetryLater)
+            delay = backoff_delay(outbox.failures() + 1, jitter(), decision.retry_after)
+            at = now()
+            outbox.record_failure(decision.reason, at, at + dt.timedelta(seconds=delay))
+            return DrainResult(
+                False, synced, quarantined, outbox.pending_count(), decision.reason, retry_in=delay
+            )
+    return DrainResult(False, synced, quarantined, outbox.pending_count(), "stopped")
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,141 @@
+"""The scheduled jobs (APScheduler BackgroundScheduler) against the real server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import select, update
+
+from kiosk.config import load_config
+from kiosk.domain.survey import KioskConfig
+from sync.central import service
+from sync.central.db import CentralDB, devices, stores
+from sync.jobs import JOB_IDS, SyncJobs, SyncSettings, start_scheduler
+from sync.outbox import Outbox, read_status
+from sync.remote_config import apply_pending_config, pending_path
+from tests.integration.sync.conftest import KioskFactory
+from tests.integration.sync.harness import LiveServer, fill
+
+START = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+
+
+def test_scheduler_drains_the_backlog_and_reports(server: LiveServer, new_kiosk: KioskFactory) -> None:
+    kiosk = new_kiosk(url=server.url)
+    with kiosk.opened() as store:
+        fill(store, 1200, START)
+        total = store.answer_count()
+    scores: list[dict[str, Any]] = []
+    config = load_config(kiosk.data_dir / "kiosk.toml")
+    service_ = start_scheduler(
+        kiosk.data_dir,
+        config,
+        settings=SyncSettings(upload_every_s=0.5, batch_size=300, first_upload_after_s=0),
+        on_scores=scores.append,
+    )
+    try:
+        assert {job.id for job in service_.scheduler.get_jobs()} == set(JOB_IDS)
+        for job in service_.scheduler.get_jobs():
+            assert job.max_instances == 1 and job.misfire_grace_time >= 30
+        deadline = time.monotonic() + 20
+        while service_.status().pending and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = service_.status()
+        assert status.pending == 0 and status.synced == total and status.last_success_at
+        deadline = time.monotonic() + 5
+        while not scores and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert scores and {"store", "days", "final_through"} <= set(scores[0])
+    finally:
+        service_.shutdown()
+
+
+def test_heartbeat_is_seen_by_head_office(
+    server: LiveServer, new_kiosk: KioskFactory, central_db: CentralDB
+) -> None:
+    kiosk = new_kiosk(url=server.url)
+    with kiosk.opened() as store:
+        fill(store, 5, START)
+        total = store.answer_count()
+    jobs = SyncJobs(kiosk.data_dir, load_config(kiosk.data_dir / "kiosk.toml"))
+    jobs.heartbeat()
+    with central_db.reading() as conn:
+        row = conn.execute(select(devices).where(devices.c.device_id == kiosk.device_id)).one()
+    assert row.last_seen_at and row.app_version and row.pending == total and row.free_disk_bytes > 0
+    assert abs(row.clock_skew_s) < 60
+    assert read_status(kiosk.data_dir / "kiosk.db").last_heartbeat_at
+
+
+def test_config_pull_validates_and_applies_when_idle(
+    server: LiveServer, new_kiosk: KioskFactory, central_db: CentralDB
+) -> None:
+    kiosk = new_kiosk(url=server.url)
+    current = load_config(kiosk.data_dir / "kiosk.toml")
+    announced: list[KioskConfig] = []
+    jobs = SyncJobs(kiosk.data_dir, current, on_config=announced.append)
+    assert jobs.pull_config() is None  # nothing set at head office yet
+
+    text = (
+        (kiosk.data_dir / "kiosk.toml")
+        .read_text()
+        .replace('name = "Paris-01"', 'name = "Paris Rivoli"')
+        .replace('id = "till-1"', 'id = "any-device"')
+    )
+    service.set_config(central_db, kiosk.store_id, text)
+    pulled = jobs.pull_config()
+    assert pulled is not None and pulled.store.name == "Paris Rivoli" and pulled.device_id == "till-1"
+    assert announced == [pulled] and pending_path(kiosk.data_dir).exists()
+    assert jobs.pull_config() is None  # 304: unchanged
+    applied = apply_pending_config(kiosk.data_dir)
+    assert applied == pulled and load_config(kiosk.data_dir / "kiosk.toml").store.name == "Paris Rivoli"
+
+    # A configuration the kiosk refuses (here: for another store) is reported; the current one stays.
+    bad = text.replace('id = "paris-01"', 'id = "lyon-02"')
+    with central_db.writing() as conn:
+        conn.execute(
+            update(stores).where(stores.c.id == kiosk.store_id).values(config_toml=bad, config_etag='"x"')
+        )
+    assert jobs.pull_config() is None
+    status = read_status(kiosk.data_dir / "kiosk.db")
+    assert status.config_error and "lyon-02" in status.config_error
+    assert not pending_path(kiosk.data_dir).exists()
+    assert load_config(kiosk.data_dir / "kiosk.toml").store.name == "Paris Rivoli"
+
+
+def test_retention_prunes_only_synced_answers(server: LiveServer, new_kiosk: KioskFactory) -> None:
+    kiosk = new_kiosk(url=server.url)
+    with kiosk.opened() as store:
+        fill(store, 200, START - dt.timedelta(days=200), seed=1)
+    config = load_config(kiosk.data_dir / "kiosk.toml")
+    jobs = SyncJobs(kiosk.data_dir, config, SyncSettings(retention_days=90))
+    result = jobs.upload()
+    assert result is not None and result.ok
+    with kiosk.opened() as store:
+        fill(store, 50, START - dt.timedelta(days=199), seed=2)  # old but never synced
+        old = store.answer_count()
+        days = (START - dt.timedelta(days=201)).date(), START.date()
+        before = store.count_rows(*days)
+    pruned = jobs.retention()
+    with kiosk.opened() as store:
+        assert store.answer_count() == old - pruned and pruned > 0
+        assert Outbox(store).pending_count() == old - pruned  # every unsynced one is still there
+        assert store.count_rows(*days) == before  # scores of pruned days do not change
+
+
+def test_upload_job_waits_out_its_backoff(server: LiveServer, new_kiosk: KioskFactory) -> None:
+    kiosk = new_kiosk(url=server.url)
+    with kiosk.opened() as store:
+        fill(store, 10, START)
+        Outbox(store).record_failure(
+            "HTTP 503", dt.datetime.now(dt.UTC), dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        )
+    jobs = SyncJobs(kiosk.data_dir, load_config(kiosk.data_dir / "kiosk.toml"))
+    assert jobs.upload() is None  # not due yet
+    later = SyncJobs(
+        kiosk.data_dir, jobs.config, clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    )
+    result = later.upload()
+    assert result is not None and result.ok
+    assert threading.active_count() >= 1
