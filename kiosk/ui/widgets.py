@@ -197,6 +197,9 @@ class Chart(Widget):
         step = width / count
         peak = max([*bars.values, 1])
         fs = self.font_size
+        # Label every n-th bar so that labels never run into each other on a narrow chart.
+        widest = max((len(label) for label in bars.labels), default=1) * fs * 0.6 + fs * 0.4
+        every = max(1, int(widest // step) + 1)
         with self.canvas:
             for i, (label, value, colour) in enumerate(
                 zip(bars.labels, bars.values, bars.colours, strict=True)
@@ -206,10 +209,11 @@ class Chart(Widget):
                 Color(*theme.rgba(colour))
                 Rectangle(pos=(left, y), size=(step * 0.7, bar_h))
                 Color(1, 1, 1, 1)
-                tex = _text(label, fs * 0.9, theme.MUTED_TEXT)
-                Rectangle(
-                    texture=tex, size=tex.size, pos=(x + i * step + (step - tex.width) / 2, y - fs * 1.25)
-                )
+                if i % every == 0:
+                    tex = _text(label, fs * 0.9, theme.MUTED_TEXT)
+                    Rectangle(
+                        texture=tex, size=tex.size, pos=(x + i * step + (step - tex.width) / 2, y - fs * 1.25)
+                    )
                 if value:
                     tex = _text(str(value), fs * 0.9, theme.TEXT)
                     Rectangle(

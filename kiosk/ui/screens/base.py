@@ -45,6 +45,3 @@ class KioskScreen(Screen):
     def t(self, message: str, _language: str | None = None) -> str:
         """Translated text; KV passes `root.lang` so that the label re-translates when it changes."""
         return str(self.tr(self.lang, message))
-
-    def header_height(self) -> float:
-        return float(max(theme.MIN_TARGET_PX, self.u * 12))

@@ -24,7 +24,8 @@ class DashboardScreen(KioskScreen):
     def on_view(self, _: Any, view: DashboardView | None) -> None:
         self.populate()
 
-    def on_u(self, *_: Any) -> None:
+    def on_size(self, widget: Any, size: tuple[float, float]) -> None:
+        super().on_size(widget, size)
         self.populate()
 
     def populate(self) -> None:
@@ -40,19 +41,21 @@ class DashboardScreen(KioskScreen):
                 Label(
                     text=tile.value,
                     bold=True,
-                    font_size=max(20, self.u * 7),
+                    # Narrow tiles (portrait) get a smaller figure so that "+25.0" never overlaps.
+                    font_size=max(18, min(self.u * 7, self.width / max(1, len(view.tiles)) / 3.8)),
                     color=theme.rgba(theme.TEXT),
                 )
             )
-            box.add_widget(
-                Label(
-                    text=tile.label,
-                    font_size=max(13, self.u * 2.8),
-                    color=theme.rgba(theme.MUTED_TEXT),
-                    halign="center",
-                    text_size=(max(10.0, self.width / max(1, len(view.tiles)) - 2 * self.u), None),
-                )
+            caption = Label(
+                text=tile.label,
+                font_size=max(13, self.u * 2.8),
+                color=theme.rgba(theme.MUTED_TEXT),
+                halign="center",
+                valign="top",
             )
+            # Wrap within the tile's own width, whatever it becomes after layout.
+            caption.bind(width=lambda label, width: setattr(label, "text_size", (width, None)))
+            box.add_widget(caption)
             tiles.add_widget(box)
         reasons = "\n".join(f"{count:>4}  {name}" for name, count in view.reasons) or "—"
         self.reasons_text = f"[b]{view.reasons_title}[/b]\n{reasons}"
