@@ -485,4 +485,6 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         try:
             app.run(deps, report_ready=os.environ.get("KIOSK_REPORT_READY") == "1")
         except app.DisplayUnavailable as error:
+            # Kivy redirects sys.stderr into its log file; the user must see this line.
+            sys.stderr = sys.__stderr__
             fail(str(error), BLOCKED)
