@@ -37,6 +37,7 @@ def main() -> int:
         x, y = centres[len(centres) // 2]
         # No window manager under Xvfb: the window sits where `kiosk run --windowed` puts it, at (0, 0), so
         # window coordinates are screen coordinates.
+        time.sleep(0.5)  # let the X server map the window before the pointer arrives
         subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True, timeout=20)
         print(f"clicked {x},{y}", flush=True)
         time.sleep(1.5)
