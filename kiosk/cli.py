@@ -555,3 +555,67 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
         click.echo(f"PROBLEM:         head office refuses this kiosk: {report['auth_problem']}")
     if report["config_error"]:
         click.echo(f"config refused:  {report['config_error']}")
+
+
+@main.command("set-pin")
+@data_dir_option
+def set_pin(data_dir: Path) -> None:
+    """Set the manager PIN (4 to 8 digits) that opens the manager screen of `kiosk run`.
+
+    It is stored as a salted scrypt hash in manager-pin.json of the data directory (mode 0600), never in
+    kiosk.toml. Five wrong PINs in a row lock the pad for 60 seconds.
+    """
+    from kiosk.pin import PinError, check_pin_format, save_pin
+
+    if not KioskPaths(data_dir).config.exists():
+        fail(f"{data_dir} holds no kiosk (create one with `kiosk init`)")
+    pin = click.prompt(
+        "New manager PIN (4 to 8 digits)", hide_input=True, confirmation_prompt="Repeat the PIN"
+    )
+    try:
+        path = save_pin(data_dir, check_pin_format(str(pin).strip()))
+    except PinError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(f"cannot write in {data_dir}: {error.strerror}", BLOCKED)
+    click.echo(f"Manager PIN saved in {path}")
+
+
+@main.command()
+@click.option(
+    "--windowed", is_flag=True, help="A window instead of the full screen (to try it on a desktop)."
+)
+@click.option(
+    "--size", default="800x480", show_default=True, metavar="WxH", help="Window size with --windowed."
+)
+@data_dir_option
+def run(windowed: bool, size: str, data_dir: Path) -> None:
+    """Start the touchscreen kiosk on this data directory's configuration and database.
+
+    Full screen by default. Escape and the window's close button do nothing: the app closes only from
+    the manager screen (hold the top-left corner, then the PIN set with `kiosk set-pin`).
+    """
+    from kiosk.pin import PinError
+    from kiosk.ui.boot import configure_kivy, parse_size
+
+    try:
+        dimensions = parse_size(size)
+    except ValueError as error:
+        fail(str(error))
+    with opened(data_dir) as kiosk:
+        from kiosk.ui.compose import build_deps
+
+        try:
+            deps = build_deps(kiosk)
+        except PinError as error:
+            fail(str(error))
+        configure_kivy(kivy_home=data_dir / ".kivy", fullscreen=not windowed, size=dimensions)
+        # Kivy is imported only now, after its configuration, and only by this command.
+        from kiosk.ui import app
+
+        try:
+            app.run(deps, report_ready=os.environ.get("KIOSK_REPORT_READY") == "1")
+        except app.DisplayUnavailable as error:
+            # Kivy redirects sys.stderr into its log file; the user must see this line.
+            sys.stderr = sys.__stderr__
+            fail(str(error), BLOCKED)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.domain.survey import (
     SCALES,
+    Display,
     Kind,
     KioskConfig,
     Option,
@@ -31,6 +32,7 @@ Key = tuple[str | int, ...]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 class ConfigError(Exception):
@@ -185,7 +187,7 @@ class _Checker:
 def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tuple[Key, str]]]:
     """Build the configuration from parsed TOML, or say every problem found (key, message)."""
     check = _Checker()
-    check.table(data, (), {"store", "device", "survey", "repeated_presses", "questions"})
+    check.table(data, (), {"store", "device", "survey", "repeated_presses", "questions", "display"})
 
     store_data = check.sub(data, (), "store")
     check.table(store_data, ("store",), {"id", "name", "timezone"})
@@ -231,13 +233,59 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
     )
 
     questions = _parse_questions(check, data.get("questions"), languages)
+    display = _parse_display(check, check.sub(data, (), "display", required=False))
     if check.problems:
         return None, check.problems
     version = survey_data.get("version")
     if not isinstance(version, str) or not version.strip():
         version = survey_version(data.get("questions", []))
     survey = Survey(questions=tuple(questions), languages=tuple(languages), version=version)
-    return KioskConfig(store=store, device_id=device_id, survey=survey, repeats=rule), []
+    return KioskConfig(store=store, device_id=device_id, survey=survey, repeats=rule, display=display), []
+
+
+def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
+    key: Key = ("display",)
+    check.table(
+        data,
+        key,
+        {
+            "thank_you_seconds",
+            "idle_timeout_seconds",
+            "accent_colour",
+            "logo",
+            "export_dir",
+            "manager_hold_seconds",
+        },
+    )
+    defaults = Display()
+    bounded = {
+        # (low, high): a thank-you shorter than 1 s is unreadable; an idle timeout under 5 s resets a
+        # shopper who is still reading the question.
+        "thank_you_seconds": (1.0, 30.0),
+        "idle_timeout_seconds": (5.0, 600.0),
+        "manager_hold_seconds": (1.0, 10.0),
+    }
+    numbers: dict[str, float] = {}
+    for name, (low, high) in bounded.items():
+        default = float(getattr(defaults, name))
+        value = data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            check.fail((*key, name), f"must be a number from {low:g} to {high:g} (seconds), not {value!r}")
+            value = default
+        numbers[name] = float(value)
+    accent = data.get("accent_colour", defaults.accent_colour)
+    if not isinstance(accent, str) or not _COLOUR.match(accent):
+        check.fail((*key, "accent_colour"), f'must be a colour like "#1F5FAF", not {accent!r}')
+        accent = defaults.accent_colour
+    paths = {name: check.text(data, key, name) if name in data else None for name in ("logo", "export_dir")}
+    return Display(
+        thank_you_seconds=numbers["thank_you_seconds"],
+        idle_timeout_seconds=numbers["idle_timeout_seconds"],
+        manager_hold_seconds=numbers["manager_hold_seconds"],
+        accent_colour=accent,
+        logo=paths["logo"] or None,
+        export_dir=paths["export_dir"] or None,
+    )
 
 
 def survey_version(questions: Any) -> str:
@@ -392,6 +440,15 @@ languages = ["fr", "en"]
 [repeated_presses]
 window_seconds = 10
 min_run = 2
+
+# The touchscreen (`kiosk run`). Every key is optional; these are the defaults.
+[display]
+thank_you_seconds = 3        # how long "thank you" stays; taps meanwhile are ignored
+idle_timeout_seconds = 20    # a shopper who walks away mid-survey: back to the start (answers are kept)
+accent_colour = "#1F5FAF"    # header colour; the text on it is black or white, whichever reads better
+manager_hold_seconds = 3     # press the top-left corner this long to open the manager PIN pad
+# logo = "logo.png"          # shown in the header; relative paths are from this directory
+# export_dir = "/media/usb"  # where the manager screen writes its CSV export (default: exports/ here)
 
 # The questions, in the order they are asked.
 # kind: smiley5 (faces 1..5), smiley4 (faces 1..4), nps (0..10), ces7 (1..7), choice (one of the options).

@@ -129,8 +129,24 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class Display:
+    """How the touchscreen app looks and times out (the optional `[display]` table of kiosk.toml).
+
+    Paths are as written in the file; a relative one is taken from the data directory.
+    """
+
+    thank_you_seconds: float = 3.0
+    idle_timeout_seconds: float = 20.0
+    accent_colour: str = "#1F5FAF"
+    logo: str | None = None
+    export_dir: str | None = None
+    manager_hold_seconds: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class KioskConfig:
     store: Store
     device_id: str
     survey: Survey
     repeats: RepeatRule = field(default_factory=RepeatRule)
+    display: Display = field(default_factory=Display)

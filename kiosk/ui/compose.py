@@ -1,0 +1,93 @@
+"""The composition root's plain half: from an open `Kiosk` to everything the screens need (`UiDeps`).
+
+No Kivy here. The sync state arrives as a callable (`SyncStatus`), "not configured" by default: the UI never
+imports the sync code. CSV export runs on a worker thread with its own database connection, since a sqlite3
+connection refuses use from another thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.bootstrap import Kiosk
+from kiosk.domain.survey import KioskConfig
+from kiosk.pin import load_pin
+from kiosk.storage import ResponseStore
+from kiosk.ui.i18n import Translator
+from kiosk.ui.presenters import Recorder, SyncStatus, sync_not_configured
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True)
+class UiDeps:
+    config: KioskConfig
+    record: Recorder
+    scores: Callable[[dt.date, dt.date], Mapping[str, Any]]
+    answers_of_day: Callable[[dt.date], Iterable[Mapping[str, Any]]]
+    today: Callable[[dt.datetime], dt.date]
+    verify_pin: Callable[[str], bool] | None
+    export_csv: Callable[[dt.datetime], Path]
+    translator: Translator
+    logo: Path | None = None
+    sync_status: SyncStatus = sync_not_configured
+    wall: Callable[[], dt.datetime] = utc_now
+    monotonic: Callable[[], float] = time.monotonic
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve(data_dir: Path, text: str | None) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else data_dir / path
+
+
+def build_deps(kiosk: Kiosk, sync_status: SyncStatus = sync_not_configured) -> UiDeps:
+    config = kiosk.config
+    data_dir = kiosk.paths.root
+    pin = load_pin(data_dir)
+    logo = resolve(data_dir, config.display.logo)
+    export_dir = resolve(data_dir, config.display.export_dir) or data_dir / "exports"
+
+    def export_csv(at: dt.datetime) -> Path:
+        # Runs on a worker thread: its own connection to the database.
+        from kiosk.cli import write_answers
+
+        numeric = {q.id for q in config.survey.questions if q.scale is not None}
+        export_dir.mkdir(parents=True, exist_ok=True)
+        target = export_dir / f"kiosk-{config.store.id}-{config.device_id}-{at:%Y%m%d-%H%M%S}.csv"
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        with ResponseStore(kiosk.paths.database, config) as store:
+            try:
+                with tmp.open("w", encoding="utf-8", newline="") as handle:
+                    write_answers(handle, store.answers(), "csv", numeric)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                tmp.replace(target)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+        return target
+
+    return UiDeps(
+        config=config,
+        record=kiosk.store.record,
+        scores=kiosk.scores,
+        answers_of_day=lambda day: kiosk.store.answers(day, day),
+        today=kiosk.today,
+        verify_pin=None if pin is None else pin.matches,
+        export_csv=export_csv,
+        translator=Translator(config.survey.languages),
+        logo=logo if logo is not None and logo.is_file() else None,
+        sync_status=sync_status,
+    )

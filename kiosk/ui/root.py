@@ -1,0 +1,288 @@
+"""The root widget: the screens of the survey, "thank you", the PIN pad and the dashboard, and the one place
+where taps become presenter calls and presenter state becomes the screen on show.
+
+Every handler is guarded: an exception is logged and the kiosk goes back to the start screen, it never
+stops. Timeouts are checked by a Clock tick against the injected monotonic clock, so tests can move time.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.domain.survey import Kind, Question
+from kiosk.ui import theme
+from kiosk.ui.compose import UiDeps
+from kiosk.ui.i18n import language_name
+from kiosk.ui.presenters import (
+    THANKS,
+    PinOutcome,
+    PinPad,
+    SurveyFlow,
+    dashboard_view,
+    question_screen_name,
+    scale_ends,
+    targets,
+    trend_start,
+)
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.screens.dashboard import DashboardScreen
+from kiosk.ui.screens.pin import PinScreen
+from kiosk.ui.screens.question import ChoiceScreen, FacesScreen, QuestionScreen, ScaleScreen
+from kiosk.ui.screens.thanks import ThanksScreen
+from kiosk.ui.widgets import CornerHold
+
+log = logging.getLogger("kiosk.ui")
+
+PIN = "manager-pin"
+DASHBOARD = "manager-dashboard"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(method: F) -> F:
+    """Log an exception raised by a handler and reset the kiosk instead of letting it end the app."""
+
+    @functools.wraps(method)
+    def wrapper(self: KioskRoot, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception:
+            log.exception("handler %s failed; back to the start screen", method.__name__)
+            self.recover()
+            return None
+
+    return cast(F, wrapper)
+
+
+def screen_class(question: Question) -> type[QuestionScreen]:
+    if question.kind in (Kind.SMILEY5, Kind.SMILEY4):
+        return FacesScreen
+    if question.kind is Kind.CHOICE:
+        return ChoiceScreen
+    return ScaleScreen
+
+
+class KioskRoot(FloatLayout):
+    language = StringProperty("")
+    exit_requested = BooleanProperty(False)
+    manager_open = BooleanProperty(False)
+
+    def __init__(self, deps: UiDeps, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deps = deps
+        config = deps.config
+        self.flow = SurveyFlow(config.survey, deps.record, config.display)
+        self.pin = PinPad(deps.verify_pin)
+        self.last_touch = deps.monotonic()
+        self.pin_outcome: PinOutcome | None = None
+        # Set by the app: how to stop it (the one exit, from the dashboard).
+        self.quit: Callable[[], None] | None = None
+        self.manager = ScreenManager(transition=NoTransition())
+        accent = config.display.accent_colour
+        branding = {
+            "store_name": config.store.name,
+            "logo": str(deps.logo) if deps.logo else "",
+            "accent": theme.rgba(accent),
+            "accent_fg": theme.rgba(theme.text_on(accent)),
+            "languages": [(code, language_name(code)) for code in config.survey.languages],
+            "tr": deps.translator,
+            "actions": self,
+        }
+        self.question_screens: dict[str, QuestionScreen] = {}
+        for question in config.survey.questions:
+            screen = screen_class(question)(name=question_screen_name(question), **branding)
+            self.question_screens[question.id] = screen
+            self.manager.add_widget(screen)
+        self.thanks = ThanksScreen(name=THANKS, **branding)
+        self.pin_screen = PinScreen(name=PIN, **branding)
+        self.dashboard = DashboardScreen(name=DASHBOARD, **branding)
+        for screen in (self.thanks, self.pin_screen, self.dashboard):
+            self.manager.add_widget(screen)
+        self.add_widget(self.manager)
+        self.corner = CornerHold(
+            size_hint=(None, None),
+            size=(theme.MIN_TARGET_PX * 1.5, theme.MIN_TARGET_PX * 1.5),
+            pos_hint={"x": 0, "top": 1},
+            hold_seconds=config.display.manager_hold_seconds,
+            hold_action=self.open_pin,
+        )
+        self.add_widget(self.corner)
+        self._ticker = Clock.schedule_interval(self.tick, 0.25)
+        self.show_shopper()
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    @property
+    def screens(self) -> list[KioskScreen]:
+        return list(self.manager.screens)
+
+    @property
+    def current(self) -> str:
+        return str(self.manager.current)
+
+    def now(self) -> float:
+        return self.deps.monotonic()
+
+    def on_touch_down(self, touch: Any) -> bool:
+        now = self.now()
+        self.last_touch = now
+        self.flow.touch(now)
+        return bool(super().on_touch_down(touch))
+
+    def stop(self) -> None:
+        self._ticker.cancel()
+
+    def recover(self) -> None:
+        """After a failure: a fresh visit on the start screen, the manager screens closed."""
+        try:
+            self.manager_open = False
+            self.flow.reset(self.now())
+            self.pin.clear()
+            self.show_shopper()
+        except Exception:
+            log.exception("could not reset the screen")
+
+    # -- the shopper's visit --------------------------------------------------------------------------------
+
+    def show_shopper(self) -> None:
+        flow = self.flow
+        self.language = flow.language
+        question = flow.question
+        if question is None:
+            self.thanks.lang = flow.language
+        else:
+            screen = self.question_screens[question.id]
+            screen.lang = flow.language
+            screen.show_languages = flow.at_start and len(self.deps.config.survey.languages) > 1
+            screen.show(
+                question.text.get(flow.language, question.id),
+                targets(question, flow.language, self.deps.translator),
+                scale_ends(question, flow.language, self.deps.translator),
+            )
+        self.corner.enabled = True
+        self.manager.current = flow.screen_name
+
+    @guarded
+    def answer(self, value: str) -> None:
+        if self.manager_open:
+            return
+        if self.flow.answer(value, self.deps.wall(), self.now()):
+            self.show_shopper()
+
+    @guarded
+    def skip(self) -> None:
+        if self.flow.skip(self.now()):
+            self.show_shopper()
+
+    @guarded
+    def set_language(self, language: str) -> None:
+        if self.flow.set_language(language, self.now()):
+            self.show_shopper()
+
+    @guarded
+    def tick(self, *_: object) -> None:
+        now = self.now()
+        if self.manager_open:
+            if now - self.last_touch >= self.deps.config.display.idle_timeout_seconds:
+                self.leave_manager()
+            elif self.current == PIN and self.pin.locked_for(now) > 0:
+                self.pin_screen.message = self._pin_message()
+            return
+        if self.flow.tick(now):
+            self.show_shopper()
+
+    # -- the manager ----------------------------------------------------------------------------------------
+
+    @guarded
+    def open_pin(self) -> None:
+        self.manager_open = True
+        self.corner.enabled = False
+        self.pin.clear()
+        self.pin_outcome = None
+        self.pin_screen.lang = self.flow.language
+        self.pin_screen.digits = 0
+        self.pin_screen.message = self._pin_message()
+        self.last_touch = self.now()
+        self.manager.current = PIN
+
+    def _pin_message(self) -> str:
+        return self.pin.message(self.pin_outcome, self.now(), self.pin_screen.lang, self.deps.translator)
+
+    @guarded
+    def pin_key(self, key: str) -> None:
+        now = self.now()
+        if key == "erase":
+            self.pin.erase()
+        elif key == "ok":
+            self.pin_outcome = self.pin.submit(now)
+            if self.pin_outcome is PinOutcome.ACCEPTED:
+                self.open_dashboard()
+                return
+        else:
+            self.pin.press(key, now)
+        self.pin_screen.digits = len(self.pin.entered)
+        self.pin_screen.message = self._pin_message()
+
+    @guarded
+    def open_dashboard(self) -> None:
+        deps = self.deps
+        wall = deps.wall()
+        today = deps.today(wall)
+        scores = deps.scores(trend_start(today), today)
+        view = dashboard_view(
+            deps.config.survey,
+            scores,
+            deps.answers_of_day(today),
+            deps.config.store.tz,
+            deps.sync_status(),
+            self.pin_screen.lang,
+            deps.translator,
+        )
+        self.dashboard.lang = self.pin_screen.lang
+        self.dashboard.status = ""
+        self.dashboard.view = view
+        self.last_touch = self.now()
+        self.manager.current = DASHBOARD
+
+    @guarded
+    def leave_manager(self) -> None:
+        self.manager_open = False
+        self.pin.clear()
+        self.flow.reset(self.now())
+        self.show_shopper()
+
+    @guarded
+    def export_csv(self) -> None:
+        tr, lang = self.deps.translator, self.dashboard.lang
+        self.dashboard.status = tr(lang, "Exporting…")
+        at = self.deps.wall()
+
+        def work() -> None:
+            try:
+                path: Path | str = self.deps.export_csv(at)
+                message = tr(lang, "Exported to {path}").format(path=path)
+            except Exception as error:  # a missing USB stick, a full disk: say it, keep going
+                log.exception("export failed")
+                message = tr(lang, "Export failed: {error}").format(error=error)
+            # Back on the UI thread: widgets are never touched from the worker.
+            Clock.schedule_once(lambda _dt: setattr(self.dashboard, "status", message))
+
+        threading.Thread(target=work, name="kiosk-export", daemon=True).start()
+
+    def exit_app(self) -> None:
+        """Only from the manager dashboard: the one way to close the kiosk on purpose."""
+        if self.current != DASHBOARD:
+            return
+        self.exit_requested = True
+        if self.quit is not None:
+            self.quit()

@@ -1,0 +1,157 @@
+"""Helpers of the UI tests and the screenshot script: a demo kiosk on disk, a root widget on the shared
+window with a clock the test moves, taps at widget centres, and rendering a screen at any size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from kiosk.bootstrap import open_kiosk
+from kiosk.config import default_config_text
+from kiosk.pin import save_pin
+from kiosk.storage import NewAnswer
+from kiosk.ui.compose import build_deps
+
+
+def make_kiosk_dir(path: Path, pin: str | None = None, display: str = "") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    text = default_config_text("paris-01", "till-1", "Europe/Paris", "Épicerie Rivoli")
+    if display:
+        text = text.replace("[display]\n", f"[display]\n{display}\n", 1)
+    (path / "kiosk.toml").write_text(text, encoding="utf-8")
+    if pin is not None:
+        save_pin(path, pin)
+    return path
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def pump(frames: int = 3) -> None:
+    from kivy.base import EventLoop
+
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def tap(widget: Any, frames: int = 2) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+    pump(frames)
+
+
+def tap_at(x: float, y: float) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+    pump(2)
+
+
+def find(widget: Any, predicate: Any) -> list[Any]:
+    return [w for w in widget.walk(restrict=True) if predicate(w)]
+
+
+def texts(widget: Any) -> list[str]:
+    from kivy.uix.label import Label
+
+    return [w.text for w in widget.walk(restrict=True) if isinstance(w, Label) and w.text]
+
+
+class UiHarness:
+    """One kiosk on disk and its root widget on the shared window."""
+
+    def __init__(self, data_dir: Path, size: tuple[int, int] = (800, 480)) -> None:
+        from kivy.core.window import Window
+
+        from kiosk.ui.app import build_root
+
+        self.data_dir = data_dir
+        self.kiosk = open_kiosk(data_dir)
+        self.clock = FakeClock()
+        self.deps = build_deps(self.kiosk)
+        self.deps.monotonic = self.clock
+        self.root = build_root(self.deps)
+        self.root.size_hint = (None, None)
+        self.root.size = size
+        Window.add_widget(self.root)
+        pump()
+
+    def close(self) -> None:
+        from kivy.core.window import Window
+
+        self.root.stop()
+        Window.remove_widget(self.root)
+        self.kiosk.close()
+
+    @property
+    def screen(self) -> Any:
+        return self.root.manager.current_screen
+
+    @property
+    def current(self) -> str:
+        return str(self.root.current)
+
+    def targets(self) -> list[Any]:
+        return list(reversed(self.screen.ids.targets.children))
+
+    def target(self, value: str) -> Any:
+        return next(t for t in self.targets() if t.value == value)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self.kiosk.store.answers())
+
+    def tick(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.root.tick()
+        pump(2)
+
+    def resize(self, size: tuple[int, int]) -> None:
+        self.root.size = size
+        pump(4)
+
+    def render(self, path: Path | None = None) -> Any:
+        """The root drawn into an offscreen buffer of its own size (any size, unlike the one window)."""
+        pump(2)
+        image = self.root.export_as_image()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            image.save(str(path), flipped=False)
+        return image
+
+    def seed(self, days: int = 14) -> None:
+        """Answers spread over the last `days` days, today included, for a dashboard worth looking at."""
+        now = dt.datetime.now(dt.UTC)
+        store = self.kiosk.store
+        pattern = [5, 4, 2, 5, 3, 1, 4, 5, 4, 2]
+        for day in range(days):
+            for i in range(3 + (day * 7) % 9):
+                at = now - dt.timedelta(days=day, minutes=37 * i + 1)
+                value = pattern[(i + day) % len(pattern)]
+                answer = store.record(NewAnswer("satisfaction", value, at, language="fr"))
+                if value <= 2:
+                    reason = ("waiting", "staff", "price", "waiting")[(i + day) % 4]
+                    store.record(NewAnswer("reason", reason, at, session_id=answer.session_id))
+                store.record(NewAnswer("recommend", (value * 2 + i) % 11, at, session_id=answer.session_id))
+
+
+def pixel_spread(image: Any) -> float:
+    """Standard deviation of sampled pixel bytes: near 0 for a blank (one-colour) picture."""
+    data = image.texture.pixels
+    sample = data[:: 4 * 97]
+    mean = sum(sample) / len(sample)
+    return float((sum((b - mean) ** 2 for b in sample) / len(sample)) ** 0.5)

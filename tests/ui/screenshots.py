@@ -1,0 +1,86 @@
+"""Draws every screen of the kiosk at the panel sizes we support, in French and English.
+
+Run `python tests/ui/screenshots.py [DIR]` (default docs/screenshots) to refresh the pictures; the UI tests
+call `capture_all` into a temporary directory and check that none is blank.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SIZES = ((800, 480), (1920, 1080), (480, 800))
+
+
+def capture_all(ui: Any, out: Path) -> list[tuple[Path, float]]:
+    from kit import pixel_spread, pump, tap
+
+    ui.seed()
+    shots: list[tuple[Path, float]] = []
+
+    def shot(name: str, size: tuple[int, int]) -> None:
+        ui.resize(size)
+        path = out / f"{name}-{size[0]}x{size[1]}.png"
+        image = ui.render(path)
+        shots.append((path, pixel_spread(image)))
+
+    for language in ("fr", "en"):
+        for size in SIZES:
+            ui.root.recover()
+            ui.resize(size)
+            ui.root.set_language(language)
+            pump(2)
+            shot(f"{language}-1-smiley5-start", size)
+            tap(ui.target("2"))
+            shot(f"{language}-2-reasons", size)
+            tap(ui.target("waiting"))
+            shot(f"{language}-3-nps", size)
+            tap(ui.target("8"))
+            shot(f"{language}-4-thanks", size)
+            ui.tick(5)
+            ui.root.set_language(language)
+            ui.root.open_pin()
+            pump(2)
+            for key in "24":
+                ui.root.pin_key(key)
+            shot(f"{language}-5-pin", size)
+            for key in ("6", "8", "ok"):
+                ui.root.pin_key(key)
+            shot(f"{language}-6-dashboard", size)
+            ui.root.leave_manager()
+    return shots
+
+
+def main() -> None:
+    out = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    )
+    os.environ["SDL_VIDEODRIVER"] = "offscreen"
+    from kiosk.ui.boot import configure_kivy
+
+    configure_kivy(
+        kivy_home=Path(tempfile.mkdtemp(prefix="kiosk-kivy-home-")), fullscreen=False, size=(800, 480)
+    )
+    sys.path.insert(0, str(Path(__file__).parent))
+    from kit import UiHarness, make_kiosk_dir
+    from kivy.base import EventLoop
+
+    from kiosk.ui.app import load_resources
+
+    EventLoop.ensure_window()
+    load_resources()
+    ui = UiHarness(make_kiosk_dir(Path(tempfile.mkdtemp()) / "kiosk", pin="2468"))
+    try:
+        for path, spread in capture_all(ui, out):
+            print(f"{path}  spread {spread:.0f}")
+    finally:
+        ui.close()
+
+
+if __name__ == "__main__":
+    main()
