@@ -91,12 +91,22 @@ def main() -> None:
 @click.option(
     "--force", is_flag=True, help="Rewrite an existing kiosk.toml (stored answers are always kept)."
 )
+@click.option("--exist-ok", is_flag=True, help="Leave an existing kiosk as it is and succeed (for scripts).")
 @data_dir_option
 def init(
-    store_id: str, device_id: str, timezone: str, store_name: str | None, force: bool, data_dir: Path
+    store_id: str,
+    device_id: str,
+    timezone: str,
+    store_name: str | None,
+    force: bool,
+    exist_ok: bool,
+    data_dir: Path,
 ) -> None:
     """Create a kiosk: a commented default kiosk.toml and an empty database."""
     paths = KioskPaths(data_dir)
+    if paths.config.exists() and exist_ok and not force:
+        click.echo(f"Kiosk already set up in {data_dir}; left as it is")
+        return
     if paths.config.exists() and not force:
         fail(
             f"{paths.config} already exists: this directory already holds a kiosk (use --force to rewrite "
@@ -602,12 +612,25 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         dimensions = parse_size(size)
     except ValueError as error:
         fail(str(error))
-    with opened(data_dir) as kiosk:
-        from kiosk.ui.compose import build_deps
+    from kiosk import runner
 
+    runner.apply_pending_config(data_dir)
+    with opened(data_dir) as kiosk:
+        from kiosk.ui.compose import UiDeps, build_deps
+
+        service = runner.start_sync(kiosk)
+
+        def sync_state() -> Any:
+            return runner.sync_state(kiosk)
+
+        def rebuild() -> UiDeps:
+            return build_deps(kiosk, sync_state, new_config)
+
+        new_config = runner.config_refresher(kiosk, rebuild, service.jobs.use_config)
         try:
-            deps = build_deps(kiosk)
+            deps = rebuild()
         except PinError as error:
+            service.shutdown(wait=False)
             fail(str(error))
         configure_kivy(kivy_home=data_dir / ".kivy", fullscreen=not windowed, size=dimensions)
         # Kivy is imported only now, after its configuration, and only by this command.
@@ -619,3 +642,5 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
             # Kivy redirects sys.stderr into its log file; the user must see this line.
             sys.stderr = sys.__stderr__
             fail(str(error), BLOCKED)
+        finally:
+            service.shutdown(wait=False)

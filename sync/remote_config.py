@@ -14,7 +14,7 @@ import tomllib
 import uuid
 from pathlib import Path
 
-from kiosk.config import key_name, load_config, parse_config
+from kiosk.config import ConfigError, key_name, load_config, parse_config
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
 
@@ -90,6 +90,11 @@ def apply_pending_config(data_dir: Path) -> KioskConfig | None:
     pending = pending_path(data_dir)
     if not pending.exists():
         return None
-    config = load_config(pending)
+    try:
+        config = load_config(pending)
+    except ConfigError:
+        # Kept for a look, but out of the way: it must not be tried again at every idle moment.
+        pending.replace(pending.with_name(pending.name + ".rejected"))
+        raise
     pending.replace(KioskPaths(data_dir).config)
     return config

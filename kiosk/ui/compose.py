@@ -40,6 +40,9 @@ class UiDeps:
     translator: Translator
     logo: Path | None = None
     sync_status: SyncStatus = sync_not_configured
+    # Asked when the kiosk is idle on its start screen: fresh deps when a new configuration (pulled from
+    # head office) has just been applied, else None. Must answer at once.
+    new_config: Callable[[], UiDeps | None] = lambda: None
     wall: Callable[[], dt.datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
     extras: dict[str, Any] = field(default_factory=dict)
@@ -52,7 +55,11 @@ def resolve(data_dir: Path, text: str | None) -> Path | None:
     return path if path.is_absolute() else data_dir / path
 
 
-def build_deps(kiosk: Kiosk, sync_status: SyncStatus = sync_not_configured) -> UiDeps:
+def build_deps(
+    kiosk: Kiosk,
+    sync_status: SyncStatus = sync_not_configured,
+    new_config: Callable[[], UiDeps | None] = lambda: None,
+) -> UiDeps:
     config = kiosk.config
     data_dir = kiosk.paths.root
     pin = load_pin(data_dir)
@@ -90,4 +97,5 @@ def build_deps(kiosk: Kiosk, sync_status: SyncStatus = sync_not_configured) -> U
         translator=Translator(config.survey.languages),
         logo=logo if logo is not None and logo.is_file() else None,
         sync_status=sync_status,
+        new_config=new_config,
     )

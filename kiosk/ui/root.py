@@ -43,6 +43,9 @@ from kiosk.ui.widgets import CornerHold
 
 log = logging.getLogger("kiosk.ui")
 
+# A new configuration replaces the screens only when nobody has touched the kiosk for this long.
+IDLE_BEFORE_RECONFIGURE_S = 2.0
+
 PIN = "manager-pin"
 DASHBOARD = "manager-dashboard"
 
@@ -79,14 +82,20 @@ class KioskRoot(FloatLayout):
 
     def __init__(self, deps: UiDeps, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Set by the app: how to stop it (the one exit, from the dashboard).
+        self.quit: Callable[[], None] | None = None
+        self._build(deps)
+        self._ticker = Clock.schedule_interval(self.tick, 0.25)
+
+    def _build(self, deps: UiDeps) -> None:
+        """Every screen from the configuration in `deps` (again, when a new configuration is applied)."""
+        self.clear_widgets()
         self.deps = deps
         config = deps.config
         self.flow = SurveyFlow(config.survey, deps.record, config.display)
         self.pin = PinPad(deps.verify_pin)
         self.last_touch = deps.monotonic()
         self.pin_outcome: PinOutcome | None = None
-        # Set by the app: how to stop it (the one exit, from the dashboard).
-        self.quit: Callable[[], None] | None = None
         self.manager = ScreenManager(transition=NoTransition())
         accent = config.display.accent_colour
         branding = {
@@ -117,7 +126,6 @@ class KioskRoot(FloatLayout):
             hold_action=self.open_pin,
         )
         self.add_widget(self.corner)
-        self._ticker = Clock.schedule_interval(self.tick, 0.25)
         self.show_shopper()
 
     # -- plumbing -------------------------------------------------------------------------------------------
@@ -200,6 +208,11 @@ class KioskRoot(FloatLayout):
             return
         if self.flow.tick(now):
             self.show_shopper()
+        elif self.flow.at_start and now - self.last_touch >= IDLE_BEFORE_RECONFIGURE_S:
+            fresh = self.deps.new_config()
+            if fresh is not None:
+                log.info("applying the new configuration")
+                self._build(fresh)
 
     # -- the manager ----------------------------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ def test_init_writes_a_commented_config_and_refuses_to_overwrite(kiosk_cli: Invo
     kiosk_cli("record", "satisfaction", "4")
     error = one_line_error(kiosk_cli("init", "--store-id", "other", "--device-id", "x"))
     assert "already exists" in error and "--force" in error
+    kept = kiosk_cli("init", "--store-id", "other", "--device-id", "x", "--exist-ok")
+    assert kept.exit_code == 0 and 'id = "paris-01"' in (data_dir / "kiosk.toml").read_text(encoding="utf-8")
     forced = kiosk_cli("init", "--store-id", "lyon-02", "--device-id", "till-9", "--force")
     assert forced.exit_code == 0 and "kept, 1 answers" in forced.stdout
     assert 'id = "lyon-02"' in (data_dir / "kiosk.toml").read_text(encoding="utf-8")

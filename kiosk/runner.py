@@ -1,0 +1,80 @@
+"""The composition root of `kiosk run`, its half without Kivy: the sync jobs, what the manager screen shows
+of them, and a configuration pulled from head office applied at an idle moment.
+
+The UI and the sync code never import each other; they meet here. Kivy is not imported by this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk.bootstrap import Kiosk
+from kiosk.config import ConfigError
+from kiosk.domain.survey import KioskConfig
+
+if TYPE_CHECKING:
+    from kiosk.ui.compose import UiDeps
+    from kiosk.ui.presenters import SyncState
+    from sync.jobs import SyncService
+
+log = logging.getLogger("kiosk")
+
+
+def start_sync(kiosk: Kiosk) -> SyncService:
+    """The sync jobs in the background (upload, heartbeat, config pull, scores, retention). They also run
+    unpaired, doing nothing until `kiosk pair`, so pairing needs no restart."""
+    from sync.jobs import start_scheduler
+
+    return start_scheduler(kiosk.paths.root, kiosk.config)
+
+
+def sync_state(kiosk: Kiosk) -> SyncState:
+    """What the manager screen shows of the sync, read from the database (no network)."""
+    from kiosk.ui.presenters import SyncState
+    from sync.outbox import read_status
+    from sync.pairing import pairing_path
+
+    if not pairing_path(kiosk.paths.root).exists():
+        return SyncState(configured=False)
+    status = read_status(kiosk.paths.database)
+    success = status.last_success_at
+    return SyncState(
+        configured=True,
+        pending=status.pending,
+        last_success=None if success is None else dt.datetime.fromisoformat(success),
+        last_error=status.auth_problem or status.config_error or status.last_error,
+    )
+
+
+def apply_pending_config(data_dir: Path) -> KioskConfig | None:
+    """A configuration pulled from head office (checked when it came) replaces kiosk.toml; None if none.
+
+    One that no longer passes the checker is set aside as kiosk.toml.pending.rejected and logged."""
+    from sync.remote_config import apply_pending_config as apply
+
+    try:
+        return apply(data_dir)
+    except ConfigError as error:
+        log.error("the configuration from head office was refused: %s", error.problems[0])
+        return None
+
+
+def config_refresher(
+    kiosk: Kiosk, rebuild: Callable[[], UiDeps], on_config: Callable[[KioskConfig], None]
+) -> Callable[[], UiDeps | None]:
+    """The UI's `new_config` hook: applies a pending configuration, tells the store and the sync jobs,
+    and returns the screens' fresh dependencies (None while there is nothing new)."""
+
+    def refresh() -> UiDeps | None:
+        config = apply_pending_config(kiosk.paths.root)
+        if config is None:
+            return None
+        kiosk.config = kiosk.store.config = config
+        on_config(config)
+        return rebuild()
+
+    return refresh
