@@ -41,6 +41,7 @@ class FaceButton(ButtonBehavior, BoxLayout):
     source = StringProperty("")
     caption = StringProperty("")
     font_size = NumericProperty(18)
+    sideways = BooleanProperty(False)
 
 
 class Header(BoxLayout):

@@ -134,3 +134,17 @@ def test_touch_targets_are_at_least_9_mm(ui: UiHarness) -> None:
                     assert min(target.size) >= theme.MIN_TARGET_PX * 0.99, (size, ui.current, target.size)
                 ui.tick(25)
         ui.tick(25)
+
+
+def test_portrait_stacks_the_faces_with_their_captions_on_one_line(ui: UiHarness) -> None:
+    ui.resize((480, 800))
+    faces = ui.targets()
+    assert len({round(f.center_x) for f in faces}) == 1  # one column
+    assert [round(f.y) for f in faces] == sorted((round(f.y) for f in faces), reverse=True)  # worst on top
+    for face in faces:
+        image, caption = face.children[1], face.children[0]
+        caption.texture_update()
+        assert image.height >= 64, image.size  # faces stay big in a column
+        assert caption.texture_size[1] < 2 * caption.font_size, caption.text  # no word broken over lines
+    tap(faces[4])
+    assert ui.rows()[-1]["value"] == "5"

@@ -35,6 +35,9 @@ class QuestionScreen(KioskScreen):
     def on_u(self, *_: Any) -> None:
         self.populate()
 
+    def on_landscape(self, *_: Any) -> None:
+        self.populate()
+
     def populate(self) -> None:
         box = self.ids.targets
         box.clear_widgets()
@@ -68,6 +71,7 @@ class FacesScreen(QuestionScreen):
             source=str(asset_dir() / "faces" / f"face{target.image}.png"),
             caption=target.caption,
             font_size=max(14, self.u * 3.6),
+            sideways=not self.landscape,
         )
 
 
