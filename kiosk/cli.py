@@ -25,7 +25,7 @@ from kiosk import RELEASE_DATE, __version__
 from kiosk.bootstrap import Kiosk, open_kiosk
 from kiosk.config import ConfigError, default_config_text, load_config
 from kiosk.domain.days import TimeError, parse_day, parse_timestamp
-from kiosk.domain.survey import AnswerError
+from kiosk.domain.survey import AnswerError, KioskConfig
 from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
 from kiosk.storage import EXPORT_COLUMNS, NewAnswer, StoreError, read_only_dir
@@ -618,7 +618,15 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
     with opened(data_dir) as kiosk:
         from kiosk.ui.compose import UiDeps, build_deps
 
-        service = runner.start_sync(kiosk)
+        # The sync jobs start after the first frame (their imports would delay the first screen).
+        services: list[Any] = []
+
+        def start_sync() -> None:
+            services.append(runner.start_sync(kiosk))
+
+        def use_config(config: KioskConfig) -> None:
+            for service in services:
+                service.jobs.use_config(config)
 
         def sync_state() -> Any:
             return runner.sync_state(kiosk)
@@ -626,21 +634,21 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         def rebuild() -> UiDeps:
             return build_deps(kiosk, sync_state, new_config)
 
-        new_config = runner.config_refresher(kiosk, rebuild, service.jobs.use_config)
+        new_config = runner.config_refresher(kiosk, rebuild, use_config)
         try:
             deps = rebuild()
         except PinError as error:
-            service.shutdown(wait=False)
             fail(str(error))
         configure_kivy(kivy_home=data_dir / ".kivy", fullscreen=not windowed, size=dimensions)
         # Kivy is imported only now, after its configuration, and only by this command.
         from kiosk.ui import app
 
         try:
-            app.run(deps, report_ready=os.environ.get("KIOSK_REPORT_READY") == "1")
+            app.run(deps, report_ready=os.environ.get("KIOSK_REPORT_READY") == "1", after_start=start_sync)
         except app.DisplayUnavailable as error:
             # Kivy redirects sys.stderr into its log file; the user must see this line.
             sys.stderr = sys.__stderr__
             fail(str(error), BLOCKED)
         finally:
-            service.shutdown(wait=False)
+            for service in services:
+                service.shutdown(wait=False)

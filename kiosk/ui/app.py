@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from kivy.app import App
@@ -25,6 +26,9 @@ from kiosk.ui.paths import asset_dir, ui_dir
 from kiosk.ui.root import KioskRoot
 
 log = logging.getLogger("kiosk.ui")
+
+# How long after the first frame `after_start` runs: the shopper's screen comes first.
+AFTER_START_DELAY_S = 1.0
 
 KV_FILES = (
     "widgets.kv",
@@ -78,10 +82,17 @@ class ResetOnError(ExceptionHandler):
 class KioskApp(App):
     title = "Feedback kiosk"
 
-    def __init__(self, deps: UiDeps, report_ready: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        deps: UiDeps,
+        report_ready: bool = False,
+        after_start: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.deps = deps
         self.report_ready = report_ready
+        self.after_start = after_start
         self.kiosk_root: KioskRoot | None = None
 
     def build(self) -> KioskRoot:
@@ -92,8 +103,7 @@ class KioskApp(App):
         self.kiosk_root = root
         ExceptionManager.add_handler(ResetOnError(root))
         Window.bind(on_request_close=self.on_request_close)
-        if self.report_ready:
-            Window.bind(on_flip=self._first_frame)
+        Window.bind(on_flip=self._first_frame)
         return root
 
     def on_request_close(self, *_: Any, **__: Any) -> bool:
@@ -102,8 +112,13 @@ class KioskApp(App):
 
     def _first_frame(self, *_: Any) -> None:
         Window.unbind(on_flip=self._first_frame)
-        # For benchmarks and the X11 test: the first rating screen is on screen and takes taps now.
-        Clock.schedule_once(self._print_ready, 0)
+        if self.report_ready:
+            # For benchmarks and the X11 test: the first rating screen is on screen and takes taps now.
+            Clock.schedule_once(self._print_ready, 0)
+        if self.after_start is not None:
+            # Background work (the sync jobs) starts once the first screen is up, not before it.
+            after_start = self.after_start
+            Clock.schedule_once(lambda _dt: after_start(), AFTER_START_DELAY_S)
 
     def _print_ready(self, *_: Any) -> None:
         root = self.kiosk_root
@@ -137,8 +152,8 @@ def _display_hint() -> str:
     return f"cannot open a display ({where}); run it on the kiosk's screen, or under xvfb-run to try it"
 
 
-def run(deps: UiDeps, report_ready: bool = False) -> None:
-    app = KioskApp(deps, report_ready=report_ready)
+def run(deps: UiDeps, report_ready: bool = False, after_start: Callable[[], None] | None = None) -> None:
+    app = KioskApp(deps, report_ready=report_ready, after_start=after_start)
 
     def terminate(_signum: int, _frame: Any) -> None:
         # SIGTERM (systemd stop, a shutdown) ends the app; a shopper closing the window does not. SDL
