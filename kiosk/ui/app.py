@@ -18,25 +18,23 @@ from kivy.base import EventLoop, ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
-from kivy.lang import Builder
 
 from kiosk.ui import theme
 from kiosk.ui.compose import UiDeps
-from kiosk.ui.paths import asset_dir, ui_dir
-from kiosk.ui.root import KioskRoot
+from kiosk.ui.paths import asset_dir
+from kiosk.ui.root import KioskRoot, load_kv
 
 log = logging.getLogger("kiosk.ui")
 
 # How long after the first frame `after_start` runs: the shopper's screen comes first.
 AFTER_START_DELAY_S = 1.0
 
+# What the shopper's screens need; the manager's screens load theirs when first opened (kiosk.ui.root).
 KV_FILES = (
     "widgets.kv",
     "screens/base.kv",
     "screens/question.kv",
     "screens/thanks.kv",
-    "screens/pin.kv",
-    "screens/dashboard.kv",
 )
 _loaded = False
 
@@ -54,7 +52,7 @@ def load_resources() -> None:
         fn_bold=str(fonts / "DejaVuSans-Bold.ttf"),
     )
     for name in KV_FILES:
-        Builder.load_file(str(ui_dir() / name))
+        load_kv(name)
     _loaded = True
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from kivy.clock import Clock
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
@@ -23,6 +24,7 @@ from kiosk.domain.survey import Kind, Question
 from kiosk.ui import theme
 from kiosk.ui.compose import UiDeps
 from kiosk.ui.i18n import language_name
+from kiosk.ui.paths import ui_dir
 from kiosk.ui.presenters import (
     THANKS,
     PinOutcome,
@@ -50,6 +52,15 @@ PIN = "manager-pin"
 DASHBOARD = "manager-dashboard"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_loaded_kv: set[str] = set()
+
+
+def load_kv(name: str) -> None:
+    """Load one of the UI's .kv files, once per process."""
+    if name not in _loaded_kv:
+        Builder.load_file(str(ui_dir() / name))
+        _loaded_kv.add(name)
 
 
 def guarded(method: F) -> F:
@@ -113,10 +124,11 @@ class KioskRoot(FloatLayout):
             self.question_screens[question.id] = screen
             self.manager.add_widget(screen)
         self.thanks = ThanksScreen(name=THANKS, **branding)
-        self.pin_screen = PinScreen(name=PIN, **branding)
-        self.dashboard = DashboardScreen(name=DASHBOARD, **branding)
-        for screen in (self.thanks, self.pin_screen, self.dashboard):
-            self.manager.add_widget(screen)
+        self.manager.add_widget(self.thanks)
+        # The manager's screens are built the first time they are needed: not on the start-up path.
+        self._branding = branding
+        self._pin_screen: PinScreen | None = None
+        self._dashboard: DashboardScreen | None = None
         self.add_widget(self.manager)
         self.corner = CornerHold(
             size_hint=(None, None),
@@ -129,6 +141,22 @@ class KioskRoot(FloatLayout):
         self.show_shopper()
 
     # -- plumbing -------------------------------------------------------------------------------------------
+
+    @property
+    def pin_screen(self) -> PinScreen:
+        if self._pin_screen is None:
+            load_kv("screens/pin.kv")
+            self._pin_screen = PinScreen(name=PIN, **self._branding)
+            self.manager.add_widget(self._pin_screen)
+        return self._pin_screen
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        if self._dashboard is None:
+            load_kv("screens/dashboard.kv")
+            self._dashboard = DashboardScreen(name=DASHBOARD, **self._branding)
+            self.manager.add_widget(self._dashboard)
+        return self._dashboard
 
     @property
     def screens(self) -> list[KioskScreen]:
