@@ -180,18 +180,7 @@ class ImportResult:
     already_present: int
 
 
-EXPORT_COLUMNS = (
-    "id",
-    "session_id",
-    "question_id",
-    "value",
-    "created_at",
-    "local_day",
-    "language",
-    "survey_version",
-    "suspect",
-    "synced_at",
-)
+EXPORT_COLUMNS = (*_ANSWER_COLUMNS, "synced_at")
 
 
 class ResponseStore:

@@ -300,21 +300,7 @@ def check_answer(item: Any, who: DeviceIdentity, received: dt.datetime) -> tuple
     return row, flag
 
 
-ANSWER_COLUMNS = (
-    "id",
-    "store_id",
-    "device_id",
-    "session_id",
-    "question_id",
-    "value",
-    "created_at",
-    "local_day",
-    "language",
-    "survey_version",
-    "suspect",
-    "clock_flag",
-    "received_at",
-)
+ANSWER_COLUMNS = ("id", *CONTENT, "clock_flag", "received_at")
 
 # PostgreSQL: the whole batch as one array per column. A multi-row VALUES with thousands of parameters is
 # re-parsed by psycopg on every call (it is too long for its cache) and was 4x slower.
@@ -461,22 +447,7 @@ def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> 
     return daily_scores(config.store, config.survey, counts, start, end)
 
 
-EXPORT_FIELDS = (
-    "seq",
-    "id",
-    "store_id",
-    "device_id",
-    "session_id",
-    "question_id",
-    "value",
-    "created_at",
-    "local_day",
-    "language",
-    "survey_version",
-    "suspect",
-    "clock_flag",
-    "received_at",
-)
+EXPORT_FIELDS = ("seq", *ANSWER_COLUMNS)
 
 
 def export_page(db: CentralDB, store_id: str, after: int, limit: int) -> list[dict[str, Any]]:
