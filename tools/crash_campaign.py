@@ -48,7 +48,9 @@ def child(data_dir: Path, seed: int) -> None:
     from kiosk.ui.compose import build_deps
     from kiosk.ui.presenters import SurveyFlow
 
-    kiosk = open_kiosk(data_dir)
+    # As `kiosk run` opens it. Were a kill ever to damage the file, it would be set aside here, and the
+    # parent's check would then miss every acknowledged answer: damage cannot hide.
+    kiosk = open_kiosk(data_dir, recover=True)
     deps = build_deps(kiosk)
     out = sys.stdout
 
