@@ -644,15 +644,18 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
 
     runner.apply_pending_config(data_dir)
     with opened(data_dir, recover=True) as kiosk:
+        from kiosk.holding import HoldingRecorder
         from kiosk.ui.compose import UiDeps, build_deps
 
         service = runner.start_sync(kiosk)
+        # One for the whole run: answers held while the disk is full survive a new configuration.
+        holder = HoldingRecorder(kiosk.store)
 
         def sync_state() -> Any:
             return runner.sync_state(kiosk)
 
         def rebuild() -> UiDeps:
-            return build_deps(kiosk, sync_state, new_config)
+            return build_deps(kiosk, sync_state, new_config, holder)
 
         new_config = runner.config_refresher(kiosk, rebuild, service.jobs.use_config)
         try:
@@ -672,3 +675,11 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
             fail(str(error), BLOCKED)
         finally:
             service.shutdown(wait=False)
+            if not holder.flush():
+                # Said plainly: these taps were thanked but never reached the disk.
+                sys.stderr = sys.__stderr__
+                click.echo(
+                    f"kiosk: {holder.state.held} answers held in memory could not be written and are lost "
+                    f"({holder.state.problem})",
+                    err=True,
+                )

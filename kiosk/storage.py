@@ -239,7 +239,9 @@ class ResponseStore:
         try:
             yield
         except BaseException:
-            self.db.conn.execute("ROLLBACK")
+            # SQLite itself rolls back on some errors (a full disk): a second ROLLBACK would hide the cause.
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
             raise
         try:
             self.db.conn.execute("COMMIT")
@@ -304,6 +306,14 @@ class ResponseStore:
             else:
                 self._recent.extend(session_id, question.id, new.created_at)
         return answer
+
+    def check(self, new: NewAnswer) -> None:
+        """Raise AnswerError if `record` would refuse this answer for its content (no database access)."""
+        self.config.survey.question(new.question_id).normalise(new.value)
+        self._language(new.language)
+
+    def has_answer(self, answer_id: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
     def _recent_visits(self) -> _RecentVisits:
         """The latest visits, from memory while no other connection has written since they were read."""

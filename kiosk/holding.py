@@ -1,0 +1,128 @@
+"""The tap path when the database cannot take an answer (disk full, read-only storage, a lock held too long):
+the answer is held in memory, in order, and written as soon as the database takes answers again.
+
+A held answer is not durable: `HoldingRecorder.record` returns the stored `Answer` only when the answer is
+committed, and None when it is only held, so nothing above it can count a held answer as stored. The shopper
+is still thanked; the manager screen says how many answers are waiting and why. Held answers are retried
+before every new tap (so they keep their order) and on a timer (`retry`). Each carries its id from the first
+attempt, so a retry never stores one twice.
+
+The memory is bounded (10,000 answers by default, a full day of a busy store). At the bound the oldest held
+answers are kept and a new tap is refused: it is counted and logged, never silently dropped, and the
+manager screen shows the count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sqlite3
+import uuid
+from collections import deque
+from dataclasses import dataclass
+
+from kiosk.domain.survey import AnswerError
+from kiosk.storage import Answer, NewAnswer, ResponseStore, StoreError
+
+log = logging.getLogger("kiosk")
+
+DEFAULT_LIMIT = 10_000
+RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingState:
+    """What the manager is told about answers not yet on disk."""
+
+    held: int = 0
+    refused: int = 0  # taps not kept at all: the memory bound was reached
+    rejected: int = 0  # held answers the database refused when they were written (a changed survey)
+    problem: str | None = None  # why the database does not take answers, one line
+
+
+class HoldingRecorder:
+    """`ResponseStore.record` with a bounded in-memory queue in front for when the database cannot write."""
+
+    def __init__(
+        self, store: ResponseStore, *, limit: int = DEFAULT_LIMIT, retry_seconds: float = RETRY_SECONDS
+    ) -> None:
+        self.store = store
+        self.limit = limit
+        self.retry_seconds = retry_seconds
+        self._held: deque[NewAnswer] = deque()
+        self._refused = 0
+        self._rejected = 0
+        self._problem: str | None = None
+        self._next_retry = 0.0
+
+    @property
+    def state(self) -> HoldingState:
+        return HoldingState(len(self._held), self._refused, self._rejected, self._problem)
+
+    def record(self, new: NewAnswer) -> Answer | None:
+        """Store the answer durably and return it; None when it could only be held (or, at the bound,
+        not kept). AnswerError for an answer the survey refuses, whatever the disk does."""
+        # Fixed now, so that every retry writes the same answer and a retry after a success is recognised.
+        new = new if new.id is not None else dataclasses.replace(new, id=str(uuid.uuid4()))
+        if self._held and not self.flush():
+            self.store.check(new)
+            self._hold(new)
+            return None
+        try:
+            answer = self.store.record(new)
+        except (StoreError, sqlite3.Error) as error:
+            if isinstance(error, sqlite3.IntegrityError):
+                raise
+            self._problem = _one_line(error)
+            log.error("cannot store an answer, holding it in memory: %s", self._problem)
+            self._hold(new)
+            return None
+        self._problem = None
+        return answer
+
+    def retry(self, now: float) -> int:
+        """Write held answers if the last try is `retry_seconds` old (the app calls this on its tick, with
+        monotonic seconds); the number still held."""
+        if self._held and now >= self._next_retry:
+            self._next_retry = now + self.retry_seconds
+            self.flush()
+        return len(self._held)
+
+    def flush(self) -> bool:
+        """Write held answers, oldest first, until one fails; True when none is left."""
+        if not self._held:
+            return True
+        while self._held:
+            new = self._held[0]
+            try:
+                self.store.record(new)
+            except AnswerError as error:
+                assert new.id is not None
+                if not self.store.has_answer(new.id):
+                    # Checked when it was held, refused now: the survey changed meanwhile. Kept in the log.
+                    self._rejected += 1
+                    log.error("a held answer was refused when written, not stored: %s (%s)", error, new)
+            except sqlite3.IntegrityError:
+                pass  # its id is already stored: an earlier attempt did commit
+            except (StoreError, sqlite3.Error) as error:
+                self._problem = _one_line(error)
+                return False
+            self._held.popleft()
+        self._problem = None
+        log.info("every held answer is stored")
+        return True
+
+    def _hold(self, new: NewAnswer) -> None:
+        if len(self._held) >= self.limit:
+            self._refused += 1
+            log.error(
+                "%d answers already held in memory (the limit): this tap is not kept (%d so far)",
+                len(self._held),
+                self._refused,
+            )
+            return
+        self._held.append(new)
+
+
+def _one_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
