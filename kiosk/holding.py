@@ -28,6 +28,10 @@ log = logging.getLogger("kiosk")
 
 DEFAULT_LIMIT = 10_000
 RETRY_SECONDS = 5.0
+# Held answers written per try: each is one commit (an fsync), and a try runs on the UI thread, so a
+# backlog drains a few dozen at a time (every tick while it makes progress) instead of freezing the screen
+# for the whole backlog (10,000 commits are seconds here, far more on an SD card).
+FLUSH_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +48,17 @@ class HoldingRecorder:
     """`ResponseStore.record` with a bounded in-memory queue in front for when the database cannot write."""
 
     def __init__(
-        self, store: ResponseStore, *, limit: int = DEFAULT_LIMIT, retry_seconds: float = RETRY_SECONDS
+        self,
+        store: ResponseStore,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        retry_seconds: float = RETRY_SECONDS,
+        batch: int = FLUSH_BATCH,
     ) -> None:
         self.store = store
         self.limit = limit
         self.retry_seconds = retry_seconds
+        self.batch = batch
         self._held: deque[NewAnswer] = deque()
         self._refused = 0
         self._rejected = 0
@@ -64,7 +74,8 @@ class HoldingRecorder:
         not kept). AnswerError for an answer the survey refuses, whatever the disk does."""
         # Fixed now, so that every retry writes the same answer and a retry after a success is recognised.
         new = new if new.id is not None else dataclasses.replace(new, id=str(uuid.uuid4()))
-        if self._held and not self.flush():
+        if self._held and not self.flush(self.batch):
+            # Behind older held answers (the database refuses, or the backlog is still draining): in line.
             self.store.check(new)
             self._hold(new)
             return None
@@ -81,18 +92,24 @@ class HoldingRecorder:
         return answer
 
     def retry(self, now: float) -> int:
-        """Write held answers if the last try is `retry_seconds` old (the app calls this on its tick, with
-        monotonic seconds); the number still held."""
+        """Write a batch of held answers when it is time (the app calls this on its tick, with monotonic
+        seconds): at once while the backlog drains, `retry_seconds` after a failed try. The number still held."""
         if self._held and now >= self._next_retry:
-            self._next_retry = now + self.retry_seconds
-            self.flush()
+            before = len(self._held)
+            self.flush(self.batch)
+            progressed = len(self._held) < before
+            self._next_retry = now if progressed else now + self.retry_seconds
         return len(self._held)
 
-    def flush(self) -> bool:
-        """Write held answers, oldest first, until one fails; True when none is left."""
+    def flush(self, limit: int | None = None) -> bool:
+        """Write held answers, oldest first, until one fails (or `limit` are written); True when none is left."""
         if not self._held:
             return True
+        written = 0
         while self._held:
+            if limit is not None and written >= limit:
+                return False
+            written += 1
             new = self._held[0]
             try:
                 self.store.record(new)

@@ -656,8 +656,10 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     if version != 0:
         return f"schema version {version} is unknown to this release (written by a newer kiosk?)"
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables:
-        return None  # an empty database: the migrations create everything
+    if tables <= {"_sqlite_migrations", "sqlite_sequence"}:
+        # Empty, or a first start cut short: sqlite-utils creates its bookkeeping table before the first
+        # migration's transaction. The migrations create everything.
+        return None
     if "_sqlite_migrations" not in tables or "answers" not in tables:
         return f"not a kiosk database (tables: {', '.join(sorted(tables))})"
     applied = [

@@ -175,3 +175,16 @@ def test_a_missing_database_is_simply_created(kiosk_cli: Invoke, data_dir: Path)
     kiosk = open_kiosk(data_dir, recover=True)
     assert kiosk.store.answer_count() == 0 and kiosk.store.set_aside() == []
     kiosk.close()
+
+
+def test_a_first_start_cut_short_is_not_taken_for_damage(kiosk_cli: Invoke, data_dir: Path) -> None:
+    db = data_dir / "kiosk.db"
+    db.unlink()
+    # What a kill between sqlite-utils' bookkeeping table and the first migration leaves.
+    sql(
+        "CREATE TABLE _sqlite_migrations (id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, applied_at TEXT)"
+    )(db)
+    kiosk = open_kiosk(data_dir, recover=True)
+    assert kiosk.store.set_aside() == [] and kiosk.store.answer_count() == 0
+    kiosk.close()
+    assert not list(data_dir.glob("kiosk.db.damaged-*"))
