@@ -112,7 +112,8 @@ class SurveyFlow:
     """One visit after another: which question is on screen, what was answered, when to start over.
 
     An answer is recorded (committed) before the flow moves on, so the next screen never shows before the
-    tap is safe. Taps while "thank you" shows are ignored.
+    tap is safe; when the database cannot write, `record` holds it in memory instead (kiosk.holding) and
+    the shopper is thanked all the same. Taps while "thank you" shows are ignored.
     """
 
     survey: Survey
