@@ -112,13 +112,14 @@ class HoldingRecorder:
             written += 1
             new = self._held[0]
             try:
-                self.store.record(new)
-            except AnswerError as error:
-                assert new.id is not None
-                if not self.store.has_answer(new.id):
-                    # Checked when it was held, refused now: the survey changed meanwhile. Kept in the log.
-                    self._rejected += 1
-                    log.error("a held answer was refused when written, not stored: %s (%s)", error, new)
+                try:
+                    self.store.record(new)
+                except AnswerError as error:
+                    assert new.id is not None
+                    if not self.store.has_answer(new.id):
+                        # Checked when it was held, refused now: the survey changed meanwhile. Logged whole.
+                        self._rejected += 1
+                        log.error("a held answer was refused when written, not stored: %s (%s)", error, new)
             except sqlite3.IntegrityError:
                 pass  # its id is already stored: an earlier attempt did commit
             except (StoreError, sqlite3.Error) as error:

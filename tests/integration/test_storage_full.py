@@ -195,3 +195,30 @@ def test_a_refused_answer_is_refused_at_once_even_while_holding(tmp_path: Path) 
         holder.record(NewAnswer("satisfaction", 9, START))
     assert holder.state.held == 1
     kiosk.close()
+
+
+def test_a_held_answer_the_changed_survey_refuses_is_counted_and_an_already_stored_one_is_not_doubled(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    kiosk = make_kiosk(tmp_path / "kiosk")
+    holder = HoldingRecorder(kiosk.store)
+    conn = kiosk.store.db.conn
+    conn.execute("PRAGMA query_only = ON")
+    assert holder.record(NewAnswer("satisfaction", 4, START, session_id="v1")) is None
+    assert holder.record(NewAnswer("recommend", 9, START, session_id="v1")) is None
+    conn.execute("PRAGMA query_only = OFF")
+    # The first one reached the disk after all (another writer stored the same answer): not written twice.
+    first = holder._held[0]
+    kiosk.store.record(first)
+    # A new configuration without the 0-10 question arrives while the second one waits.
+    config = kiosk.store.config
+    survey = dataclasses.replace(
+        config.survey, questions=tuple(q for q in config.survey.questions if q.id != "recommend")
+    )
+    kiosk.store.config = dataclasses.replace(config, survey=survey)
+    assert holder.flush()
+    assert holder.state.rejected == 1 and holder.state.held == 0
+    assert [row["id"] for row in kiosk.store.answers()] == [first.id]
+    kiosk.close()
