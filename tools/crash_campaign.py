@@ -14,7 +14,12 @@ What this proves and what it does not: SIGKILL ends the process, not the machine
 is in the kernel's page cache and survives. A power cut is a different test (the fsync before each
 acknowledgement is what protects against it; bench/bench_record.py measures that fsync).
 
-Run: .venv/bin/python tools/crash_campaign.py [--runs 200] [--seed 1] [--json]
+With --outages, SQLite also refuses writes (query_only, as a read-only file) for stretches of 100 taps, so
+taps are held in memory (kiosk.holding) and written on later taps, and kills land in every phase of that.
+Held taps are never acknowledged; a held tap killed before it was written is not stored, as promised.
+Answers stored twice (a held answer written twice) are counted and must be 0.
+
+Run: .venv/bin/python tools/crash_campaign.py [--runs 200] [--seed 1] [--outages] [--json]
 Exit code 0 when nothing acknowledged was lost and every integrity check said ok, else 1.
 """
 
@@ -41,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- the child: a kiosk tapping as fast as the disk lets it --------------------------------------------------
 
 
-def child(data_dir: Path, seed: int) -> None:
+def child(data_dir: Path, seed: int, outages: bool) -> None:
     sys.path.insert(0, str(ROOT))
     from kiosk.bootstrap import open_kiosk
     from kiosk.storage import Answer, NewAnswer
@@ -69,7 +74,13 @@ def child(data_dir: Path, seed: int) -> None:
     now = 0.0
     out.write("ready\n")
     out.flush()
+    taps = 0
     while True:
+        if outages and taps % 100 == 0:
+            # Storage outages: SQLite refuses writes for a while (as on a read-only file), taps are held
+            # in memory, then written on the following taps; the kill lands in any of these phases.
+            refusing = rng.random() < 0.3
+            kiosk.store.db.conn.execute(f"PRAGMA query_only = {'ON' if refusing else 'OFF'}")
         question = flow.question
         if question is None:
             now += deps.config.display.thank_you_seconds
@@ -81,6 +92,7 @@ def child(data_dir: Path, seed: int) -> None:
             value = rng.choice(question.options).id
         now += rng.uniform(0.5, 3.0)
         flow.answer(value, deps.wall(), now)
+        taps += 1
 
 
 # -- the parent: start, kill, check ---------------------------------------------------------------------------
@@ -97,6 +109,7 @@ class Figures:
     lost: int = 0
     corrupt: int = 0
     stored_not_acknowledged: int = 0
+    stored_twice: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -147,25 +160,30 @@ def drain(proc: subprocess.Popen[bytes]) -> list[str]:
     return rest.decode(errors="replace").split("\n")[:-1]
 
 
-def check_database(path: Path, acked: list[str]) -> tuple[str, int, int]:
-    """(integrity_check result, stored answers, acknowledged ids missing), as the next start finds it."""
+def check_database(path: Path, acked: list[str]) -> tuple[str, int, int, int]:
+    """(integrity_check result, stored answers, acknowledged ids missing, answers stored twice), as the
+    next start finds it. Stored twice: a visit answering one question twice (a held answer written twice)."""
     db = sqlite3.connect(str(path))
     try:
         check = "; ".join(row[0] for row in db.execute("PRAGMA integrity_check"))
         stored = db.execute("SELECT count(*) FROM answers").fetchone()[0]
+        twice = db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM answers GROUP BY session_id, question_id HAVING count(*) > 1)"
+        ).fetchone()[0]
+
         missing = 0
         for start in range(0, len(acked), 500):
             chunk = acked[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             found = db.execute(f"SELECT count(*) FROM answers WHERE id IN ({marks})", chunk).fetchone()[0]
             missing += len(chunk) - found
-        return check, int(stored), missing
+        return check, int(stored), missing, int(twice)
     finally:
         db.close()
 
 
 def campaign(
-    data_dir: Path, runs: int, seed: int, max_tap_seconds: float, verbose: bool
+    data_dir: Path, runs: int, seed: int, max_tap_seconds: float, verbose: bool, outages: bool = False
 ) -> tuple[Figures, list[str]]:
     rng = random.Random(seed)
     figures = Figures()
@@ -181,6 +199,7 @@ def campaign(
                 str(data_dir),
                 "--seed",
                 str(seed + run),
+                *(["--outages"] if outages else []),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -211,7 +230,9 @@ def campaign(
             if acked:
                 figures.problems.append(f"run {run}: {len(acked)} acknowledged but no database file")
             continue
-        check, stored, missing = check_database(database, acked)
+        check, stored, missing, twice = check_database(database, acked)
+        if twice:
+            figures.problems.append(f"run {run}: {twice} answers stored twice")
         if check != "ok":
             figures.corrupt += 1
             figures.problems.append(f"run {run}: integrity_check: {check}")
@@ -225,7 +246,7 @@ def campaign(
             )
     figures.acknowledged = len(every_ack)
     if database.exists():
-        check, figures.stored, figures.lost = check_database(database, every_ack)
+        check, figures.stored, figures.lost, figures.stored_twice = check_database(database, every_ack)
         if check != "ok":
             figures.problems.append(f"final: integrity_check: {check}")
     figures.stored_not_acknowledged = figures.stored - figures.acknowledged + figures.lost
@@ -246,17 +267,25 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, help="kiosk directory to use (default: a fresh temporary one)"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON only")
+    parser.add_argument(
+        "--outages",
+        action="store_true",
+        help="storage outages too: in 3 stretches of 100 taps in 10 SQLite refuses writes (query_only), "
+        "taps are held in memory and written later",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child(args.child, args.seed)
+        child(args.child, args.seed, args.outages)
         return 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="crash-campaign-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "kiosk"
-        figures, _ = campaign(data_dir, args.runs, args.seed, args.max_tap_seconds, verbose=not args.json)
+        figures, _ = campaign(
+            data_dir, args.runs, args.seed, args.max_tap_seconds, verbose=not args.json, outages=args.outages
+        )
     elapsed = time.monotonic() - started
-    ok = figures.lost == 0 and figures.corrupt == 0 and not figures.problems
+    ok = figures.lost == 0 and figures.corrupt == 0 and figures.stored_twice == 0 and not figures.problems
     if args.json:
         print(json.dumps({**asdict(figures), "seconds": round(elapsed, 1), "ok": ok}, indent=2))
     else:
@@ -264,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {figures.runs} kills in {elapsed:.0f} s "
             f"({figures.killed_while_tapping} while tapping, {figures.killed_while_starting} while starting)\n"
             f"acknowledged {figures.acknowledged}, stored {figures.stored}, lost {figures.lost}, "
-            f"corrupt {figures.corrupt}, stored but not acknowledged (killed between commit and the "
-            f"thank-you) {figures.stored_not_acknowledged}, held in memory {figures.held_not_durable}"
+            f"corrupt {figures.corrupt}, stored twice {figures.stored_twice}\n"
+            f"stored but not acknowledged {figures.stored_not_acknowledged} (killed between the commit and the "
+            f"thank-you, or held in memory and written later); taps held in memory (not acknowledged) "
+            f"{figures.held_not_durable}"
         )
         for problem in figures.problems:
             print(f"PROBLEM: {problem}")
