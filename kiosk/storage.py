@@ -513,8 +513,13 @@ class ResponseStore:
             )
 
     def set_aside(self) -> list[SetAside]:
-        """The damaged databases this one replaced whose kept file is still in the data directory."""
-        return [kept for kept in _set_aside_notes(self.db.conn, self.path) if kept.file.exists()]
+        """The damaged databases kept aside beside this one, as long as the file is still there."""
+        noted = {kept.file.name: kept for kept in _set_aside_notes(self.db.conn, self.path)}
+        # A file without a note: the start that kept it aside stopped before it could write the note.
+        return [
+            noted.get(file.name) or SetAside(file, "reason not recorded", _mtime(file))
+            for file in set_aside_files(self.path)
+        ]
 
     def rebuild_daily_counts(self) -> None:
         """Recompute the materialised counts from the answers (after a repair)."""
@@ -668,6 +673,7 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
             "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
         )
     ]
+    # sqlite-utils offers no public list of a set's migrations; `pending` would need a database.
     known = {migration.name for migration in migrations._migrations}
     unknown = [name for name in applied if name not in known]
     if unknown:
@@ -714,6 +720,10 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _mtime(path: Path) -> dt.datetime:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
 
 
 def _set_aside_notes(conn: sqlite3.Connection, path: Path) -> list[SetAside]:

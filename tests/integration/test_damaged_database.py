@@ -188,3 +188,12 @@ def test_a_first_start_cut_short_is_not_taken_for_damage(kiosk_cli: Invoke, data
     assert kiosk.store.set_aside() == [] and kiosk.store.answer_count() == 0
     kiosk.close()
     assert not list(data_dir.glob("kiosk.db.damaged-*"))
+
+
+def test_a_kept_file_whose_note_was_never_written_is_still_shown(kiosk_cli: Invoke, data_dir: Path) -> None:
+    # A start killed between the rename and the note: the file alone tells the manager.
+    (data_dir / "kiosk.db.damaged-20261124T081500Z").write_bytes(b"garbage")
+    kiosk = open_kiosk(data_dir, recover=True)
+    (kept,) = kiosk.store.set_aside()
+    kiosk.close()
+    assert kept.file.name == "kiosk.db.damaged-20261124T081500Z" and kept.reason == "reason not recorded"
