@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.bootstrap import open_kiosk
-from kiosk.storage import DamagedDatabase, NewAnswer, StoreError
+from kiosk.storage import DamagedDatabase, NewAnswer, StoreError, set_aside_files
 from tests.conftest import Invoke
 
 
@@ -197,3 +197,38 @@ def test_a_kept_file_whose_note_was_never_written_is_still_shown(kiosk_cli: Invo
     (kept,) = kiosk.store.set_aside()
     kiosk.close()
     assert kept.file.name == "kiosk.db.damaged-20261124T081500Z" and kept.reason == "reason not recorded"
+
+
+def test_killed_while_keeping_a_damaged_file_aside_nothing_is_lost_and_the_next_start_finishes(
+    kiosk_cli: Invoke, data_dir: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = data_dir / "kiosk.db"
+    start = f"from kiosk.bootstrap import open_kiosk; open_kiosk(__import__('pathlib').Path({str(data_dir)!r}), recover=True)"
+    rnd = random.Random(5)
+    damaged: list[bytes] = []
+    for attempt in range(12):
+        if not db.exists() or not damaged or db.read_bytes() != damaged[-1]:
+            # The previous damage was kept aside: the fresh database (empty) gets damaged in turn.
+            content = f"shopping list {attempt} ".encode() * 500
+            damaged.append(content)
+            db.unlink(missing_ok=True)
+            for companion in ("kiosk.db-wal", "kiosk.db-shm"):
+                (data_dir / companion).unlink(missing_ok=True)
+            db.write_bytes(content)
+        child = subprocess.Popen([sys.executable, "-c", start])
+        time.sleep(rnd.uniform(0.05, 0.4))  # within Python's start, the checks, the renames or the fresh db
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    kiosk = open_kiosk(data_dir, recover=True)
+    kiosk.store.record(NewAnswer("satisfaction", 5, dt.datetime.now(dt.UTC)))
+    kiosk.close()
+    # Every damaged content is still on disk, whole, kept aside once, and the database is a fresh one.
+    kept = [path.read_bytes() for path in set_aside_files(db)]
+    assert sorted(kept) == sorted(damaged) and len(damaged) > 3
+    assert kiosk_cli("scores", "--json").exit_code == 0
