@@ -77,6 +77,13 @@ def opened(data_dir: Path, *, recover: bool = False) -> Iterator[Kiosk]:
         fail(str(error), BLOCKED)
     except AnswerError as error:
         fail(str(error))
+    except sqlite3.DatabaseError as error:
+        # Damage the cheap checks at open cannot see (scrambled pages): found only when a page is read.
+        fail(
+            f"{kiosk.paths.database}: damaged ({error}); the file is left as it is (`kiosk doctor` says "
+            "more; `kiosk run` keeps it aside and starts a fresh database)",
+            BLOCKED,
+        )
     finally:
         kiosk.close()
 

@@ -232,3 +232,19 @@ def test_killed_while_keeping_a_damaged_file_aside_nothing_is_lost_and_the_next_
     kept = [path.read_bytes() for path in set_aside_files(db)]
     assert sorted(kept) == sorted(damaged) and len(damaged) > 3
     assert kiosk_cli("scores", "--json").exit_code == 0
+
+
+def test_scrambled_pages_found_by_a_command_are_a_one_line_error(kiosk_cli: Invoke, data_dir: Path) -> None:
+    fill(data_dir)
+    scrambled_pages(data_dir / "kiosk.db")
+    lines = []
+    for command in (("export",), ("record", "satisfaction", "4"), ("status",)):
+        result = kiosk_cli(*command)
+        assert result.exit_code == 1 and "Traceback" not in result.output, command
+        (line,) = result.stderr.strip().splitlines()
+        assert "kiosk.db: " in line
+        lines.append(line)
+    # What SQLite says depends on the page it read; a malformed page is named as damage.
+    assert any(
+        "damaged (database disk image is malformed)" in line and "kiosk doctor" in line for line in lines
+    )
