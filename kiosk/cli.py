@@ -683,10 +683,14 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         finally:
             service.shutdown(wait=False)
             if not holder.flush():
-                # Said plainly: these taps were thanked but never reached the disk.
+                # Said plainly: these taps were thanked but never reached the database.
                 sys.stderr = sys.__stderr__
+                import tempfile
+
+                held = holder.state
+                saved = holder.save_held([data_dir, Path(tempfile.gettempdir())], _now())
                 click.echo(
-                    f"kiosk: {holder.state.held} answers held in memory could not be written and are lost "
-                    f"({holder.state.problem})",
+                    f"kiosk: {held.held} answers held in memory could not be written ({held.problem}); "
+                    + (f"saved in {saved}: `kiosk import {saved}` stores them" if saved else "they are lost"),
                     err=True,
                 )

@@ -14,13 +14,20 @@ manager screen shows the count.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
+import json
 import logging
+import os
 import sqlite3
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from kiosk.domain.days import format_utc
 from kiosk.domain.survey import AnswerError
 from kiosk.storage import Answer, NewAnswer, ResponseStore, StoreError
 
@@ -129,6 +136,40 @@ class HoldingRecorder:
         self._problem = None
         log.info("every held answer is stored")
         return True
+
+    def save_held(self, directories: Sequence[Path], now: dt.datetime) -> Path | None:
+        """Write the held answers as a `kiosk import` file (JSON Lines, with their ids, so importing it
+        twice adds nothing) in the first directory that takes it; None when none does. For a stop while
+        the database still refuses: the answers then survive the process."""
+        lines = [
+            json.dumps(
+                {
+                    "created_at": format_utc(new.created_at),
+                    "question": new.question_id,
+                    "value": new.value if isinstance(new.value, int | str) else str(new.value),
+                    "session": new.session_id,
+                    "id": new.id,
+                    "language": new.language,
+                },
+                ensure_ascii=False,
+            )
+            for new in self._held
+        ]
+        name = f"kiosk-held-answers-{now:%Y%m%dT%H%M%SZ}.jsonl"
+        for directory in directories:
+            target = directory / name
+            try:
+                with target.open("x", encoding="utf-8") as handle:
+                    handle.write("".join(f"{line}\n" for line in lines))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as error:
+                log.error("cannot save the held answers in %s: %s", directory, error.strerror)
+                with contextlib.suppress(OSError):
+                    target.unlink()
+                continue
+            return target
+        return None
 
     def _hold(self, new: NewAnswer) -> None:
         if len(self._held) >= self.limit:

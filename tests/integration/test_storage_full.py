@@ -222,3 +222,29 @@ def test_a_held_answer_the_changed_survey_refuses_is_counted_and_an_already_stor
     assert holder.state.rejected == 1 and holder.state.held == 0
     assert [row["id"] for row in kiosk.store.answers()] == [first.id]
     kiosk.close()
+
+
+def test_held_answers_saved_at_a_stop_are_imported_once_with_their_ids(
+    tmp_path: Path, data_dir: Path, kiosk_cli: Callable[..., object]
+) -> None:
+    from click.testing import Result
+
+    kiosk = open_kiosk(data_dir)
+    holder = HoldingRecorder(kiosk.store)
+    taps = Taps(holder)
+    taps.visit()
+    kiosk.store.db.conn.execute("PRAGMA query_only = ON")
+    for _ in range(4):
+        taps.visit()
+    assert holder.state.held == 8
+    unwritable = tmp_path / "gone"  # the first choice fails: the next directory takes the file
+    saved = holder.save_held([unwritable, tmp_path], START)
+    assert saved is not None and saved.parent == tmp_path
+    kiosk.close()  # the app stops; the database takes answers again afterwards
+    imported = kiosk_cli("import", str(saved))
+    assert isinstance(imported, Result) and imported.exit_code == 0, imported.output
+    again = kiosk_cli("import", str(saved))
+    assert isinstance(again, Result) and "8 already present" in again.output
+    kiosk = open_kiosk(data_dir)
+    assert_landed_once_in_order(kiosk, taps)
+    kiosk.close()
