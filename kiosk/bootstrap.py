@@ -13,7 +13,7 @@ from kiosk.domain.days import local_day
 from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
-from kiosk.storage import ResponseStore
+from kiosk.storage import ResponseStore, open_store
 
 
 def busy_timeout_ms() -> int:
@@ -41,9 +41,14 @@ class Kiosk:
         self.store.close()
 
 
-def open_kiosk(data_dir: Path) -> Kiosk:
-    """Load the kiosk of a data directory; ConfigError or StoreError say what is wrong in one line each."""
+def open_kiosk(data_dir: Path, *, recover: bool = False) -> Kiosk:
+    """Load the kiosk of a data directory; ConfigError or StoreError say what is wrong in one line each.
+
+    `recover` is for the unattended app (`kiosk run`): a damaged database is kept aside and a fresh one
+    started, so that taps are stored again at once. Without it (a technician at the command line) a damaged
+    database is left as it is and DamagedDatabase says what is wrong.
+    """
     paths = KioskPaths(data_dir)
     config = load_config(paths.config)
-    store = ResponseStore(paths.database, config, busy_timeout_ms=busy_timeout_ms())
+    store = open_store(paths.database, config, busy_timeout_ms=busy_timeout_ms(), recover=recover)
     return Kiosk(paths=paths, config=config, store=store)

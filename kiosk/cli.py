@@ -28,7 +28,15 @@ from kiosk.domain.days import TimeError, parse_day, parse_timestamp
 from kiosk.domain.survey import AnswerError, KioskConfig
 from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
-from kiosk.storage import EXPORT_COLUMNS, NewAnswer, StoreError, read_only_dir
+from kiosk.storage import (
+    EXPORT_COLUMNS,
+    NewAnswer,
+    StoreError,
+    inspect_database,
+    read_only_dir,
+    read_set_aside_notes,
+    set_aside_files,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,10 +63,10 @@ def data_dir_option(func: F) -> F:
 
 
 @contextmanager
-def opened(data_dir: Path) -> Iterator[Kiosk]:
-    """Open the kiosk, turning every expected failure into a one-line error."""
+def opened(data_dir: Path, *, recover: bool = False) -> Iterator[Kiosk]:
+    """Open the kiosk, turning every expected failure into a one-line error (`recover`: see open_kiosk)."""
     try:
-        kiosk = open_kiosk(data_dir)
+        kiosk = open_kiosk(data_dir, recover=recover)
     except ConfigError as error:
         fail(str(error))
     except StoreError as error:
@@ -69,6 +77,13 @@ def opened(data_dir: Path) -> Iterator[Kiosk]:
         fail(str(error), BLOCKED)
     except AnswerError as error:
         fail(str(error))
+    except sqlite3.DatabaseError as error:
+        # Damage the cheap checks at open cannot see (scrambled pages): found only when a page is read.
+        fail(
+            f"{kiosk.paths.database}: damaged ({error}); the file is left as it is (`kiosk doctor` says "
+            "more; `kiosk run` keeps it aside and starts a fresh database)",
+            BLOCKED,
+        )
     finally:
         kiosk.close()
 
@@ -385,6 +400,7 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
         for problem in error.problems:
             report(False, f"configuration: {problem}")
         config = None
+    latest = None
     if not paths.database.exists():
         report(False, f"database {paths.database}: missing (run `kiosk init`)")
     else:
@@ -400,6 +416,25 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
         except sqlite3.Error as error:
             report(False, f"database {paths.database}: {error}")
             latest = None
+        try:
+            schema = inspect_database(paths.database, thorough=False, busy_timeout_ms=5000)
+        except StoreError:
+            schema = None  # locked or unreadable: said above
+        if schema is not None:
+            report(
+                False, f"database {paths.database}: {schema}; `kiosk run` will keep it aside and start afresh"
+            )
+    # Kept-aside files hold answers that are not in the current database (nor sent to head office from it).
+    notes = read_set_aside_notes(paths.database) if paths.database.exists() else {}
+    for kept in set_aside_files(paths.database):
+        note = notes.get(kept.name)
+        why = f"set aside {note.at:%Y-%m-%d %H:%M} UTC: {note.reason}" if note else "set aside"
+        report(
+            False,
+            f"damaged database kept as {kept} ({kept.stat().st_size} bytes; {why}); a fresh database "
+            "replaced it: its answers are not in the current one. Move it out of the data directory once "
+            "dealt with",
+        )
     if data_dir.is_dir():
         writable = not read_only_dir(data_dir)
         report(
@@ -615,7 +650,8 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
     from kiosk import runner
 
     runner.apply_pending_config(data_dir)
-    with opened(data_dir) as kiosk:
+    with opened(data_dir, recover=True) as kiosk:
+        from kiosk.holding import HoldingRecorder
         from kiosk.ui.compose import UiDeps, build_deps
 
         # The sync jobs start after the first frame (their imports would delay the first screen).
@@ -628,11 +664,14 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
             for service in services:
                 service.jobs.use_config(config)
 
+        # One for the whole run: answers held while the disk is full survive a new configuration.
+        holder = HoldingRecorder(kiosk.store)
+
         def sync_state() -> Any:
             return runner.sync_state(kiosk)
 
         def rebuild() -> UiDeps:
-            return build_deps(kiosk, sync_state, new_config)
+            return build_deps(kiosk, sync_state, new_config, holder)
 
         new_config = runner.config_refresher(kiosk, rebuild, use_config)
         try:
@@ -652,3 +691,15 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         finally:
             for service in services:
                 service.shutdown(wait=False)
+            if not holder.flush():
+                # Said plainly: these taps were thanked but never reached the database.
+                sys.stderr = sys.__stderr__
+                import tempfile
+
+                held = holder.state
+                saved = holder.save_held([data_dir, Path(tempfile.gettempdir())], _now())
+                click.echo(
+                    f"kiosk: {held.held} answers held in memory could not be written ({held.problem}); "
+                    + (f"saved in {saved}: `kiosk import {saved}` stores them" if saved else "they are lost"),
+                    err=True,
+                )

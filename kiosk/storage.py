@@ -9,6 +9,7 @@ of a day read a few dozen rows whatever the size of the database.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 import uuid
@@ -119,6 +120,10 @@ class StoreError(Exception):
     """The database cannot do what was asked; the message is one line for the user."""
 
 
+class DamagedDatabase(StoreError):
+    """The file is not a database this release can use: damaged, foreign, or written by a newer release."""
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     id: str
@@ -202,7 +207,7 @@ class ResponseStore:
         except sqlite3.OperationalError as error:
             raise StoreError(_explain(path, error)) from None
         except sqlite3.DatabaseError as error:
-            raise StoreError(f"{path}: not a kiosk database ({error})") from None
+            raise DamagedDatabase(f"{path}: not a kiosk database ({error})") from None
 
     def close(self) -> None:
         self.db.close()
@@ -223,7 +228,9 @@ class ResponseStore:
         try:
             yield
         except BaseException:
-            self.db.conn.execute("ROLLBACK")
+            # SQLite itself rolls back on some errors (a full disk): a second ROLLBACK would hide the cause.
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
             raise
         try:
             self.db.conn.execute("COMMIT")
@@ -288,6 +295,14 @@ class ResponseStore:
             else:
                 self._recent.extend(session_id, question.id, new.created_at)
         return answer
+
+    def check(self, new: NewAnswer) -> None:
+        """Raise AnswerError if `record` would refuse this answer for its content (no database access)."""
+        self.config.survey.question(new.question_id).normalise(new.value)
+        self._language(new.language)
+
+    def has_answer(self, answer_id: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
     def _recent_visits(self) -> _RecentVisits:
         """The latest visits, from memory while no other connection has written since they were read."""
@@ -477,6 +492,24 @@ class ResponseStore:
     def quick_check(self) -> str:
         return str(self.db.execute("PRAGMA quick_check").fetchone()[0])
 
+    def note_set_aside(self, kept: SetAside) -> None:
+        """Remember in this (fresh) database that a damaged one was kept aside, for the manager and doctor."""
+        value = json.dumps({"file": kept.file.name, "reason": kept.reason, "at": format_utc(kept.at)})
+        with self._writing():
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (f"set_aside:{kept.file.name}", value),
+            )
+
+    def set_aside(self) -> list[SetAside]:
+        """The damaged databases kept aside beside this one, as long as the file is still there."""
+        noted = {kept.file.name: kept for kept in _set_aside_notes(self.db.conn, self.path)}
+        # A file without a note: the start that kept it aside stopped before it could write the note.
+        return [
+            noted.get(file.name) or SetAside(file, "reason not recorded", _mtime(file))
+            for file in set_aside_files(self.path)
+        ]
+
     def rebuild_daily_counts(self) -> None:
         """Recompute the materialised counts from the answers (after a repair)."""
         with self._writing():
@@ -516,3 +549,194 @@ def _explain(path: Path, error: sqlite3.Error) -> str:
     if "disk is full" in text or "disk I/O" in text:
         return f"{path}: cannot write: {text}"
     return f"{path}: {text}"
+
+
+# -- a damaged database at start ---------------------------------------------------------------------------
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """A damaged database file renamed out of the way (never deleted) when a fresh one was started."""
+
+    file: Path
+    reason: str
+    at: dt.datetime
+
+
+def open_store(
+    path: Path, config: KioskConfig, *, busy_timeout_ms: int = 5000, recover: bool = False
+) -> ResponseStore:
+    """Open the store, first checking that the file is a kiosk database this release can use.
+
+    A damaged, foreign or newer file raises DamagedDatabase, or with `recover` is renamed aside (with its
+    -wal and -shm) as `kiosk.db.damaged-<UTC time>` and a fresh database is started, which remembers it
+    (see `ResponseStore.set_aside`). `recover` also runs `PRAGMA quick_check` first, a full read of the file
+    that an unattended start can afford once; without it only the cheap checks run. A locked or read-only
+    database is never taken for a damaged one: that raises StoreError as before.
+    """
+    reason = inspect_database(path, thorough=recover, busy_timeout_ms=busy_timeout_ms)
+    if reason is not None and not recover:
+        raise DamagedDatabase(
+            f"{path}: {reason}; the file is left as it is (`kiosk run` keeps it aside and starts a fresh "
+            "database; `kiosk doctor` says more)"
+        )
+    kept = None if reason is None else set_aside_database(path, reason, dt.datetime.now(dt.UTC))
+    try:
+        store = ResponseStore(path, config, busy_timeout_ms=busy_timeout_ms)
+    except DamagedDatabase as error:
+        if not recover or kept is not None:
+            raise
+        # Damage the checks above did not see: set it aside all the same, once.
+        kept = set_aside_database(path, str(error).removeprefix(f"{path}: "), dt.datetime.now(dt.UTC))
+        store = ResponseStore(path, config, busy_timeout_ms=busy_timeout_ms)
+    if kept is not None:
+        store.note_set_aside(kept)
+    return store
+
+
+def _header_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    if size < 100:
+        return f"truncated ({size} bytes, shorter than a SQLite header)"
+    if not header.startswith(SQLITE_MAGIC):
+        return "not a SQLite database (unrecognised content)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    wal = path.with_name(path.name + "-wal")
+    # While a WAL holds frames, the file may be shorter than its header says (a checkpoint cut short by a
+    # crash); SQLite recovers that from the WAL, so the size is only checked without one.
+    size_valid = header[24:28] == header[92:96]
+    if (not wal.exists() or wal.stat().st_size == 0) and size_valid and pages and size < pages * page_size:
+        return f"truncated ({size} bytes where its header says {pages * page_size})"
+    return None
+
+
+def inspect_database(path: Path, *, thorough: bool, busy_timeout_ms: int = 5000) -> str | None:
+    """Why the file cannot be this release's kiosk database (one line), or None when it can or is missing.
+
+    StoreError when it cannot be read for another reason (locked, permissions): that is not damage.
+    """
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+        problem = _header_problem(path)
+    except OSError as error:
+        raise StoreError(f"{path}: cannot read the database ({error.strerror})") from None
+    if problem is not None:
+        return problem
+    try:
+        conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+    except sqlite3.OperationalError as error:
+        raise StoreError(_explain(path, error)) from None
+    try:
+        return _schema_problem(conn) or (_integrity_problem(conn) if thorough else None)
+    except sqlite3.OperationalError as error:
+        if "malformed" in str(error):
+            return f"damaged ({error})"
+        raise StoreError(_explain(path, error)) from None
+    except sqlite3.DatabaseError as error:
+        return f"damaged ({error})"
+    finally:
+        conn.close()
+
+
+def _schema_problem(conn: sqlite3.Connection) -> str | None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != 0:
+        return f"schema version {version} is unknown to this release (written by a newer kiosk?)"
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables <= {"_sqlite_migrations", "sqlite_sequence"}:
+        # Empty, or a first start cut short: sqlite-utils creates its bookkeeping table before the first
+        # migration's transaction. The migrations create everything.
+        return None
+    if "_sqlite_migrations" not in tables or "answers" not in tables:
+        return f"not a kiosk database (tables: {', '.join(sorted(tables))})"
+    applied = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
+        )
+    ]
+    # sqlite-utils offers no public list of a set's migrations; `pending` would need a database.
+    known = {migration.name for migration in migrations._migrations}
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        return f"written by a newer release (schema changes unknown here: {', '.join(unknown)})"
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(answers)")}
+    missing = [column for column in EXPORT_COLUMNS if column not in columns]
+    if missing:
+        return f"wrong schema (answers has no {', '.join(missing)})"
+    return None
+
+
+def _integrity_problem(conn: sqlite3.Connection) -> str | None:
+    check = str(conn.execute("PRAGMA quick_check(1)").fetchone()[0])
+    return None if check == "ok" else f"damaged (quick_check: {check})"
+
+
+def set_aside_database(path: Path, reason: str, now: dt.datetime) -> SetAside:
+    """Rename the database and its -wal/-shm to `<name>.damaged-<UTC time>`; nothing is deleted."""
+    stamp = f"{now:%Y%m%dT%H%M%SZ}"
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    serial = 1
+    while target.exists():
+        serial += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{serial}")
+    try:
+        # The companions first: a -wal left behind under the old name would be replayed into the fresh
+        # database that takes the name.
+        for suffix in ("-wal", "-shm"):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                companion.rename(target.with_name(target.name + suffix))
+        path.rename(target)
+        _fsync_dir(path.parent)
+    except OSError as error:
+        raise StoreError(
+            f"{path}: {reason}, and it cannot be set aside ({error.strerror}); nothing can be stored"
+        ) from None
+    return SetAside(file=target, reason=reason, at=now)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mtime(path: Path) -> dt.datetime:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+
+
+def _set_aside_notes(conn: sqlite3.Connection, path: Path) -> list[SetAside]:
+    notes = []
+    for (value,) in conn.execute("SELECT value FROM meta WHERE key LIKE 'set_aside:%' ORDER BY key"):
+        note = json.loads(value)
+        notes.append(SetAside(path.with_name(note["file"]), note["reason"], parse_stored(note["at"])))
+    return notes
+
+
+def set_aside_files(path: Path) -> list[Path]:
+    """The kept-aside damaged databases beside `path` (their -wal/-shm companions not listed)."""
+    return sorted(
+        p for p in path.parent.glob(f"{path.name}.damaged-*") if not p.name.endswith(("-wal", "-shm"))
+    )
+
+
+def read_set_aside_notes(path: Path) -> dict[str, SetAside]:
+    """What the database at `path` says about the files it replaced (by file name); {} when it cannot tell."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return {kept.file.name: kept for kept in _set_aside_notes(conn, path)}
+        finally:
+            conn.close()
+    except (sqlite3.Error, ValueError, KeyError):
+        return {}

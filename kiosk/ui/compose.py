@@ -18,10 +18,11 @@ from typing import Any
 
 from kiosk.bootstrap import Kiosk
 from kiosk.domain.survey import KioskConfig
+from kiosk.holding import HoldingRecorder
 from kiosk.pin import load_pin
 from kiosk.storage import ResponseStore
 from kiosk.ui.i18n import Translator
-from kiosk.ui.presenters import Recorder, SyncStatus, sync_not_configured
+from kiosk.ui.presenters import Recorder, StorageState, SyncStatus, storage_fine, sync_not_configured
 
 
 def utc_now() -> dt.datetime:
@@ -40,6 +41,10 @@ class UiDeps:
     translator: Translator
     logo: Path | None = None
     sync_status: SyncStatus = sync_not_configured
+    # The database's state for the manager (answers held in memory, damaged files kept aside); at once.
+    storage_status: Callable[[], StorageState] = storage_fine
+    # Called on every tick with monotonic seconds: writes answers held in memory when it is time to retry.
+    retry_storage: Callable[[float], object] = lambda now: 0
     # Asked when the kiosk is idle on its start screen: fresh deps when a new configuration (pulled from
     # head office) has just been applied, else None. Must answer at once.
     new_config: Callable[[], UiDeps | None] = lambda: None
@@ -55,12 +60,29 @@ def resolve(data_dir: Path, text: str | None) -> Path | None:
     return path if path.is_absolute() else data_dir / path
 
 
+def storage_state(kiosk: Kiosk, holder: HoldingRecorder) -> StorageState:
+    held = holder.state
+    problem: str | None
+    try:
+        kept = tuple((k.file.name, k.reason, k.at) for k in kiosk.store.set_aside())
+    except Exception as error:  # the database may be the problem: say so rather than fail the dashboard
+        kept = ()
+        problem = held.problem or f"cannot read the database: {error}"
+    else:
+        problem = held.problem
+    return StorageState(held.held, held.refused, held.rejected, problem, kept)
+
+
 def build_deps(
     kiosk: Kiosk,
     sync_status: SyncStatus = sync_not_configured,
     new_config: Callable[[], UiDeps | None] = lambda: None,
+    holder: HoldingRecorder | None = None,
 ) -> UiDeps:
+    """`holder` is the tap path (pass the same one to every rebuild so that held answers survive a new
+    configuration); by default a new one over the kiosk's store."""
     config = kiosk.config
+    holding = holder or HoldingRecorder(kiosk.store)
     data_dir = kiosk.paths.root
     pin = load_pin(data_dir)
     logo = resolve(data_dir, config.display.logo)
@@ -88,7 +110,7 @@ def build_deps(
 
     return UiDeps(
         config=config,
-        record=kiosk.store.record,
+        record=holding.record,
         scores=kiosk.scores,
         answers_of_day=lambda day: kiosk.store.answers(day, day),
         today=kiosk.today,
@@ -97,5 +119,7 @@ def build_deps(
         translator=Translator(config.survey.languages),
         logo=logo if logo is not None and logo.is_file() else None,
         sync_status=sync_status,
+        storage_status=lambda: storage_state(kiosk, holding),
+        retry_storage=holding.retry,
         new_config=new_config,
     )

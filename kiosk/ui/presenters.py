@@ -49,6 +49,57 @@ def sync_not_configured() -> SyncState:
     return SyncState(configured=False)
 
 
+# -- storage state ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StorageState:
+    """What the manager sees of the database: answers held in memory while it cannot write, and damaged
+    databases kept aside at start. The default is all well."""
+
+    held: int = 0
+    refused: int = 0
+    rejected: int = 0
+    problem: str | None = None
+    set_aside: tuple[tuple[str, str, dt.datetime], ...] = ()  # (kept file name, why, when)
+
+
+def storage_lines(
+    storage: StorageState, tz: ZoneInfo, language: str, translate: Translate
+) -> tuple[str, ...]:
+    def t(message: str) -> str:
+        return translate(language, message)
+
+    lines = []
+    if storage.held:
+        lines.append(
+            t("STORAGE PROBLEM: {held} answers held in memory, not saved yet ({problem})").format(
+                held=storage.held, problem=storage.problem or "—"
+            )
+        )
+    elif storage.problem:
+        lines.append(t("STORAGE PROBLEM: {problem}").format(problem=storage.problem))
+    if storage.refused:
+        lines.append(
+            t("{refused} taps NOT kept: the memory for held answers was full").format(refused=storage.refused)
+        )
+    if storage.rejected:
+        lines.append(
+            t("{rejected} held answers refused when saved (survey changed)").format(rejected=storage.rejected)
+        )
+    for name, reason, at in storage.set_aside:
+        lines.append(
+            t("Damaged database kept aside as {file} on {when} ({reason}); a fresh one was started").format(
+                file=name, when=at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), reason=reason
+            )
+        )
+    return tuple(lines)
+
+
+def storage_fine() -> StorageState:
+    return StorageState()
+
+
 # -- the shopper's visit ------------------------------------------------------------------------------------
 
 
@@ -61,7 +112,8 @@ class SurveyFlow:
     """One visit after another: which question is on screen, what was answered, when to start over.
 
     An answer is recorded (committed) before the flow moves on, so the next screen never shows before the
-    tap is safe. Taps while "thank you" shows are ignored.
+    tap is safe; when the database cannot write, `record` holds it in memory instead (kiosk.holding) and
+    the shopper is thanked all the same. Taps while "thank you" shows are ignored.
     """
 
     survey: Survey
@@ -368,6 +420,7 @@ class DashboardView:
     reasons: tuple[tuple[str, int], ...]
     reasons_title: str
     sync_lines: tuple[str, ...]
+    storage_lines: tuple[str, ...] = ()
 
 
 TREND_DAYS = 14
@@ -387,6 +440,7 @@ def dashboard_view(
     sync: SyncState,
     language: str,
     translate: Translate,
+    storage: StorageState | None = None,
 ) -> DashboardView:
     """The manager screen's figures. `scores` is `Kiosk.scores(today - 13 days, today)`, the same dict as
     `kiosk scores --json`, so both always agree; `today_answers` are today's stored answers (for the hourly
@@ -481,6 +535,7 @@ def dashboard_view(
         reasons=tuple(reasons),
         reasons_title=t("Top reasons, last 14 days"),
         sync_lines=sync_lines(sync, tz, language, translate),
+        storage_lines=storage_lines(storage or StorageState(), tz, language, translate),
     )
 
 

@@ -228,6 +228,9 @@ class KioskRoot(FloatLayout):
     @guarded
     def tick(self, *_: object) -> None:
         now = self.now()
+        # Answers held in memory while the database could not write are retried here too, not only on the
+        # next tap: a quiet hour must not leave them unwritten (the holder spaces the tries out).
+        self.deps.retry_storage(now)
         if self.manager_open:
             if now - self.last_touch >= self.deps.config.display.idle_timeout_seconds:
                 self.leave_manager()
@@ -288,6 +291,7 @@ class KioskRoot(FloatLayout):
             deps.sync_status(),
             self.pin_screen.lang,
             deps.translator,
+            deps.storage_status(),
         )
         self.dashboard.lang = self.pin_screen.lang
         self.dashboard.status = ""

@@ -59,7 +59,8 @@ class DashboardScreen(KioskScreen):
             tiles.add_widget(box)
         reasons = "\n".join(f"{count:>4}  {name}" for name, count in view.reasons) or "—"
         self.reasons_text = f"[b]{view.reasons_title}[/b]\n{reasons}"
-        self.sync_text = "\n".join(view.sync_lines)
+        # Storage problems first: they mean answers may not be kept.
+        self.sync_text = "\n".join((*view.storage_lines, *view.sync_lines))
 
     def export(self) -> None:
         if self.actions is not None:
