@@ -25,7 +25,7 @@ from kiosk.bootstrap import Kiosk, open_kiosk
 from kiosk.config import default_config_text
 
 SIZE = (800, 480)
-# A blank window (one colour) has a spread near 0; the start screen is well above 10.
+# A blank window (one colour) has a spread near 0; a screen with text and buttons is far above it.
 MIN_PIXEL_SPREAD = 5.0
 
 
@@ -233,11 +233,11 @@ def run_selftest(
 ) -> SelftestResult:
     """Run the self-test in this process (it opens Kivy's one window, so call it once per process)."""
     started = time.monotonic()
+    if screenshot is not None and not screenshot.absolute().parent.is_dir():
+        raise SelftestError(f"cannot write the screenshot: {screenshot.absolute().parent} is not a directory")
     work = Path(tempfile.mkdtemp(prefix="kiosk-selftest-"))
     data_dir = work / "kiosk"
     target = (screenshot or work / "selftest.png").absolute()
-    if not target.parent.is_dir():
-        raise SelftestError(f"cannot write the screenshot: {target.parent} is not a directory")
     # Always offscreen and a throwaway Kivy home: the self-test must not need or disturb a display.
     os.environ["SDL_VIDEODRIVER"] = "offscreen"
     os.environ["KIVY_HOME"] = str(work / "kivy-home")
@@ -247,9 +247,17 @@ def run_selftest(
             driver = _drive(kiosk, target, timeout_s)
         finally:
             kiosk.close()
+    except SelftestError:
+        raise
+    except Exception as error:
+        # Whatever breaks is the finding: one line naming it, not a traceback.
+        raise SelftestError(
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        ) from None
     finally:
         if not keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            # The temporary directory stays only for what is still wanted in it: the screenshot.
+            shutil.rmtree(work if target.parent != work else data_dir, ignore_errors=True)
             shutil.rmtree(work / "kivy-home", ignore_errors=True)
     if driver.failure is not None:
         raise SelftestError(driver.failure)
