@@ -235,7 +235,10 @@ def run_selftest(
     started = time.monotonic()
     if screenshot is not None and not screenshot.absolute().parent.is_dir():
         raise SelftestError(f"cannot write the screenshot: {screenshot.absolute().parent} is not a directory")
-    work = Path(tempfile.mkdtemp(prefix="kiosk-selftest-"))
+    try:
+        work = Path(tempfile.mkdtemp(prefix="kiosk-selftest-"))
+    except OSError as error:
+        raise SelftestError(f"cannot create a temporary directory: {error.strerror}") from None
     data_dir = work / "kiosk"
     target = (screenshot or work / "selftest.png").absolute()
     # Always offscreen and a throwaway Kivy home: the self-test must not need or disturb a display.
@@ -257,7 +260,8 @@ def run_selftest(
     finally:
         if not keep:
             # The temporary directory stays only for what is still wanted in it: the screenshot.
-            shutil.rmtree(work if target.parent != work else data_dir, ignore_errors=True)
+            screenshot_inside = target.parent == work and target.is_file()
+            shutil.rmtree(data_dir if screenshot_inside else work, ignore_errors=True)
             shutil.rmtree(work / "kivy-home", ignore_errors=True)
     if driver.failure is not None:
         raise SelftestError(driver.failure)
