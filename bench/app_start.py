@@ -3,13 +3,15 @@ a bare Kivy window (one Label) started in the same run with the same environment
 
 Both run offscreen (SDL_VIDEODRIVER=offscreen, Mesa software GL) and print "ready" once their first frame
 is on screen and the event loop takes input. RSS is read from /proc after 3 s idle. Prints medians and
-ratios (goals: start <= 1.3x, RSS <= 1.2x bare Kivy); never asserts.
+ratios (goals: start <= 1.3x, RSS <= 1.2x bare Kivy); never asserts. With --bundle, the PyInstaller bundle's
+`kiosk run` (dist/kiosk/kiosk, built with kiosk.spec) is measured in the same runs, beside the venv's.
 
-    python bench/app_start.py [RUNS]
+    python bench/app_start.py [RUNS] [--bundle dist/kiosk/kiosk]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import statistics
@@ -66,7 +68,13 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    parser = argparse.ArgumentParser(description="Cold start of `kiosk run` beside a bare Kivy window.")
+    parser.add_argument("runs", nargs="?", type=int, default=5)
+    parser.add_argument(
+        "--bundle", type=Path, help="also measure this bundle's executable (dist/kiosk/kiosk)"
+    )
+    args = parser.parse_args()
+    runs = args.runs
     work = Path(tempfile.mkdtemp(prefix="bench-start-"))
     data_dir = work / "kiosk"
     kiosk = Path(sys.executable).with_name("kiosk")
@@ -90,6 +98,10 @@ def main() -> None:
         "bare Kivy": [sys.executable, str(bare)],
         "kiosk run": [str(kiosk), "run", "--windowed", "--size", "800x480", "--data-dir", str(data_dir)],
     }
+    if args.bundle is not None:
+        bundle = args.bundle.resolve()
+        bundle = bundle / "kiosk" if bundle.is_dir() else bundle
+        commands["bundle run"] = [str(bundle), *commands["kiosk run"][1:]]
     for command in commands.values():  # warm the page cache once; cold start means a new process
         measure(command, env)
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
@@ -105,6 +117,9 @@ def main() -> None:
         print(f"  {name:<10} start -> interactive {start * 1000:7.0f} ms   idle RSS {rss:6.1f} MB")
     (bs, br), (ks, kr) = medians["bare Kivy"], medians["kiosk run"]
     print(f"  ratio      start {ks / bs:.2f}x (goal <= 1.3x)   RSS {kr / br:.2f}x (goal <= 1.2x)")
+    if "bundle run" in medians:
+        us, ur = medians["bundle run"]
+        print(f"  bundle     start {us / ks:.2f}x of kiosk run from the venv   RSS {ur / kr:.2f}x")
 
 
 if __name__ == "__main__":

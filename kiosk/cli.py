@@ -703,3 +703,37 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
                     + (f"saved in {saved}: `kiosk import {saved}` stores them" if saved else "they are lost"),
                     err=True,
                 )
+
+
+@main.command()
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the screenshot (default: selftest.png in the temporary directory).",
+)
+@click.option("--keep", is_flag=True, help="Keep the temporary kiosk (data directory) for a look.")
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds before the test gives up.",
+)
+def selftest(screenshot: Path | None, keep: bool, timeout: float) -> None:
+    """Check this installation: start the app offscreen on a throwaway kiosk, tap the first face.
+
+    Passes (exit 0) when the tap was stored and counted in today's scores, the translations were found
+    and the window is not blank; prints the screenshot's path. Otherwise exits 1 with the reason. Needs
+    no display and never touches $KIOSK_HOME.
+    """
+    from kiosk.selftest import SelftestError, run_selftest
+
+    try:
+        result = run_selftest(screenshot, keep=keep, timeout_s=timeout)
+    except SelftestError as error:
+        # Kivy may have redirected sys.stderr into its log file; the user must see this line.
+        sys.stderr = sys.__stderr__
+        fail(f"selftest failed: {error}", BLOCKED)
+    sys.stderr = sys.__stderr__
+    for line in result.lines():
+        click.echo(line)
