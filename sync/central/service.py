@@ -163,8 +163,9 @@ def authenticate_admin(db: CentralDB, token: str) -> str:
 def parse_store_config(text: str) -> KioskConfig:
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise CentralError(400, f"not valid TOML: {error}") from None
+    except (ValueError, RecursionError) as error:
+        # ValueError: TOMLDecodeError, or a number of more than 4300 digits; RecursionError: deep nesting.
+        raise CentralError(400, f"not valid TOML: {str(error)[:200]}") from None
     config, problems = parse_config(data)
     if config is None:
         key, message = problems[0]
