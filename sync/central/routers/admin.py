@@ -37,8 +37,9 @@ def scores(
     store_id: str,
     _admin: Admin,
     db: DB,
-    start: str = Query(alias="from"),
-    end: str = Query(alias="to"),
+    # Checked by _day (a clear 400), documented as dates so that clients and fuzzers send days.
+    start: str = Query(alias="from", json_schema_extra={"format": "date"}),
+    end: str = Query(alias="to", json_schema_extra={"format": "date"}),
 ) -> dict[str, Any]:
     first, last = _day(start, "from"), _day(end, "to")
     if first > last:
