@@ -341,7 +341,10 @@ def run_chaos(
     seed: int = 1,
     time_limit: float = 1800.0,
     log: Path | None = None,
+    pace: float = 0.0,
 ) -> ChaosReport:
+    """The campaign; `pace` > 0 makes each kiosk send one batch per drain and rest `pace` seconds between
+    drains, so a small campaign lasts long enough for several kills whatever the machine's speed."""
     rates = rates if rates is not None else dict.fromkeys(FAULTS, 0.06) | {"stall": 0.01}
     rng = random.Random(seed)
     setup_db = CentralDB(db_url)
@@ -364,13 +367,22 @@ def run_chaos(
             client = CountingClient(pairing, timeout=(2.0, read_timeout))
             try:
                 while outbox.pending_count() and not done.is_set():
-                    result = drain(outbox, client, kiosk.store_id, kiosk.device_id, batch_size=batch_size)
+                    sent: list[int] = []
+                    result = drain(
+                        outbox,
+                        client,
+                        kiosk.store_id,
+                        kiosk.device_id,
+                        batch_size=batch_size,
+                        progress=sent.append,
+                        should_stop=(lambda sent=sent: bool(sent)) if pace else None,
+                    )
+                    failed = not result.ok and result.reason != "stopped"
                     with lock:
                         report.drains += 1
-                        report.failed_drains += not result.ok
-                    if not result.ok:
-                        # The scheduled job would wait for the backoff; the campaign retries at once.
-                        time.sleep(0.05)
+                        report.failed_drains += failed
+                    # The scheduled job would wait for the backoff; the campaign retries at once.
+                    time.sleep(0.05 if failed else pace)
             finally:
                 with lock:
                     report.resent_duplicates += client.duplicates

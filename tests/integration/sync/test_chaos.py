@@ -36,13 +36,14 @@ def test_every_answer_exactly_once_under_faults_and_kills(
         total=1500,
         batch_size=20,
         rates=rates,
-        kill_every=(0.3, 0.8),
+        kill_every=(0.4, 0.8),
         read_timeout=1.0,
         seed=7,
         time_limit=90,
+        pace=0.1,  # 25 batches per kiosk, 2.5 s or more: several kills on any machine
     )
     print("\n".join(report.lines()))
-    assert report.kills >= 2, report.lines()
+    assert report.kills >= 2 and report.kills_in_flight >= 1, report.lines()
     assert sum(report.proxy.get(name, 0) for name in FAULTS) >= 10, report.proxy
     assert report.missing == 0 and report.extra == 0
     assert report.central_rows == report.central_distinct == report.answers
