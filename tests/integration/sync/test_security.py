@@ -181,7 +181,6 @@ def test_every_head_office_endpoint_needs_an_admin_token(server: LiveServer, cen
 
 
 def test_pin_is_scrypt_hashed_salted_private_and_locks_out(tmp_path: Path) -> None:
-    os.umask(0o022)
     path = save_pin(tmp_path, "482916")
     assert path.stat().st_mode & 0o777 == 0o600
     stored = json.loads(path.read_text())
