@@ -163,10 +163,14 @@ class _Checker:
             )
         return value
 
-    def number(self, data: Mapping[str, Any], key: Key, name: str, default: float, low: float) -> float:
+    def number(
+        self, data: Mapping[str, Any], key: Key, name: str, default: float, low: float, high: float
+    ) -> float:
         value = data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            self.fail((*key, name), f"must be a number of at least {low:g}, not {value!r}")
+        # nan, inf and 1e300 were accepted (no upper bound; nan < low is false) and made every tap crash
+        # later with OverflowError (found by fuzzing).
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            self.fail((*key, name), f"must be a number from {low:g} to {high:g}, not {value!r}")
             return default
         return float(value)
 
@@ -196,7 +200,8 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
     if timezone:
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name longer than a file name can be (a traceback before, found by fuzzing).
             check.fail(("store", "timezone"), f"unknown IANA time zone {timezone!r} (e.g. Europe/Paris)")
     store = Store(
         id=store_id, name=check.text(store_data, ("store",), "name", store_id or "?"), timezone=timezone
@@ -228,7 +233,9 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
         check.fail(("repeated_presses", "min_run"), f"must be a whole number from 2 to 100, not {min_run!r}")
         min_run = 2
     rule = RepeatRule(
-        window_seconds=check.number(repeats_data, ("repeated_presses",), "window_seconds", 10.0, 0.0),
+        window_seconds=check.number(
+            repeats_data, ("repeated_presses",), "window_seconds", 10.0, 0.0, 86_400.0
+        ),
         min_run=min_run,
     )
 
@@ -403,6 +410,10 @@ def load_config(path: Path) -> KioskConfig:
         where = f"{path}:{match.group(1)}" if match else str(path)
         message = re.sub(r"\s*\(at line.*\)$", "", str(error)) if match else str(error)
         raise ConfigError([f"{where}: invalid TOML: {message}"]) from None
+    except (ValueError, RecursionError) as error:
+        # tomllib lets these through (a traceback before): a number of more than 4300 digits, or arrays
+        # and tables nested thousands deep.
+        raise ConfigError([unparsable_toml(path, source, error)]) from None
     config, problems = parse_config(data)
     if config is None:
         lines = []
@@ -412,6 +423,17 @@ def load_config(path: Path) -> KioskConfig:
             lines.append(f"{where}: {key_name(key)}: {message}")
         raise ConfigError(lines)
     return config
+
+
+def unparsable_toml(path: Path | str, source: str, error: ValueError | RecursionError) -> str:
+    """The one-line problem for what tomllib raises besides TOMLDecodeError, on the line that caused it."""
+    if isinstance(error, RecursionError):
+        message, worst = "invalid TOML: arrays or tables nested too deeply", re.compile(r"[\[{]")
+    else:
+        message, worst = "invalid TOML: a number with too many digits", re.compile(r"[0-9_]")
+    lines = source.splitlines() or [""]
+    line = max(range(len(lines)), key=lambda i: len(worst.findall(lines[i])))
+    return f"{path}:{line + 1}: {message}"
 
 
 DEFAULT_TEMPLATE = """\

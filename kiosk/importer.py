@@ -238,6 +238,13 @@ def _jsonl_records(text: str, parsed: Parsed) -> Iterator[tuple[int, dict[str, A
         except json.JSONDecodeError as error:
             parsed.fail(line, f"invalid JSON ({error.msg} at column {error.colno})")
             continue
+        except ValueError:
+            # json lets it through (a traceback before): an integer of more than 4300 digits.
+            parsed.fail(line, "invalid JSON (a number with too many digits)")
+            continue
+        except RecursionError:
+            parsed.fail(line, "invalid JSON (nested too deeply)")
+            continue
         if not isinstance(record, dict):
             parsed.fail(line, 'expected a JSON object like {"created_at": …, "question": …, "value": …}')
             continue

@@ -51,7 +51,11 @@ class CentralClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> HttpReply | TransportFailure:
         try:
-            response = self.session.request(method, self._url(path), timeout=self.timeout, **kwargs)
+            # No redirects: a portal's 307 had the answers re-sent wherever it pointed. A 3xx is not the
+            # API's answer, so the planner treats it as a failure (nothing marked).
+            response = self.session.request(
+                method, self._url(path), timeout=self.timeout, allow_redirects=False, **kwargs
+            )
             body = response.content
         except requests.Timeout:
             return TransportFailure(f"no answer from {self.pairing.url} within {self.timeout[1]:g} s")

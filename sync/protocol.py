@@ -61,3 +61,49 @@ def upload_body(store: str, device: str, sent_at: str, answers: list[dict[str, A
         "sent_at": sent_at,
         "answers": answers,
     }
+
+
+# JSON Schemas of the request bodies, published in the server's OpenAPI (the routers read the body
+# themselves, bounded and gzip-aware, so FastAPI cannot infer them) and used by the API fuzzing tests.
+ANSWER_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": [wire for _, wire in ANSWER_FIELDS],
+    "properties": {
+        "id": {"type": "string", "format": "uuid", "description": "made on the kiosk: the idempotency key"},
+        "session": {"type": "string", "maxLength": 200},
+        "question": {"type": "string", "maxLength": 64},
+        "value": {"type": "string", "maxLength": 200},
+        "created_at": {"type": "string", "format": "date-time"},
+        "local_day": {"type": "string", "format": "date"},
+        "language": {"type": "string", "maxLength": 8},
+        "survey_version": {"type": "string", "maxLength": 64},
+        "suspect": {"type": "boolean"},
+    },
+}
+UPLOAD_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["protocol", "store", "device", "sent_at", "answers"],
+    "properties": {
+        "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
+        "store": {"type": "string"},
+        "device": {"type": "string"},
+        "sent_at": {"type": "string", "format": "date-time"},
+        "answers": {"type": "array", "items": ANSWER_SCHEMA, "maxItems": SERVER_MAX_BATCH},
+    },
+}
+HEARTBEAT_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "app_version": {"type": "string"},
+        "pending": {"type": "integer", "minimum": 0},
+        "quarantined": {"type": "integer", "minimum": 0},
+        "free_disk_bytes": {"type": "integer", "minimum": 0},
+        "device_clock": {"type": "string", "format": "date-time"},
+        "last_error": {"type": ["string", "null"]},
+    },
+}
+
+
+def request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI `requestBody` for a JSON body (sent gzip by the kiosk)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

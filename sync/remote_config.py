@@ -50,7 +50,8 @@ def check_remote_config(raw: bytes, current: KioskConfig) -> tuple[KioskConfig, 
     text = with_device_id(text, current.device_id)
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+    except (ValueError, RecursionError) as error:
+        # ValueError: TOMLDecodeError, or a number of more than 4300 digits; RecursionError: deep nesting.
         raise RemoteConfigError(f"configuration from head office is not valid TOML: {error}") from None
     config, problems = parse_config(data)
     if config is None:

@@ -163,8 +163,9 @@ def authenticate_admin(db: CentralDB, token: str) -> str:
 def parse_store_config(text: str) -> KioskConfig:
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise CentralError(400, f"not valid TOML: {error}") from None
+    except (ValueError, RecursionError) as error:
+        # ValueError: TOMLDecodeError, or a number of more than 4300 digits; RecursionError: deep nesting.
+        raise CentralError(400, f"not valid TOML: {str(error)[:200]}") from None
     config, problems = parse_config(data)
     if config is None:
         key, message = problems[0]
@@ -201,11 +202,13 @@ def store_config(db: CentralDB, store_id: str) -> tuple[str, str] | None:
 def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.datetime) -> None:
     def text(key: str, limit: int) -> str | None:
         value = data.get(key)
-        return str(value)[:limit] if value is not None else None
+        return storable(str(value))[:limit] if value is not None else None
 
-    def number(key: str) -> int | None:
+    def number(key: str, limit: int = 2**31 - 1) -> int | None:
+        # Bounded by the column (INTEGER, BIGINT): a bigger number overflowed the driver (a 500).
         value = data.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+        return value if ok else None
 
     skew = None
     clock = text("device_clock", 40)
@@ -214,7 +217,7 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
             device_time = dt.datetime.fromisoformat(clock)
             if device_time.tzinfo is not None:
                 skew = (device_time - now).total_seconds()
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     with db.writing() as conn:
         conn.execute(
@@ -225,7 +228,7 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
                 app_version=text("app_version", 32),
                 pending=number("pending"),
                 quarantined=number("quarantined"),
-                free_disk_bytes=number("free_disk_bytes"),
+                free_disk_bytes=number("free_disk_bytes", 2**63 - 1),
                 device_clock=clock,
                 clock_skew_s=skew,
                 last_error=text("last_error", 500),
@@ -245,10 +248,21 @@ class IngestResult:
     flagged: list[dict[str, str]]
 
 
+def storable(text: str) -> str:
+    """`text` made storable and serialisable: a lone surrogate (not UTF-8) or a NUL (refused by
+    PostgreSQL) written as a backslash escape. Both made the server answer 500 (found by fuzzing)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _text(item: dict[str, Any], key: str, limit: int) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value or len(value) > limit:
         raise ValueError(f"{key} must be a text of 1 to {limit} characters")
+    if storable(value) != value:
+        # The same on SQLite and PostgreSQL: a kiosk never sends these.
+        raise ValueError(f"{key} holds a NUL or a lone surrogate (not valid UTF-8 text)")
     return value
 
 
@@ -330,9 +344,11 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
     for item in items:
         try:
             row, flag = check_answer(item, who, now)
-        except (ValueError, TypeError, AttributeError) as error:
+        except (ValueError, TypeError, AttributeError, OverflowError) as error:
+            # OverflowError: a time at the edge of the calendar (0001-01-01T00:30+01:00) has no UTC instant;
+            # it was a 500 for the whole batch (found by schemathesis).
             answer_id = item.get("id") if isinstance(item, dict) else None
-            rejected.append({"id": str(answer_id), "reason": str(error)[:200]})
+            rejected.append({"id": storable(str(answer_id))[:100], "reason": storable(str(error))[:200]})
             continue
         if row["id"] in seen:
             rejected.append({"id": row["id"], "reason": "sent twice in the same batch"})

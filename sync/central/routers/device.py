@@ -12,7 +12,16 @@ from sync.central import service
 from sync.central.bodies import read_json_body
 from sync.central.deps import DB, AppSettings, Device
 from sync.central.service import CentralError
-from sync.protocol import ACCEPTED, CONFLICT, DUPLICATE, PROTOCOL_VERSION, REJECTED
+from sync.protocol import (
+    ACCEPTED,
+    CONFLICT,
+    DUPLICATE,
+    HEARTBEAT_SCHEMA,
+    PROTOCOL_VERSION,
+    REJECTED,
+    UPLOAD_SCHEMA,
+    request_body,
+)
 
 router = APIRouter(prefix="/api/v1/device", tags=["device"])
 
@@ -24,6 +33,7 @@ router = APIRouter(prefix="/api/v1/device", tags=["device"])
         "Body: `{protocol, store, device, sent_at, answers: [...]}`. The answer lists every answer id "
         "exactly once under accepted, duplicate, conflict or rejected."
     ),
+    openapi_extra=request_body(UPLOAD_SCHEMA),
 )
 async def upload_answers(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
     body = await read_json_body(request, settings)
@@ -50,7 +60,11 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
     }
 
 
-@router.post("/heartbeat", summary="Report app version, pending count, free disk and the device clock")
+@router.post(
+    "/heartbeat",
+    summary="Report app version, pending count, free disk and the device clock",
+    openapi_extra=request_body(HEARTBEAT_SCHEMA),
+)
 async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
     body = await read_json_body(request, settings)
     if not isinstance(body, dict):
