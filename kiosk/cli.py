@@ -25,7 +25,7 @@ from kiosk import RELEASE_DATE, __version__
 from kiosk.bootstrap import Kiosk, open_kiosk
 from kiosk.config import ConfigError, default_config_text, load_config
 from kiosk.domain.days import TimeError, parse_day, parse_timestamp
-from kiosk.domain.survey import AnswerError, KioskConfig
+from kiosk.domain.survey import AnswerError
 from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
 from kiosk.storage import (
@@ -651,31 +651,8 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
 
     runner.apply_pending_config(data_dir)
     with opened(data_dir, recover=True) as kiosk:
-        from kiosk.holding import HoldingRecorder
-        from kiosk.ui.compose import UiDeps, build_deps
-
-        # The sync jobs start after the first frame (their imports would delay the first screen).
-        services: list[Any] = []
-
-        def start_sync() -> None:
-            services.append(runner.start_sync(kiosk))
-
-        def use_config(config: KioskConfig) -> None:
-            for service in services:
-                service.jobs.use_config(config)
-
-        # One for the whole run: answers held while the disk is full survive a new configuration.
-        holder = HoldingRecorder(kiosk.store)
-
-        def sync_state() -> Any:
-            return runner.sync_state(kiosk)
-
-        def rebuild() -> UiDeps:
-            return build_deps(kiosk, sync_state, new_config, holder)
-
-        new_config = runner.config_refresher(kiosk, rebuild, use_config)
         try:
-            deps = rebuild()
+            parts = runner.compose_app(kiosk)
         except PinError as error:
             fail(str(error))
         configure_kivy(kivy_home=data_dir / ".kivy", fullscreen=not windowed, size=dimensions)
@@ -683,21 +660,23 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         from kiosk.ui import app
 
         try:
-            app.run(deps, report_ready=os.environ.get("KIOSK_REPORT_READY") == "1", after_start=start_sync)
+            app.run(
+                parts.deps,
+                report_ready=os.environ.get("KIOSK_REPORT_READY") == "1",
+                after_start=parts.start_sync,
+            )
         except app.DisplayUnavailable as error:
             # Kivy redirects sys.stderr into its log file; the user must see this line.
             sys.stderr = sys.__stderr__
             fail(str(error), BLOCKED)
         finally:
-            for service in services:
-                service.shutdown(wait=False)
-            if not holder.flush():
+            if not parts.stop():
                 # Said plainly: these taps were thanked but never reached the database.
                 sys.stderr = sys.__stderr__
                 import tempfile
 
-                held = holder.state
-                saved = holder.save_held([data_dir, Path(tempfile.gettempdir())], _now())
+                held = parts.holder.state
+                saved = parts.holder.save_held([data_dir, Path(tempfile.gettempdir())], _now())
                 click.echo(
                     f"kiosk: {held.held} answers held in memory could not be written ({held.problem}); "
                     + (f"saved in {saved}: `kiosk import {saved}` stores them" if saved else "they are lost"),

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.bootstrap import Kiosk
 from kiosk.config import ConfigError
 from kiosk.domain.survey import KioskConfig
+from kiosk.holding import HoldingRecorder
 
 if TYPE_CHECKING:
     from kiosk.ui.compose import UiDeps
@@ -78,3 +80,46 @@ def config_refresher(
         return rebuild()
 
     return refresh
+
+
+@dataclass
+class AppParts:
+    """What `kiosk run` (and `kiosk selftest`) hand to the Kivy app, and how to wind it all down."""
+
+    kiosk: Kiosk
+    holder: HoldingRecorder
+    deps: UiDeps
+    services: list[SyncService] = field(default_factory=list)
+
+    def start_sync(self) -> None:
+        # Called once the first screen is up: the sync's imports would otherwise delay it.
+        self.services.append(start_sync(self.kiosk))
+
+    def stop(self) -> bool:
+        """Stop the sync jobs and write what is held in memory; False if answers are still only held."""
+        for service in self.services:
+            service.shutdown(wait=False)
+        return self.holder.flush()
+
+
+def compose_app(kiosk: Kiosk) -> AppParts:
+    """The one composition of the app: screens, tap path (held in memory while the disk refuses), sync state
+    and new configurations from head office. Raises PinError for an unreadable PIN file."""
+    from kiosk.ui.compose import build_deps
+
+    # One holder for the whole run: answers held while the disk is full survive a new configuration.
+    holder = HoldingRecorder(kiosk.store)
+    services: list[SyncService] = []
+
+    def use_config(config: KioskConfig) -> None:
+        for service in services:
+            service.jobs.use_config(config)
+
+    def state() -> SyncState:
+        return sync_state(kiosk)
+
+    def rebuild() -> UiDeps:
+        return build_deps(kiosk, state, new_config, holder)
+
+    new_config = config_refresher(kiosk, rebuild, use_config)
+    return AppParts(kiosk=kiosk, holder=holder, deps=rebuild(), services=services)

@@ -280,12 +280,12 @@ def run_selftest(
 def _drive(kiosk: Kiosk, screenshot: Path, timeout_s: float) -> _Driver:
     from kiosk import runner
     from kiosk.ui.boot import configure_kivy
-    from kiosk.ui.compose import build_deps
 
     # The same composition as `kiosk run`: the sync jobs run too (unpaired, so they only wait).
-    service = runner.start_sync(kiosk)
+    parts = runner.compose_app(kiosk)
+    parts.start_sync()
     try:
-        deps = build_deps(kiosk, lambda: runner.sync_state(kiosk))
+        deps = parts.deps
         configure_kivy(kivy_home=Path(os.environ["KIVY_HOME"]), fullscreen=False, size=SIZE)
         # Kivy is imported only now, after its configuration.
         from kiosk.ui import app as ui_app
@@ -306,4 +306,4 @@ def _drive(kiosk: Kiosk, screenshot: Path, timeout_s: float) -> _Driver:
             driver.failure = driver.failure or "the app stopped before the test was done"
         return driver
     finally:
-        service.shutdown(wait=False)
+        parts.stop()
