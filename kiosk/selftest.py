@@ -173,7 +173,7 @@ class _Driver:
         missing = [lang for lang in self.kiosk.config.survey.languages if not translator.has_catalog(lang)]
         if missing:
             raise SelftestError(
-                f"no translation catalog for {', '.join(missing)} (kiosk/ui/assets/locale/*.mo not installed?)"
+                f"no translation catalog for {', '.join(missing)} (assets/locale/*.mo not installed?)"
             )
         Window.bind(on_flip=self.on_shot_frame)
         Window.canvas.ask_update()

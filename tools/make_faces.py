@@ -1,4 +1,4 @@
-"""Draws the five smiley faces of the shopper screens into kiosk/ui/assets/faces (dev-only, needs Pillow).
+"""Draws the five smiley faces of the shopper screens into assets/faces (dev-only, needs Pillow).
 
 The faces are our own drawings. They differ by shape as well as colour (mouth curve, open mouth, eyebrows,
 closed happy eyes) so that a colour-blind shopper tells them apart. Run `python tools/make_faces.py` after
@@ -21,7 +21,7 @@ COLOURS = {
     4: (139, 195, 74),
     5: (46, 158, 79),
 }
-OUT = Path(__file__).resolve().parent.parent / "kiosk" / "ui" / "assets" / "faces"
+OUT = Path(__file__).resolve().parent.parent / "assets" / "faces"
 
 
 def face(value: int) -> Image.Image:

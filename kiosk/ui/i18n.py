@@ -1,4 +1,4 @@
-"""Screen texts in the shopper's language, from the gettext catalogs in kiosk/ui/assets/locale.
+"""Screen texts in the shopper's language, from the gettext catalogs in assets/locale.
 
 Message ids are the English texts. Question and option texts are not here: they come from kiosk.toml, per
 language. A language without a catalog falls back to the English ids rather than failing.
