@@ -6,7 +6,6 @@ file, the configuration), 1 when the machine is in the way (a locked or read-onl
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -17,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -26,10 +25,10 @@ from kiosk.bootstrap import Kiosk, open_kiosk
 from kiosk.config import ConfigError, default_config_text, load_config
 from kiosk.domain.days import TimeError, parse_day, parse_timestamp
 from kiosk.domain.survey import AnswerError
-from kiosk.importer import FORMATS, ImportFileError, guess_format, parse_answers, read_text
+from kiosk.export import FORMATS, export_to_file, write_answers
+from kiosk.importer import ImportFileError, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
 from kiosk.storage import (
-    EXPORT_COLUMNS,
     NewAnswer,
     StoreError,
     inspect_database,
@@ -333,47 +332,15 @@ def export(start: str | None, end: str | None, fmt: str | None, output: Path | N
         fail(f"--from {first} is after --to {last}")
     fmt = fmt or ("jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv")
     with opened(data_dir) as kiosk:
-        survey = kiosk.config.survey
-        numeric = {q.id for q in survey.questions if q.scale is not None}
-        rows = kiosk.store.answers(first, last)
         if output is None:
-            count = write_answers(sys.stdout, rows, fmt, numeric)
+            numeric = {q.id for q in kiosk.config.survey.questions if q.scale is not None}
+            write_answers(sys.stdout, kiosk.store.answers(first, last), fmt, numeric)
             return
-        tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
         try:
-            with tmp.open("w", encoding="utf-8", newline="") as handle:
-                count = write_answers(handle, rows, fmt, numeric)
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.replace(output)
+            count = export_to_file(kiosk.store, output, fmt, first, last)
         except OSError as error:
             fail(f"cannot write {output}: {error.strerror}", BLOCKED)
-        finally:
-            _remove_quietly(tmp)
     click.echo(f"Exported {count} answers to {output}", err=True)
-
-
-# The export names the columns as `kiosk import` reads them, so an export can be imported again.
-EXPORT_HEADER = tuple({"session_id": "session", "question_id": "question"}.get(c, c) for c in EXPORT_COLUMNS)
-
-
-def write_answers(handle: IO[str], rows: Iterator[dict[str, Any]], fmt: str, numeric: set[str]) -> int:
-    count = 0
-    writer = csv.writer(handle, lineterminator="\n") if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(EXPORT_HEADER)
-    for row in rows:
-        values = list(row.values())
-        if writer is not None:
-            writer.writerow(values)
-        else:
-            item = dict(zip(EXPORT_HEADER, values, strict=True))
-            if item["question"] in numeric:
-                item["value"] = int(item["value"])
-            item["suspect"] = bool(item["suspect"])
-            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
-        count += 1
-    return count
 
 
 @main.command()
@@ -399,7 +366,6 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
     except ConfigError as error:
         for problem in error.problems:
             report(False, f"configuration: {problem}")
-        config = None
     latest = None
     if not paths.database.exists():
         report(False, f"database {paths.database}: missing (run `kiosk init`)")
@@ -415,7 +381,6 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
             report(check == "ok", f"database {paths.database}: integrity {check}, {count} answers")
         except sqlite3.Error as error:
             report(False, f"database {paths.database}: {error}")
-            latest = None
         try:
             schema = inspect_database(paths.database, thorough=False, busy_timeout_ms=5000)
         except StoreError:
@@ -468,7 +433,6 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
     if problems:
         fail(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found", BLOCKED)
     click.echo("All checks passed.")
-    _ = config
 
 
 # -- sync to head office (the logic lives in sync/; these commands only wire it to the command line) --------

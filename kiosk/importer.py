@@ -23,7 +23,6 @@ REQUIRED = ("created_at", "question", "value")
 OPTIONAL = ("session", "id", "language")
 # Columns that `kiosk export` writes and that the store derives again on import.
 DERIVED = ("local_day", "survey_version", "suspect", "synced_at")
-FORMATS = ("csv", "jsonl")
 MAX_LISTED = 50
 
 _NAMESPACE = uuid.UUID("6f1c8f0e-4f7a-4b7e-9a53-2f0d1c5a9e11")

@@ -25,7 +25,7 @@ from sqlite_utils.migrations import Migrations
 from kiosk.domain.days import format_utc, local_day, parse_stored
 from kiosk.domain.repeats import VisitMark, flag_visits, is_suspect
 from kiosk.domain.scoring import CountRow
-from kiosk.domain.survey import AnswerError, KioskConfig
+from kiosk.domain.survey import AnswerError, KioskConfig, Question
 
 migrations = Migrations("kiosk")
 
@@ -247,9 +247,7 @@ class ResponseStore:
         Without a session id the answer starts a new visit; its id is in the returned answer.
         """
         survey = self.config.survey
-        question = survey.question(new.question_id)
-        value = question.normalise(new.value)
-        language = self._language(new.language)
+        question, value, language = self._checked(new)
         try:
             with self._writing():
                 recent = self._recent_visits()
@@ -262,14 +260,13 @@ class ResponseStore:
                 if visit is None:
                     mark = VisitMark(question.id, value, new.created_at, new.created_at)
                     keep = self.config.repeats.min_run - 1
-                    if recent.visits and new.created_at < max(mark.last_at for mark in recent.marks):
+                    if recent.visits and new.created_at < max(m.last_at for m in recent.marks):
                         # Earlier than the latest answer (a clock set back, or `record --at`): ask the file.
                         self._recent = None
                         history = [mark for _, mark in self._visits_before(new.created_at, keep)]
                     else:
                         history = recent.marks[:keep]
                     suspect = is_suspect(mark, history, self.config.repeats)
-                    answered: set[str] = set()
                 else:
                     answered, suspect = visit
                     if question.id in answered:
@@ -298,8 +295,12 @@ class ResponseStore:
 
     def check(self, new: NewAnswer) -> None:
         """Raise AnswerError if `record` would refuse this answer for its content (no database access)."""
-        self.config.survey.question(new.question_id).normalise(new.value)
-        self._language(new.language)
+        self._checked(new)
+
+    def _checked(self, new: NewAnswer) -> tuple[Question, str, str]:
+        """The answer's question, stored value and language; AnswerError for what the survey refuses."""
+        question = self.config.survey.question(new.question_id)
+        return question, question.normalise(new.value), self._language(new.language)
 
     def has_answer(self, answer_id: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
@@ -351,15 +352,16 @@ class ResponseStore:
                 for sid, session_rows in sessions.items():
                     suspect = flags[sid] if sid in flags else bool(existing[sid])
                     for row in session_rows:
+                        question, value, language = self._checked(row)
                         answers.append(
                             Answer(
                                 id=row.id or str(uuid.uuid4()),
                                 session_id=sid,
-                                question_id=row.question_id,
-                                value=survey.question(row.question_id).normalise(row.value),
+                                question_id=question.id,
+                                value=value,
                                 created_at=row.created_at,
                                 local_day=local_day(row.created_at, tz),
-                                language=self._language(row.language),
+                                language=language,
                                 survey_version=survey.version,
                                 suspect=suspect,
                             ).values()
@@ -485,13 +487,6 @@ class ResponseStore:
     def answer_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM answers").fetchone()[0])
 
-    def latest_answer_time(self) -> dt.datetime | None:
-        row = self.db.execute("SELECT max(created_at) FROM answers").fetchone()
-        return None if row[0] is None else parse_stored(row[0])
-
-    def quick_check(self) -> str:
-        return str(self.db.execute("PRAGMA quick_check").fetchone()[0])
-
     def note_set_aside(self, kept: SetAside) -> None:
         """Remember in this (fresh) database that a damaged one was kept aside, for the manager and doctor."""
         value = json.dumps({"file": kept.file.name, "reason": kept.reason, "at": format_utc(kept.at)})
@@ -509,16 +504,6 @@ class ResponseStore:
             noted.get(file.name) or SetAside(file, "reason not recorded", _mtime(file))
             for file in set_aside_files(self.path)
         ]
-
-    def rebuild_daily_counts(self) -> None:
-        """Recompute the materialised counts from the answers (after a repair)."""
-        with self._writing():
-            self.db.execute("DELETE FROM daily_counts")
-            self.db.execute(
-                "INSERT INTO daily_counts (local_day, question_id, value, suspect, n) "
-                "SELECT local_day, question_id, value, suspect, count(*) FROM answers "
-                "GROUP BY local_day, question_id, value, suspect"
-            )
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -8,9 +8,7 @@ connection refuses use from another thread.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 from kiosk.bootstrap import Kiosk
 from kiosk.domain.survey import KioskConfig
+from kiosk.export import export_to_file
 from kiosk.holding import HoldingRecorder
 from kiosk.pin import load_pin
 from kiosk.storage import ResponseStore
@@ -90,22 +89,10 @@ def build_deps(
 
     def export_csv(at: dt.datetime) -> Path:
         # Runs on a worker thread: its own connection to the database.
-        from kiosk.cli import write_answers
-
-        numeric = {q.id for q in config.survey.questions if q.scale is not None}
         export_dir.mkdir(parents=True, exist_ok=True)
         target = export_dir / f"kiosk-{config.store.id}-{config.device_id}-{at:%Y%m%d-%H%M%S}.csv"
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         with ResponseStore(kiosk.paths.database, config) as store:
-            try:
-                with tmp.open("w", encoding="utf-8", newline="") as handle:
-                    write_answers(handle, store.answers(), "csv", numeric)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                tmp.replace(target)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+            export_to_file(store, target, "csv")
         return target
 
     return UiDeps(
