@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +93,9 @@ class AppParts:
     services: list[SyncService] = field(default_factory=list)
 
     def start_sync(self) -> None:
-        # Called once the first screen is up: the sync's imports would otherwise delay it.
-        self.services.append(start_sync(self.kiosk))
+        """Start the sync jobs in the background: their imports take a few hundred ms on a Pi, which
+        must neither delay the first screen nor freeze it (the app calls this from its UI thread)."""
+        threading.Thread(target=lambda: self.services.append(start_sync(self.kiosk)), daemon=True).start()
 
     def stop(self) -> bool:
         """Stop the sync jobs and write what is held in memory; False if answers are still only held."""
@@ -105,8 +107,10 @@ class AppParts:
 def compose_app(kiosk: Kiosk) -> AppParts:
     """The one composition of the app: screens, tap path (held in memory while the disk refuses), sync state
     and new configurations from head office. Raises PinError for an unreadable PIN file."""
+    from kiosk.pin import load_pin
     from kiosk.ui.compose import build_deps
 
+    load_pin(kiosk.paths.root)  # an unreadable PIN file stops the start with its one-line reason
     # One holder for the whole run: answers held while the disk is full survive a new configuration.
     holder = HoldingRecorder(kiosk.store)
     services: list[SyncService] = []

@@ -36,14 +36,10 @@ KV_FILES = (
     "screens/question.kv",
     "screens/thanks.kv",
 )
-_loaded = False
 
 
 def load_resources() -> None:
-    """Register the bundled font as Kivy's default and load every .kv file, once per process."""
-    global _loaded
-    if _loaded:
-        return
+    """Register the bundled font as Kivy's default and load the shopper screens' .kv files (once each)."""
     fonts = asset_dir() / "fonts"
     # DejaVu Sans has every French accent and the symbols we draw (●, ⌫), on every device alike.
     LabelBase.register(
@@ -53,7 +49,6 @@ def load_resources() -> None:
     )
     for name in KV_FILES:
         load_kv(name)
-    _loaded = True
 
 
 def build_root(deps: UiDeps) -> KioskRoot:

@@ -13,10 +13,6 @@ import sys
 from pathlib import Path
 
 
-class DisplayError(Exception):
-    """No display can be opened; the message is one line for the user."""
-
-
 def configure_kivy(
     *,
     kivy_home: Path,

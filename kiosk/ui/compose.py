@@ -8,9 +8,10 @@ connection refuses use from another thread.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from kiosk.bootstrap import Kiosk
 from kiosk.domain.survey import KioskConfig
 from kiosk.export import export_to_file
 from kiosk.holding import HoldingRecorder
-from kiosk.pin import load_pin
+from kiosk.pin import PinError, load_pin
 from kiosk.storage import ResponseStore
 from kiosk.ui.i18n import Translator
 from kiosk.ui.presenters import Recorder, StorageState, SyncStatus, storage_fine, sync_not_configured
+
+log = logging.getLogger("kiosk.ui")
 
 
 def utc_now() -> dt.datetime:
@@ -35,7 +38,8 @@ class UiDeps:
     scores: Callable[[dt.date, dt.date], Mapping[str, Any]]
     answers_of_day: Callable[[dt.date], Iterable[Mapping[str, Any]]]
     today: Callable[[dt.datetime], dt.date]
-    verify_pin: Callable[[str], bool] | None
+    # Read when the PIN pad opens, so that `kiosk set-pin` takes effect without a restart.
+    pin_verifier: Callable[[], Callable[[str], bool] | None]
     export_csv: Callable[[dt.datetime], Path]
     translator: Translator
     logo: Path | None = None
@@ -49,7 +53,6 @@ class UiDeps:
     new_config: Callable[[], UiDeps | None] = lambda: None
     wall: Callable[[], dt.datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve(data_dir: Path, text: str | None) -> Path | None:
@@ -72,6 +75,16 @@ def storage_state(kiosk: Kiosk, holder: HoldingRecorder) -> StorageState:
     return StorageState(held.held, held.refused, held.rejected, problem, kept)
 
 
+def pin_verifier(data_dir: Path) -> Callable[[str], bool] | None:
+    """The manager PIN's check as the file says now; None when no PIN is set or the file is unreadable."""
+    try:
+        pin = load_pin(data_dir)
+    except PinError as error:
+        log.error("the manager PIN cannot be read: %s", error)
+        return None
+    return None if pin is None else pin.matches
+
+
 def build_deps(
     kiosk: Kiosk,
     sync_status: SyncStatus = sync_not_configured,
@@ -83,7 +96,6 @@ def build_deps(
     config = kiosk.config
     holding = holder or HoldingRecorder(kiosk.store)
     data_dir = kiosk.paths.root
-    pin = load_pin(data_dir)
     logo = resolve(data_dir, config.display.logo)
     export_dir = resolve(data_dir, config.display.export_dir) or data_dir / "exports"
 
@@ -101,7 +113,7 @@ def build_deps(
         scores=kiosk.scores,
         answers_of_day=lambda day: kiosk.store.answers(day, day),
         today=kiosk.today,
-        verify_pin=None if pin is None else pin.matches,
+        pin_verifier=lambda: pin_verifier(data_dir),
         export_csv=export_csv,
         translator=Translator(config.survey.languages),
         logo=logo if logo is not None and logo.is_file() else None,

@@ -36,7 +36,6 @@ from kiosk.ui.presenters import (
     targets,
     trend_start,
 )
-from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.dashboard import DashboardScreen
 from kiosk.ui.screens.pin import PinScreen
 from kiosk.ui.screens.question import ChoiceScreen, FacesScreen, QuestionScreen, ScaleScreen
@@ -104,7 +103,7 @@ class KioskRoot(FloatLayout):
         self.deps = deps
         config = deps.config
         self.flow = SurveyFlow(config.survey, deps.record, config.display)
-        self.pin = PinPad(deps.verify_pin)
+        self.pin = PinPad(None)
         self.last_touch = deps.monotonic()
         self.pin_outcome: PinOutcome | None = None
         self.manager = ScreenManager(transition=NoTransition())
@@ -157,10 +156,6 @@ class KioskRoot(FloatLayout):
             self._dashboard = DashboardScreen(name=DASHBOARD, **self._branding)
             self.manager.add_widget(self._dashboard)
         return self._dashboard
-
-    @property
-    def screens(self) -> list[KioskScreen]:
-        return list(self.manager.screens)
 
     @property
     def current(self) -> str:
@@ -234,7 +229,8 @@ class KioskRoot(FloatLayout):
         if self.manager_open:
             if now - self.last_touch >= self.deps.config.display.idle_timeout_seconds:
                 self.leave_manager()
-            elif self.current == PIN and self.pin.locked_for(now) > 0:
+            elif self.current == PIN:
+                # Also after the lock ends, or "try again in 1 s" would stay on the pad.
                 self.pin_screen.message = self._pin_message()
             return
         if self.flow.tick(now):
@@ -251,6 +247,8 @@ class KioskRoot(FloatLayout):
     def open_pin(self) -> None:
         self.manager_open = True
         self.corner.enabled = False
+        # The same pad (its lockout survives), with the PIN as the file says now.
+        self.pin.verify = self.deps.pin_verifier()
         self.pin.clear()
         self.pin_outcome = None
         self.pin_screen.lang = self.flow.language

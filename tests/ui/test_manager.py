@@ -66,7 +66,20 @@ def test_wrong_pins_lock_the_pad_for_60_seconds(ui: UiHarness) -> None:
     ui.tick(59)
     assert ui.screen.message.endswith("1 s.")
     ui.tick(1.5)
+    assert not ui.screen.message.endswith("s.")  # the countdown does not stay on the pad
     press_pin(ui, "2468")
+    assert ui.current == DASHBOARD
+
+
+def test_a_pin_set_while_the_kiosk_runs_works_without_a_restart(ui: UiHarness) -> None:
+    from kiosk.pin import save_pin
+
+    save_pin(ui.data_dir, "1357")  # `kiosk set-pin` from a shell while the app runs
+    ui.root.open_pin()
+    pump()
+    press_pin(ui, "2468")  # the old PIN no longer opens it
+    assert ui.current == PIN
+    press_pin(ui, "1357")
     assert ui.current == DASHBOARD
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kivy.properties import ListProperty, NumericProperty, StringProperty
+from kivy.clock import Clock
+from kivy.properties import ListProperty, StringProperty
 
 from kiosk.ui import theme
 from kiosk.ui.paths import asset_dir
@@ -23,20 +24,20 @@ class QuestionScreen(KioskScreen):
     low_caption = StringProperty("")
     high_caption = StringProperty("")
     targets = ListProperty([])
-    count = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # A resize changes `u` and often `landscape` too: one rebuild on the next frame for both.
+        self._repopulate = Clock.create_trigger(lambda _dt: self.populate(), -1)
+        self.bind(u=self._repopulate, landscape=self._repopulate)
 
     def show(self, title: str, targets: Sequence[Target], ends: tuple[str, str] = ("", "")) -> None:
         self.title = title
         self.low_caption, self.high_caption = ends
-        self.targets = list(targets)
-        self.count = len(targets)
-        self.populate()
-
-    def on_u(self, *_: Any) -> None:
-        self.populate()
-
-    def on_landscape(self, *_: Any) -> None:
-        self.populate()
+        # Every step of every visit calls this: the buttons are rebuilt only when they change (language).
+        if list(targets) != self.targets:
+            self.targets = list(targets)
+            self.populate()
 
     def populate(self) -> None:
         box = self.ids.targets
