@@ -219,7 +219,7 @@ class ResponseStore:
         self.close()
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def writing(self) -> Iterator[None]:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent writers queue."""
         try:
             self.db.conn.execute("BEGIN IMMEDIATE")
@@ -249,7 +249,7 @@ class ResponseStore:
         survey = self.config.survey
         question, value, language = self._checked(new)
         try:
-            with self._writing():
+            with self.writing():
                 recent = self._recent_visits()
                 session_id = new.session_id or str(uuid.uuid4())
                 visit = (
@@ -330,7 +330,7 @@ class ResponseStore:
             sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
         self._recent = None
         try:
-            with self._writing():
+            with self.writing():
                 existing = self._existing_sessions(list(sessions))
                 fresh = [(sid, answers) for sid, answers in sessions.items() if sid not in existing]
                 marks = [
@@ -490,7 +490,7 @@ class ResponseStore:
     def note_set_aside(self, kept: SetAside) -> None:
         """Remember in this (fresh) database that a damaged one was kept aside, for the manager and doctor."""
         value = json.dumps({"file": kept.file.name, "reason": kept.reason, "at": format_utc(kept.at)})
-        with self._writing():
+        with self.writing():
             self.db.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 (f"set_aside:{kept.file.name}", value),

@@ -32,7 +32,7 @@ from kiosk.storage import ResponseStore
 from sync.client import CentralClient
 from sync.outbox import Outbox, SyncStatus, read_status
 from sync.pairing import PairingError, load_pairing
-from sync.planner import HttpReply
+from sync.planner import RETRY_AFTER_CAP_S, HttpReply
 from sync.protocol import DEFAULT_BATCH
 from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
 from sync.uploader import Clock, DrainResult, drain, utc_now
@@ -99,7 +99,12 @@ class SyncJobs:
                 if state.get("auth_problem"):
                     return None  # shown on the manager screen; `kiosk pair` again clears it
                 due = state.get("next_attempt_at")
-                if due and dt.datetime.fromisoformat(due) > self.clock():
+                now = self.clock()
+                # A date further away than any backoff was set while the clock was wrong: ignore it, or a
+                # clock corrected by NTP would stop the uploads for as long as it had been ahead.
+                if due and now < dt.datetime.fromisoformat(due) <= now + dt.timedelta(
+                    seconds=RETRY_AFTER_CAP_S
+                ):
                     return None
                 with self._client() as client:
                     return drain(

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from sqlite_utils.migrations import Migrations
 from kiosk.domain.days import format_utc
 from kiosk.storage import ResponseStore, StoreError
 from sync.planner import Quarantined
+from sync.protocol import ANSWER_FIELDS
 
 migrations = Migrations("sync")
 
@@ -43,8 +43,8 @@ def m001_sync_state(db: Database) -> None:
     db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-SELECT_PENDING = """
-    SELECT id, session_id, question_id, value, created_at, local_day, language, survey_version, suspect
+SELECT_PENDING = f"""
+    SELECT {", ".join(column for column, _ in ANSWER_FIELDS)}
     FROM answers a
     WHERE a.synced_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)
@@ -87,20 +87,6 @@ class Outbox:
         except sqlite3.OperationalError as error:
             raise StoreError(f"{store.path}: {error}") from None
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        conn = self.db.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise StoreError(f"{self.store.path}: {error}") from None
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
     # -- reading ------------------------------------------------------------------------------------------
 
     def pending_batch(self, limit: int) -> list[dict[str, Any]]:
@@ -127,7 +113,7 @@ class Outbox:
     # -- writing ------------------------------------------------------------------------------------------
 
     def set_state(self, values: dict[str, str | None]) -> None:
-        with self._writing():
+        with self.store.writing():
             self._set(values)
 
     def _set(self, values: dict[str, str | None]) -> None:
@@ -147,7 +133,7 @@ class Outbox:
     ) -> None:
         """Mark delivered answers synced and quarantine the refused ones, in one transaction."""
         stamp = format_utc(now)
-        with self._writing():
+        with self.store.writing():
             conn = self.db.conn
             conn.executemany(
                 "UPDATE answers SET synced_at = ? WHERE id = ? AND synced_at IS NULL",
@@ -175,7 +161,7 @@ class Outbox:
     ) -> int:
         """Remember a failed attempt; returns the number of consecutive failures so far."""
         stamp = format_utc(now)
-        with self._writing():
+        with self.store.writing():
             row = self.db.conn.execute("SELECT value FROM sync_state WHERE key = 'failures'").fetchone()
             failures = (int(row[0]) if row else 0) + 1
             self._set(
@@ -202,7 +188,7 @@ class Outbox:
         cutoff = format_utc(before)
         total = 0
         while True:
-            with self._writing():
+            with self.store.writing():
                 deleted = self.db.conn.execute(
                     "DELETE FROM answers WHERE rowid IN (SELECT rowid FROM answers "
                     "WHERE synced_at IS NOT NULL AND created_at < ? LIMIT ?)",

@@ -183,7 +183,7 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true too
         return min(float(value), RETRY_AFTER_CAP_S)
     try:
         when = email.utils.parsedate_to_datetime(value)

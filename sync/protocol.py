@@ -40,17 +40,9 @@ ANSWER_FIELDS: Final = (
 
 def answer_to_wire(row: dict[str, Any]) -> dict[str, Any]:
     """One stored answer row (the `answers` table) as the kiosk sends it."""
-    return {
-        "id": row["id"],
-        "session": row["session_id"],
-        "question": row["question_id"],
-        "value": row["value"],
-        "created_at": row["created_at"],
-        "local_day": row["local_day"],
-        "language": row["language"],
-        "survey_version": row["survey_version"],
-        "suspect": bool(row["suspect"]),
-    }
+    wire = {name: row[column] for column, name in ANSWER_FIELDS}
+    wire["suspect"] = bool(wire["suspect"])
+    return wire
 
 
 def upload_body(store: str, device: str, sent_at: str, answers: list[dict[str, Any]]) -> dict[str, Any]:

@@ -46,7 +46,13 @@ def main() -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--max-batch", default=SERVER_MAX_BATCH, show_default=True, help="Answers per upload, at most.")
+@click.option(
+    "--max-batch",
+    default=SERVER_MAX_BATCH,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Answers per upload, at most.",
+)
 @click.option(
     "--workers",
     default=1,

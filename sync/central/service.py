@@ -211,7 +211,7 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
         return value if ok else None
 
     skew = None
-    clock = text("device_clock", 40)
+    clock = text("device_clock", 32)  # the column is String(32)
     if clock:
         try:
             device_time = dt.datetime.fromisoformat(clock)
@@ -382,9 +382,9 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
             continue
         stored = existing.get(answer_id)
         if stored is None:
-            # Not inserted and not found: cannot happen with a unique constraint; never claim success.
-            rejected.append({"id": answer_id, "reason": "not stored, send again"})
-            continue
+            # Not inserted and not found: cannot happen with a unique constraint. Never claim success, and
+            # never `rejected` either (the kiosk would quarantine it): the whole batch is sent again.
+            raise CentralError(503, f"answer {answer_id} was neither stored nor found; send the batch again")
         different = [name for name in CONTENT if getattr(stored, name) != row[name]]
         if different:
             conflict.append({"id": answer_id, "reason": f"stored with other {', '.join(different)}"})

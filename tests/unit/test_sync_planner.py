@@ -127,6 +127,7 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Tue, 24 Nov 2026 12:01:00 GMT", NOW) == 60
     assert parse_retry_after("soon", NOW) is None
     assert parse_retry_after("99999999", NOW) == 3600
+    assert parse_retry_after("\xb2", NOW) is None  # a digit to str.isdigit, not to float()
 
 
 def test_device_id_is_rewritten() -> None:

@@ -139,3 +139,16 @@ def test_upload_job_waits_out_its_backoff(server: LiveServer, new_kiosk: KioskFa
     result = later.upload()
     assert result is not None and result.ok
     assert threading.active_count() >= 1
+
+
+def test_a_backoff_set_while_the_clock_ran_far_ahead_does_not_stop_uploads(
+    server: LiveServer, new_kiosk: KioskFactory
+) -> None:
+    kiosk = new_kiosk(url=server.url)
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=200)  # a Pi that booted with a wrong clock
+    with kiosk.opened() as store:
+        fill(store, 10, START)
+        Outbox(store).record_failure("TLS: certificate not yet valid", ahead, ahead + dt.timedelta(minutes=5))
+    # NTP has corrected the clock: a retry 200 days away is not a backoff, it is a wrong date.
+    result = SyncJobs(kiosk.data_dir, load_config(kiosk.data_dir / "kiosk.toml")).upload()
+    assert result is not None and result.ok
