@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import OUT, create_kiosk
+
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -37,14 +39,12 @@ def main() -> None:
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
 
-    from kiosk.bootstrap import open_kiosk
-    from kiosk.config import default_config_text
     from kiosk.ui.app import build_root
     from kiosk.ui.compose import build_deps
 
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
-    (data_dir / "kiosk.toml").write_text(default_config_text("bench", "till-1", "Europe/Paris", "Bench"))
-    kiosk = open_kiosk(data_dir)
+    # On the repository's disk (bench/out), not /tmp, which may be a tmpfs where fsync costs nothing.
+    OUT.mkdir(parents=True, exist_ok=True)
+    kiosk = create_kiosk(Path(tempfile.mkdtemp(prefix="tap-", dir=OUT)))
     deps = build_deps(kiosk)
     tapped = 0.0
     commits: list[float] = []

@@ -71,9 +71,12 @@ def client_process(
             "Content-Type": "application/json",
         }
         for body in payloads:
-            reply = session.post(url + UPLOAD_PATH, data=body, headers=headers, timeout=300)
-            if reply.status_code != 200 or len(reply.json()["accepted"]) != size:
-                errors.append(reply.status_code)
+            try:
+                reply = session.post(url + UPLOAD_PATH, data=body, headers=headers, timeout=300)
+                if reply.status_code != 200 or len(reply.json()["accepted"]) != size:
+                    errors.append(reply.status_code)
+            except (requests.RequestException, ValueError, KeyError):
+                errors.append(-1)  # counted: a failed request must not pass as ingested
 
     threads = [threading.Thread(target=run, args=item) for item in prepared]
     time.sleep(max(0.0, start_at - time.time()))
@@ -99,7 +102,7 @@ def bench(db_url: str, kiosks: int, batches: int, size: int, workers: int) -> tu
         ]
         for proc in procs:
             proc.start()
-        results = [queue.get() for _ in procs]
+        results = [queue.get(timeout=600) for _ in procs]  # a dead client process must not hang the run
         for proc in procs:
             proc.join()
         finished = max(end for end, _ in results)

@@ -155,18 +155,24 @@ class HoldingRecorder:
             )
             for new in self._held
         ]
-        name = f"kiosk-held-answers-{now:%Y%m%dT%H%M%SZ}.jsonl"
+        name = f"kiosk-held-answers-{now:%Y%m%dT%H%M%S.%fZ}.jsonl"
         for directory in directories:
             target = directory / name
             try:
-                with target.open("x", encoding="utf-8") as handle:
+                handle = target.open("x", encoding="utf-8")
+            except OSError as error:
+                # Includes a file of the same name: an earlier save, never to be touched.
+                log.error("cannot save the held answers in %s: %s", directory, error.strerror)
+                continue
+            try:
+                with handle:
                     handle.write("".join(f"{line}\n" for line in lines))
                     handle.flush()
                     os.fsync(handle.fileno())
             except OSError as error:
                 log.error("cannot save the held answers in %s: %s", directory, error.strerror)
                 with contextlib.suppress(OSError):
-                    target.unlink()
+                    target.unlink()  # the half-written file this call created
                 continue
             return target
         return None

@@ -122,42 +122,38 @@ def write_config(data_dir: Path) -> None:
     (data_dir / "kiosk.toml").write_text(text, encoding="utf-8")
 
 
-def read_lines(proc: subprocess.Popen[bytes], until: float, stop_at_ready: bool) -> tuple[list[str], bool]:
-    """Lines the child printed until the monotonic deadline (or its `ready` line); whether it said ready."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    lines: list[str] = []
-    buffer = b""
-    ready = False
-    while True:
-        left = until - time.monotonic()
-        if left <= 0:
-            break
-        readable, _, _ = select.select([fd], [], [], left)
-        if not readable:
-            break
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        for raw in complete:
-            line = raw.decode()
-            lines.append(line)
-            if line == "ready":
-                ready = True
-        if ready and stop_at_ready:
-            break
-    # Whatever is still in the pipe was printed before the kill: leftover bytes of an unfinished line
-    # are ignored (an ack cut in half was never fully shown).
-    lines += [raw.decode() for raw in buffer.split(b"\n")[:-1]]
-    return lines, ready
+class ChildOutput:
+    """The child's stdout as whole lines. An unfinished line is kept for the next read, so an ack split
+    across two reads is still counted; only the tail left when the child is dead and drained is dropped
+    (an ack cut in half by the kill was never fully shown)."""
 
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        self.stream = proc.stdout
+        self.buffer = b""
 
-def drain(proc: subprocess.Popen[bytes]) -> list[str]:
-    assert proc.stdout is not None
-    rest = proc.stdout.read()
-    return rest.decode(errors="replace").split("\n")[:-1]
+    def _take(self, chunk: bytes) -> list[str]:
+        self.buffer += chunk
+        *complete, self.buffer = self.buffer.split(b"\n")
+        return [raw.decode(errors="replace") for raw in complete]
+
+    def read(self, until: float, stop_at_ready: bool) -> tuple[list[str], bool]:
+        """Lines printed until the monotonic deadline (or the `ready` line); whether it said ready."""
+        fd = self.stream.fileno()
+        lines: list[str] = []
+        while (left := until - time.monotonic()) > 0:
+            readable, _, _ = select.select([fd], [], [], left)
+            chunk = os.read(fd, 65536) if readable else b""
+            if not chunk:
+                break
+            lines += self._take(chunk)
+            if stop_at_ready and "ready" in lines:
+                break
+        return lines, "ready" in lines
+
+    def drain(self) -> list[str]:
+        """Everything left once the child is dead."""
+        return self._take(self.stream.read())
 
 
 def check_database(path: Path, acked: list[str]) -> tuple[str, int, int, int]:
@@ -206,16 +202,17 @@ def campaign(
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         started = time.monotonic()
+        output = ChildOutput(proc)
         if rng.random() < 0.1:
             # Killed while it starts: opening the file, recovering the WAL, applying migrations.
-            lines, ready = read_lines(proc, started + rng.uniform(0.0, 0.6), stop_at_ready=False)
+            lines, ready = output.read(started + rng.uniform(0.0, 0.6), stop_at_ready=False)
         else:
-            lines, ready = read_lines(proc, started + 30, stop_at_ready=True)
-            more, _ = read_lines(proc, time.monotonic() + rng.uniform(0.0, max_tap_seconds), False)
+            lines, ready = output.read(started + 30, stop_at_ready=True)
+            more, _ = output.read(time.monotonic() + rng.uniform(0.0, max_tap_seconds), stop_at_ready=False)
             lines += more
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        lines += drain(proc)
+        lines += output.drain()
         if proc.stdout is not None:
             proc.stdout.close()
         if ready:
