@@ -403,23 +403,30 @@ def load_config(path: Path) -> KioskConfig:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise ConfigError([f"{path}:{line}: not UTF-8 text"]) from None
+    return check_config_text(source, str(path))
+
+
+def check_config_text(source: str, origin: str) -> KioskConfig:
+    """Check the text of a configuration; ConfigError lists every problem as `ORIGIN:LINE: key: problem`.
+
+    `origin` names where the text comes from (a file path, or head office)."""
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
-        where = f"{path}:{match.group(1)}" if match else str(path)
+        where = f"{origin}:{match.group(1)}" if match else origin
         message = re.sub(r"\s*\(at line.*\)$", "", str(error)) if match else str(error)
         raise ConfigError([f"{where}: invalid TOML: {message}"]) from None
     except (ValueError, RecursionError) as error:
         # tomllib lets these through (a traceback before): a number of more than 4300 digits, or arrays
         # and tables nested thousands deep.
-        raise ConfigError([unparsable_toml(path, source, error)]) from None
+        raise ConfigError([unparsable_toml(origin, source, error)]) from None
     config, problems = parse_config(data)
     if config is None:
         lines = []
         for key, message in problems:
             found = locate(source, key)
-            where = f"{path}:{found}" if found else str(path)
+            where = f"{origin}:{found}" if found else origin
             lines.append(f"{where}: {key_name(key)}: {message}")
         raise ConfigError(lines)
     return config

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 import uuid
 from pathlib import Path
 
-from kiosk.config import ConfigError, key_name, load_config, parse_config
+from kiosk.config import ConfigError, check_config_text, load_config
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
 
@@ -49,15 +48,12 @@ def check_remote_config(raw: bytes, current: KioskConfig) -> tuple[KioskConfig, 
         raise RemoteConfigError("configuration from head office is not UTF-8 text") from None
     text = with_device_id(text, current.device_id)
     try:
-        data = tomllib.loads(text)
-    except (ValueError, RecursionError) as error:
-        # ValueError: TOMLDecodeError, or a number of more than 4300 digits; RecursionError: deep nesting.
-        raise RemoteConfigError(f"configuration from head office is not valid TOML: {error}") from None
-    config, problems = parse_config(data)
-    if config is None:
-        key, message = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise RemoteConfigError(f"configuration from head office refused: {key_name(key)}: {message}{more}")
+        config = check_config_text(text, "kiosk.toml")
+    except ConfigError as error:
+        problem = error.problems[0]
+        more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
+        what = "is not valid TOML" if "invalid TOML" in problem else "refused"
+        raise RemoteConfigError(f"configuration from head office {what}: {problem}{more}") from None
     if config.store.id != current.store.id:
         raise RemoteConfigError(
             f"configuration from head office is for store {config.store.id!r}, not {current.store.id!r}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import tomllib
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from kiosk import RELEASE_DATE
-from kiosk.config import parse_config
+from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import KioskConfig
@@ -162,15 +161,9 @@ def authenticate_admin(db: CentralDB, token: str) -> str:
 
 def parse_store_config(text: str) -> KioskConfig:
     try:
-        data = tomllib.loads(text)
-    except (ValueError, RecursionError) as error:
-        # ValueError: TOMLDecodeError, or a number of more than 4300 digits; RecursionError: deep nesting.
-        raise CentralError(400, f"not valid TOML: {str(error)[:200]}") from None
-    config, problems = parse_config(data)
-    if config is None:
-        key, message = problems[0]
-        raise CentralError(400, f"{'.'.join(str(k) for k in key)}: {message}")
-    return config
+        return check_config_text(text, "kiosk.toml")
+    except ConfigError as error:
+        raise CentralError(400, error.problems[0][:300]) from None
 
 
 def set_config(db: CentralDB, store_id: str, text: str) -> str:
