@@ -78,6 +78,16 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
     uvicorn.run("sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers)
 
 
+@main.command()
+@db_option
+def migrate(db_url: str) -> None:
+    """Bring the database schema to this version (every server process also does it when it starts)."""
+    from sync.central.db import schema_revision
+
+    db = open_db(db_url)
+    click.echo(f"database at schema revision {schema_revision(db.engine)}")
+
+
 @main.command("add-device")
 @click.option("--store", "store_id", required=True, help="Store id (as in its kiosk.toml).")
 @click.option("--device", "device_id", required=True, help="Device id, unique within the store.")

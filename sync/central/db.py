@@ -1,6 +1,8 @@
 """The central database through SQLAlchemy Core: tables, engine, and the serialised writes SQLite needs.
 
-De-duplication is the UNIQUE constraint on `answers.id` with INSERT ... ON CONFLICT DO NOTHING, never a
+The tables below are the schema as the code sees it; a live database gets there only through the Alembic
+revisions in `sync.central.migrations` (`migrate`), never through `create_all`. A test checks that the two
+agree. De-duplication is the UNIQUE constraint on `answers.id` with INSERT ... ON CONFLICT DO NOTHING, never a
 check-then-insert (concurrent retries would both pass the check).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +31,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -112,6 +117,7 @@ class CentralDB:
     in the process avoids `database is locked` failures under a burst of kiosks)."""
 
     def __init__(self, url: str, *, create: bool = True, **engine_args: Any) -> None:
+        """`create`: bring the schema to the newest revision (creating it in a new database)."""
         self.url = normalise_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         self.is_sqlite = self.dialect == "sqlite"
@@ -126,7 +132,7 @@ class CentralDB:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._write_lock = threading.Lock() if self.is_sqlite else None
         if create:
-            metadata.create_all(self.engine)
+            migrate(self.engine)
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -145,6 +151,52 @@ class CentralDB:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# The revision whose schema round 1's `create_all` made: such a database is stamped there, then upgraded.
+FIRST_REVISION = "0001"
+# Any number, the same in every process: serialises migrations of several workers or hosts at start.
+_MIGRATION_LOCK = 72_207_001
+
+
+def alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to `revision` in one transaction (PostgreSQL: also under an advisory lock, so
+    several server processes starting together migrate once)."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        tables = set(inspect(conn).get_table_names())
+        config = alembic_config(conn)
+        if "alembic_version" not in tables and "answers" in tables:
+            command.stamp(config, FIRST_REVISION)
+        command.upgrade(config, revision)
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every table, Alembic's own included (tests and benchmarks start afresh with it)."""
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision a database is at (None: not made by these migrations)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sync.central import service
-from sync.central.db import CentralDB, metadata
+from sync.central.db import CentralDB, drop_schema, migrate
 from sync.central.settings import Settings
 from tests.integration.sync.harness import FaultProxy, KioskDir, LiveServer, make_kiosk
 
@@ -53,9 +53,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def central_db(db_url: str) -> Iterator[CentralDB]:
     db = CentralDB(db_url, create=False)
-    # A clean schema per test (cheaper than a database per test).
-    metadata.drop_all(db.engine)
-    metadata.create_all(db.engine)
+    # A clean schema per test (cheaper than a database per test), made by the real migrations.
+    drop_schema(db.engine)
+    migrate(db.engine)
     yield db
     db.dispose()
 

@@ -23,10 +23,10 @@ def test_every_answer_exactly_once_under_faults_and_kills(
     else:
         url = request.getfixturevalue("pg_database")
         # The session database may hold the tables of other tests: the campaign counts every row.
-        from sync.central.db import CentralDB, metadata
+        from sync.central.db import CentralDB, drop_schema
 
         db = CentralDB(url, create=False)
-        metadata.drop_all(db.engine)
+        drop_schema(db.engine)
         db.dispose()
     rates = dict.fromkeys(FAULTS, 0.06) | {"stall": 0.02}
     report = run_chaos(
