@@ -20,7 +20,7 @@ from kiosk.domain.survey import KioskConfig
 from kiosk.export import export_to_file
 from kiosk.holding import HoldingRecorder
 from kiosk.pin import PinError, load_pin
-from kiosk.storage import ResponseStore
+from kiosk.storage import ResponseStore, StoreError
 from kiosk.ui.i18n import Translator
 from kiosk.ui.presenters import Recorder, StorageState, SyncStatus, storage_fine, sync_not_configured
 
@@ -51,6 +51,8 @@ class UiDeps:
     # Asked when the kiosk is idle on its start screen: fresh deps when a new configuration (pulled from
     # head office) has just been applied, else None. Must answer at once.
     new_config: Callable[[], UiDeps | None] = lambda: None
+    # Told when a visit has ended (the start screen is back): the repeated-press rule judges it then.
+    visit_ended: Callable[[dt.datetime], object] = lambda at: None
     wall: Callable[[], dt.datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
 
@@ -73,6 +75,16 @@ def storage_state(kiosk: Kiosk, holder: HoldingRecorder) -> StorageState:
     else:
         problem = held.problem
     return StorageState(held.held, held.refused, held.rejected, problem, kept)
+
+
+def end_visits(kiosk: Kiosk) -> Callable[[dt.datetime], object]:
+    def ended(at: dt.datetime) -> None:
+        try:
+            kiosk.store.end_visits(at)
+        except StoreError as error:  # the next visit's first answer judges them instead
+            log.warning("repeated presses not judged now: %s", error)
+
+    return ended
 
 
 def pin_verifier(data_dir: Path) -> Callable[[str], bool] | None:
@@ -121,4 +133,5 @@ def build_deps(
         storage_status=lambda: storage_state(kiosk, holding),
         retry_storage=holding.retry,
         new_config=new_config,
+        visit_ended=end_visits(kiosk),
     )

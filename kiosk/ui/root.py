@@ -234,6 +234,7 @@ class KioskRoot(FloatLayout):
                 self.pin_screen.message = self._pin_message()
             return
         if self.flow.tick(now):
+            self.deps.visit_ended(self.deps.wall())
             self.show_shopper()
         elif self.flow.at_start and now - self.last_touch >= IDLE_BEFORE_RECONFIGURE_S:
             fresh = self.deps.new_config()
