@@ -572,7 +572,8 @@ def set_pin(data_dir: Path) -> None:
     """Set the manager PIN (4 to 8 digits) that opens the manager screen of `kiosk run`.
 
     It is stored as a salted scrypt hash in manager-pin.json of the data directory (mode 0600), never in
-    kiosk.toml. Five wrong PINs in a row lock the pad for 60 seconds.
+    kiosk.toml. From the fifth wrong PIN in a row, each locks the pad (60 s, then twice as long each time);
+    setting the PIN again ends a lockout.
     """
     from kiosk.pin import PinError, check_pin_format, save_pin
 

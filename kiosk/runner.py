@@ -106,11 +106,10 @@ class AppParts:
 
 def compose_app(kiosk: Kiosk) -> AppParts:
     """The one composition of the app: screens, tap path (held in memory while the disk refuses), sync state
-    and new configurations from head office. Raises PinError for an unreadable PIN file."""
-    from kiosk.pin import load_pin
+    and new configurations from head office. A missing or unreadable PIN file never stops it: the PIN pad
+    says to set the PIN again."""
     from kiosk.ui.compose import build_deps
 
-    load_pin(kiosk.paths.root)  # an unreadable PIN file stops the start with its one-line reason
     # One holder for the whole run: answers held while the disk is full survive a new configuration.
     holder = HoldingRecorder(kiosk.store)
     services: list[SyncService] = []

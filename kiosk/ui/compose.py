@@ -19,7 +19,7 @@ from kiosk.bootstrap import Kiosk
 from kiosk.domain.survey import KioskConfig
 from kiosk.export import export_to_file
 from kiosk.holding import HoldingRecorder
-from kiosk.pin import PinError, load_pin
+from kiosk.pin import Lockout, PinState, load_lockout, read_pin_state, save_lockout
 from kiosk.storage import ResponseStore, StoreError
 from kiosk.ui.i18n import Translator
 from kiosk.ui.presenters import Recorder, StorageState, SyncStatus, storage_fine, sync_not_configured
@@ -39,7 +39,7 @@ class UiDeps:
     answers_of_day: Callable[[dt.date], Iterable[Mapping[str, Any]]]
     today: Callable[[dt.datetime], dt.date]
     # Read when the PIN pad opens, so that `kiosk set-pin` takes effect without a restart.
-    pin_verifier: Callable[[], Callable[[str], bool] | None]
+    pin_state: Callable[[], PinState]
     export_csv: Callable[[dt.datetime], Path]
     translator: Translator
     logo: Path | None = None
@@ -51,6 +51,9 @@ class UiDeps:
     # Asked when the kiosk is idle on its start screen: fresh deps when a new configuration (pulled from
     # head office) has just been applied, else None. Must answer at once.
     new_config: Callable[[], UiDeps | None] = lambda: None
+    # The lockout after wrong PINs, kept on disk across restarts (kiosk.pin).
+    pin_lockout: Callable[[], Lockout] = Lockout
+    save_pin_lockout: Callable[[int, float], object] = lambda failures, until: None
     # Told when a visit has ended (the start screen is back): the repeated-press rule judges it then.
     visit_ended: Callable[[dt.datetime], object] = lambda at: None
     wall: Callable[[], dt.datetime] = utc_now
@@ -87,14 +90,22 @@ def end_visits(kiosk: Kiosk) -> Callable[[dt.datetime], object]:
     return ended
 
 
-def pin_verifier(data_dir: Path) -> Callable[[str], bool] | None:
-    """The manager PIN's check as the file says now; None when no PIN is set or the file is unreadable."""
-    try:
-        pin = load_pin(data_dir)
-    except PinError as error:
-        log.error("the manager PIN cannot be read: %s", error)
-        return None
-    return None if pin is None else pin.matches
+def pin_state(data_dir: Path) -> PinState:
+    """The manager PIN as the file says now; an unreadable file is logged, never raised."""
+    state = read_pin_state(data_dir)
+    if state.problem is not None:
+        log.error("the manager PIN cannot be read: %s", state.problem)
+    return state
+
+
+def lockout_saver(data_dir: Path) -> Callable[[int, float], None]:
+    def save(failures: int, until: float) -> None:
+        try:
+            save_lockout(data_dir, Lockout(failures, until))
+        except OSError as error:  # a full or read-only disk: the lockout still holds in memory
+            log.error("the PIN lockout cannot be saved: %s", error)
+
+    return save
 
 
 def build_deps(
@@ -125,7 +136,9 @@ def build_deps(
         scores=kiosk.scores,
         answers_of_day=lambda day: kiosk.store.answers(day, day),
         today=kiosk.today,
-        pin_verifier=lambda: pin_verifier(data_dir),
+        pin_state=lambda: pin_state(data_dir),
+        pin_lockout=lambda: load_lockout(data_dir),
+        save_pin_lockout=lockout_saver(data_dir),
         export_csv=export_csv,
         translator=Translator(config.survey.languages),
         logo=logo if logo is not None and logo.is_file() else None,

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.domain.days import parse_stored
 from kiosk.domain.survey import Display, Kind, Question, Survey
+from kiosk.pin import FREE_TRIES, lock_seconds
 from kiosk.storage import NewAnswer
 
 THANKS = "thanks"
@@ -254,8 +255,9 @@ FACE_CAPTIONS = {
 }
 
 
-def targets(question: Question, language: str, translate: Translate) -> list[Target]:
-    """The answers a question offers on screen, in display order."""
+def targets(question: Question, language: str, translate: Translate, zones: bool = False) -> list[Target]:
+    """The answers a question offers on screen, in display order. 0-10 buttons share one neutral colour
+    (zone colours nudge answers) unless `zones` (display.scale_colours = "zones")."""
     from kiosk.ui import theme
 
     if question.kind in (Kind.SMILEY5, Kind.SMILEY4):
@@ -273,7 +275,7 @@ def targets(question: Question, language: str, translate: Translate) -> list[Tar
                 )
             )
         return result
-    if question.kind is Kind.NPS:
+    if question.kind is Kind.NPS and zones:
         return [
             Target(
                 value=str(v),
@@ -322,18 +324,22 @@ class PinOutcome(Enum):
 
 @dataclass(slots=True)
 class PinPad:
-    """Digits typed on the pad; 5 wrong PINs in a row lock it for 60 seconds."""
+    """Digits typed on the pad. From the fifth wrong PIN in a row, each wrong PIN locks the pad, for longer
+    each time (kiosk.pin.lock_seconds); `saved` is told every change of the count, so that the lockout
+    survives a restart. `now` is wall-clock epoch seconds. `problem`: why no PIN can be checked (an
+    unreadable PIN file)."""
 
     verify: Callable[[str], bool] | None
-    max_attempts: int = 5
-    lock_seconds: float = 60.0
-    max_length: int = 8
-    entered: str = ""
     failures: int = 0
     locked_until: float = 0.0
+    problem: str | None = None
+    saved: Callable[[int, float], object] = lambda failures, until: None
+    max_length: int = 8
+    entered: str = ""
 
     def locked_for(self, now: float) -> float:
-        return max(0.0, self.locked_until - now)
+        # A clock set back never makes the wait longer than the lock itself.
+        return max(0.0, min(self.locked_until - now, lock_seconds(self.failures)))
 
     def press(self, digit: str, now: float) -> None:
         if self.locked_for(now) > 0 or len(self.entered) >= self.max_length or not digit.isdigit():
@@ -357,17 +363,19 @@ class PinPad:
             return PinOutcome.INCOMPLETE
         entered, self.entered = self.entered, ""
         if self.verify(entered):
-            self.failures = 0
+            self.failures, self.locked_until = 0, 0.0
+            self.saved(0, 0.0)
             return PinOutcome.ACCEPTED
         self.failures += 1
-        if self.failures >= self.max_attempts:
-            self.failures = 0
-            self.locked_until = now + self.lock_seconds
-            return PinOutcome.LOCKED
-        return PinOutcome.WRONG
+        wait = lock_seconds(self.failures)
+        self.locked_until = now + wait if wait else 0.0
+        self.saved(self.failures, self.locked_until)
+        return PinOutcome.LOCKED if wait else PinOutcome.WRONG
 
     def message(self, outcome: PinOutcome | None, now: float, language: str, translate: Translate) -> str:
         wait = self.locked_for(now)
+        if self.verify is None and self.problem is not None:
+            return translate(language, "The PIN file cannot be read: set the PIN again with `kiosk set-pin`.")
         if self.verify is None:
             return translate(language, "No PIN is set: run `kiosk set-pin` on this device.")
         if wait > 0:
@@ -375,7 +383,7 @@ class PinPad:
                 seconds=int(wait + 0.999)
             )
         if outcome is PinOutcome.WRONG:
-            left = self.max_attempts - self.failures
+            left = FREE_TRIES + 1 - self.failures
             return translate(language, "Wrong PIN ({left} tries left).").format(left=left)
         return translate(language, "Enter the manager PIN")
 

@@ -103,7 +103,8 @@ class KioskRoot(FloatLayout):
         self.deps = deps
         config = deps.config
         self.flow = SurveyFlow(config.survey, deps.record, config.display)
-        self.pin = PinPad(None)
+        lockout = deps.pin_lockout()
+        self.pin = PinPad(None, lockout.failures, lockout.locked_until, saved=deps.save_pin_lockout)
         self.last_touch = deps.monotonic()
         self.pin_outcome: PinOutcome | None = None
         self.manager = ScreenManager(transition=NoTransition())
@@ -197,7 +198,12 @@ class KioskRoot(FloatLayout):
             screen.show_languages = flow.at_start and len(self.deps.config.survey.languages) > 1
             screen.show(
                 question.text.get(flow.language, question.id),
-                targets(question, flow.language, self.deps.translator),
+                targets(
+                    question,
+                    flow.language,
+                    self.deps.translator,
+                    zones=self.deps.config.display.scale_colours == "zones",
+                ),
                 scale_ends(question, flow.language, self.deps.translator),
             )
         self.corner.enabled = True
@@ -248,8 +254,10 @@ class KioskRoot(FloatLayout):
     def open_pin(self) -> None:
         self.manager_open = True
         self.corner.enabled = False
-        # The same pad (its lockout survives), with the PIN as the file says now.
-        self.pin.verify = self.deps.pin_verifier()
+        # The PIN and the lockout as the files say now (`kiosk set-pin` takes effect without a restart).
+        state, lockout = self.deps.pin_state(), self.deps.pin_lockout()
+        self.pin.verify, self.pin.problem = state.verify, state.problem
+        self.pin.failures, self.pin.locked_until = lockout.failures, lockout.locked_until
         self.pin.clear()
         self.pin_outcome = None
         self.pin_screen.lang = self.flow.language
@@ -259,11 +267,17 @@ class KioskRoot(FloatLayout):
         self.manager.current = PIN
 
     def _pin_message(self) -> str:
-        return self.pin.message(self.pin_outcome, self.now(), self.pin_screen.lang, self.deps.translator)
+        return self.pin.message(
+            self.pin_outcome, self.wall_seconds(), self.pin_screen.lang, self.deps.translator
+        )
+
+    def wall_seconds(self) -> float:
+        """The PIN lockout runs on wall-clock time: it is kept across restarts."""
+        return self.deps.wall().timestamp()
 
     @guarded
     def pin_key(self, key: str) -> None:
-        now = self.now()
+        now = self.wall_seconds()
         if key == "erase":
             self.pin.erase()
         elif key == "ok":
