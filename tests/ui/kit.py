@@ -85,9 +85,8 @@ class UiHarness:
         self.clock = FakeClock()
         self.deps = build_deps(self.kiosk)
         self.deps.monotonic = self.clock
-        # Wall-clock time (stored answers, the PIN lockout) moves with the test's clock too.
-        started = dt.datetime.now(dt.UTC)
-        self.deps.wall = lambda: started + dt.timedelta(seconds=self.clock.now - 1000.0)
+        # Wall-clock time (stored answers, the PIN lockout) also moves when the test moves its clock.
+        self.deps.wall = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock.now - 1000.0)
         self.root = build_root(self.deps)
         self.root.size_hint = (None, None)
         self.root.size = size
