@@ -37,7 +37,8 @@ def start_sync(kiosk: Kiosk) -> SyncService:
 
 def sync_state(kiosk: Kiosk) -> SyncState:
     """What the manager screen shows of the sync, read from the database (no network)."""
-    from kiosk.ui.presenters import SyncState
+    from kiosk.ui.presenters import Alert, SyncState
+    from sync.alerts import read_open_alerts
     from sync.outbox import read_status
     from sync.pairing import pairing_path
 
@@ -45,11 +46,16 @@ def sync_state(kiosk: Kiosk) -> SyncState:
         return SyncState(configured=False)
     status = read_status(kiosk.paths.database)
     success = status.last_success_at
+    alerts = tuple(
+        Alert(a["id"], a["rule"], dt.datetime.fromisoformat(a["opened_at"]), a["summary"])
+        for a in read_open_alerts(kiosk.paths.database)
+    )
     return SyncState(
         configured=True,
         pending=status.pending,
         last_success=None if success is None else dt.datetime.fromisoformat(success),
         last_error=status.auth_problem or status.config_error or status.last_error,
+        alerts=alerts,
     )
 
 

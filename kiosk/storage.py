@@ -472,6 +472,29 @@ class ResponseStore:
             )
         ]
 
+    def visits_by_quarter_hour(
+        self, start: dt.date, end: dt.date, question_id: str
+    ) -> list[tuple[dt.datetime, int]]:
+        """Kept answers to `question_id` (visits, for the first question) of the store-local days start..end,
+        counted per UTC quarter-hour (the hourly pattern: every time zone is a whole number of quarters off)."""
+        rows = self.db.conn.execute(
+            "SELECT substr(created_at, 1, 14) || printf('%02d', CAST(substr(created_at, 15, 2) AS INTEGER) "
+            "/ 15 * 15) AS quarter, count(*) FROM answers "
+            "WHERE question_id = ? AND created_at >= ? AND created_at < ? AND local_day BETWEEN ? AND ? "
+            f"AND NOT {SUSPECT_OF_VISIT.removesuffix(' AS suspect')} GROUP BY quarter",
+            (
+                question_id,
+                (start - dt.timedelta(days=2)).isoformat(),
+                (end + dt.timedelta(days=2)).isoformat(),
+                start.isoformat(),
+                end.isoformat(),
+            ),
+        ).fetchall()
+        return [
+            (dt.datetime.strptime(quarter, "%Y-%m-%dT%H:%M").replace(tzinfo=dt.UTC), count)
+            for quarter, count in rows
+        ]
+
     def answers(self, start: dt.date | None = None, end: dt.date | None = None) -> Iterator[dict[str, Any]]:
         """Every stored answer (suspect ones included) of the store-local days in range, in time order."""
         where, params = [], []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,8 @@ class UiDeps:
     config: KioskConfig
     record: Recorder
     scores: Callable[[dt.date, dt.date], Mapping[str, Any]]
-    answers_of_day: Callable[[dt.date], Iterable[Mapping[str, Any]]]
+    # Kept visits per UTC quarter-hour over store-local days (start, end): the dashboard's hourly pattern.
+    visits_by_quarter: Callable[[dt.date, dt.date], list[tuple[dt.datetime, int]]]
     today: Callable[[dt.datetime], dt.date]
     # Read when the PIN pad opens, so that `kiosk set-pin` takes effect without a restart.
     pin_state: Callable[[], PinState]
@@ -134,7 +135,9 @@ def build_deps(
         config=config,
         record=holding.record,
         scores=kiosk.scores,
-        answers_of_day=lambda day: kiosk.store.answers(day, day),
+        visits_by_quarter=lambda start, end: kiosk.store.visits_by_quarter_hour(
+            start, end, kiosk.config.survey.questions[0].id
+        ),
         today=kiosk.today,
         pin_state=lambda: pin_state(data_dir),
         pin_lockout=lambda: load_lockout(data_dir),

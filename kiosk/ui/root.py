@@ -7,6 +7,7 @@ stops. Timeouts are checked by a Clock tick against the injected monotonic clock
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import threading
@@ -33,8 +34,8 @@ from kiosk.ui.presenters import (
     dashboard_view,
     question_screen_name,
     scale_ends,
+    scores_start,
     targets,
-    trend_start,
 )
 from kiosk.ui.screens.dashboard import DashboardScreen
 from kiosk.ui.screens.pin import PinScreen
@@ -291,26 +292,33 @@ class KioskRoot(FloatLayout):
         self.pin_screen.message = self._pin_message()
 
     @guarded
-    def open_dashboard(self) -> None:
+    def open_dashboard(self, period: int = 1) -> None:
         deps = self.deps
         wall = deps.wall()
         today = deps.today(wall)
-        scores = deps.scores(trend_start(today), today)
+        first = today - dt.timedelta(days=period - 1)
         view = dashboard_view(
             deps.config.survey,
-            scores,
-            deps.answers_of_day(today),
+            deps.scores(scores_start(today), today),
+            period,
+            deps.visits_by_quarter(first, today),
             deps.config.store.tz,
             deps.sync_status(),
             self.pin_screen.lang,
             deps.translator,
             deps.storage_status(),
+            deps.config.targets,
         )
         self.dashboard.lang = self.pin_screen.lang
         self.dashboard.status = ""
         self.dashboard.view = view
         self.last_touch = self.now()
         self.manager.current = DASHBOARD
+
+    @guarded
+    def choose_period(self, days: int) -> None:
+        if self.current == DASHBOARD:
+            self.open_dashboard(days)
 
     @guarded
     def leave_manager(self) -> None:

@@ -11,12 +11,12 @@ from sync.remote_config import keep_pending, pending_path
 
 
 def listen(ui: UiHarness) -> list[str]:
-    """Wire the harness's root to the real refresher, as `kiosk run` does (the fake clock kept)."""
+    """Wire the harness's root to the real refresher, as `kiosk run` does (the fake clocks kept)."""
     applied: list[str] = []
 
     def rebuild() -> UiDeps:
         deps = build_deps(ui.kiosk, new_config=refresh)
-        deps.monotonic = ui.clock
+        deps.monotonic, deps.wall = ui.clock, ui.deps.wall
         return deps
 
     refresh = runner.config_refresher(ui.kiosk, rebuild, lambda config: applied.append(config.survey.version))
