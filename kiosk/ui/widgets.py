@@ -10,6 +10,7 @@ from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.properties import (
+    AliasProperty,
     BooleanProperty,
     ColorProperty,
     ListProperty,
@@ -56,6 +57,9 @@ class Header(BoxLayout):
     show_languages = BooleanProperty(False)
     language_chosen = ObjectProperty(None, allownone=True)
     font_size = NumericProperty(18)
+    stacked = BooleanProperty(False)
+    # The height of one row of the bar (half of it when stacked): paddings and fonts follow it.
+    bar = AliasProperty(lambda self: self.height / (2 if self.stacked else 1), bind=("height", "stacked"))
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

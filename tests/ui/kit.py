@@ -4,6 +4,7 @@ window with a clock the test moves, taps at widget centres, and rendering a scre
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,12 @@ class UiHarness:
         self.clock = FakeClock()
         self.deps = build_deps(self.kiosk)
         self.deps.monotonic = self.clock
-        # Wall-clock time (stored answers, the PIN lockout) also moves when the test moves its clock.
-        self.deps.wall = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock.now - 1000.0)
+        # Wall-clock time (stored answers, the PIN lockout) moves only with the test's clock, plus a
+        # millisecond per reading so that two taps in one test step still come in order.
+        started, readings = dt.datetime.now(dt.UTC), itertools.count()
+        self.deps.wall = lambda: (
+            started + dt.timedelta(seconds=self.clock.now - 1000.0, milliseconds=next(readings))
+        )
         self.root = build_root(self.deps)
         self.root.size_hint = (None, None)
         self.root.size = size

@@ -84,6 +84,19 @@ def main() -> None:
             print(f"{path}  spread {spread:.0f}")
     finally:
         ui.close()
+    # A long store name: wrapped between words and shrunk to fit the header, never cut.
+    long_name = make_kiosk_dir(
+        Path(tempfile.mkdtemp()) / "kiosk", name="Épicerie fine du Marché Saint-Germain-des-Prés 24"
+    )
+    for size in ((480, 800), (800, 480)):
+        ui = UiHarness(long_name, size=size)
+        try:
+            ui.resize(size)
+            path = out / f"fr-8-long-store-name-{size[0]}x{size[1]}.png"
+            ui.render(path)
+            print(path)
+        finally:
+            ui.close()
 
 
 if __name__ == "__main__":
