@@ -154,7 +154,9 @@ def _remove_quietly(path: Path) -> None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    from kiosk.bootstrap import utc_now
+
+    return utc_now()
 
 
 @main.command()
@@ -612,12 +614,12 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         dimensions = parse_size(size)
     except ValueError as error:
         fail(str(error))
-    from kiosk import runner
+    from kiosk import bootstrap
 
-    runner.apply_pending_config(data_dir)
+    bootstrap.apply_pending_config(data_dir)
     with opened(data_dir, recover=True) as kiosk:
         try:
-            parts = runner.compose_app(kiosk)
+            parts = bootstrap.compose_app(kiosk)
         except PinError as error:
             fail(str(error))
         configure_kivy(kivy_home=data_dir / ".kivy", fullscreen=not windowed, size=dimensions)

@@ -24,7 +24,7 @@ import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from kiosk import __version__
-from kiosk.bootstrap import busy_timeout_ms
+from kiosk.bootstrap import busy_timeout_ms, utc_now
 from kiosk.domain.days import format_utc, local_day
 from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import KioskConfig
@@ -38,7 +38,7 @@ from sync.pairing import PairingError, load_pairing
 from sync.planner import RETRY_AFTER_CAP_S, HttpReply
 from sync.protocol import DEFAULT_BATCH
 from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
-from sync.uploader import Clock, DrainResult, drain, utc_now
+from sync.uploader import Clock, DrainResult, drain
 
 log = logging.getLogger(__name__)
 

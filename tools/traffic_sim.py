@@ -36,8 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kiosk.config import check_config_text, default_config_text
 from kiosk.domain.repeats import Visit, repeated_visits, start_rule_flags
 from kiosk.domain.survey import Display, Kind, KioskConfig, Question, RepeatRule
-from kiosk.storage import NewAnswer
-from kiosk.ui.presenters import SurveyFlow
+from kiosk.ui.presenters import Given, SurveyFlow
 
 RATES = (30, 60, 120)
 STORMS_PER_HOUR = 2.0
@@ -128,8 +127,7 @@ def simulate(config: KioskConfig, rate: float, hours: float, seed: int) -> Traff
     traffic = Traffic()
     stored: list[tuple[str, str, str, float]] = []  # (visit, question, value, t)
 
-    def record(new: NewAnswer) -> None:
-        assert new.session_id is not None
+    def record(new: Given) -> None:
         stored.append(
             (new.session_id, new.question_id, str(new.value), (new.created_at - EPOCH).total_seconds())
         )

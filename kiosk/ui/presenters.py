@@ -13,12 +13,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.survey import Display, Kind, Question, Survey, Targets
-from kiosk.pin import FREE_TRIES, lock_seconds
-from kiosk.storage import NewAnswer
+from kiosk.domain.survey import Display, Kind, KioskConfig, Question, Survey, Targets
+from kiosk.pin import FREE_TRIES, Lockout, PinState, lock_seconds
+
+if TYPE_CHECKING:
+    from kiosk.ui.i18n import Translator
 
 THANKS = "thanks"
 
@@ -114,8 +117,19 @@ def storage_fine() -> StorageState:
 # -- the shopper's visit ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Given:
+    """An answer given on screen, as the visit hands it to the tap path (the composition root stores it)."""
+
+    question_id: str
+    value: object
+    created_at: dt.datetime
+    session_id: str
+    language: str
+
+
 class Recorder(Protocol):
-    def __call__(self, new: NewAnswer, /) -> object: ...
+    def __call__(self, given: Given, /) -> object: ...
 
 
 @dataclass(slots=True)
@@ -180,7 +194,7 @@ class SurveyFlow:
         self.touch(now)
         session_id = self.session_id or str(uuid.uuid4())
         self.record(
-            NewAnswer(
+            Given(
                 question_id=question.id,
                 value=value,
                 created_at=at,
@@ -697,3 +711,39 @@ def sync_lines(sync: SyncState, tz: ZoneInfo, language: str, translate: Translat
     if sync.last_error:
         lines.append(t("Last error: {error}").format(error=sync.last_error))
     return tuple(lines)
+
+
+# -- what the composition root hands to the screens ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class UiDeps:
+    """Everything the screens need, built by kiosk.bootstrap (the composition root) and handed down."""
+
+    config: KioskConfig
+    record: Recorder
+    scores: Callable[[dt.date, dt.date], Mapping[str, Any]]
+    # Kept visits per UTC quarter-hour over store-local days (start, end): the dashboard's hourly pattern.
+    visits_by_quarter: Callable[[dt.date, dt.date], list[tuple[dt.datetime, int]]]
+    today: Callable[[dt.datetime], dt.date]
+    # Read when the PIN pad opens, so that `kiosk set-pin` takes effect without a restart.
+    pin_state: Callable[[], PinState]
+    export_csv: Callable[[dt.datetime], Path]
+    translator: Translator
+    # The clocks: wall-clock time for stored answers and the PIN lockout, monotonic seconds for timeouts.
+    wall: Callable[[], dt.datetime]
+    monotonic: Callable[[], float]
+    logo: Path | None = None
+    sync_status: SyncStatus = sync_not_configured
+    # The database's state for the manager (answers held in memory, damaged files kept aside); at once.
+    storage_status: Callable[[], StorageState] = storage_fine
+    # Called on every tick with monotonic seconds: writes answers held in memory when it is time to retry.
+    retry_storage: Callable[[float], object] = lambda now: 0
+    # Asked when the kiosk is idle on its start screen: fresh deps when a new configuration (pulled from
+    # head office) has just been applied, else None. Must answer at once.
+    new_config: Callable[[], UiDeps | None] = lambda: None
+    # The lockout after wrong PINs, kept on disk across restarts (kiosk.pin).
+    pin_lockout: Callable[[], Lockout] = Lockout
+    save_pin_lockout: Callable[[int, float], object] = lambda failures, until: None
+    # Told when a visit has ended (the start screen is back): the repeated-press rule judges it then.
+    visit_ended: Callable[[dt.datetime], object] = lambda at: None

@@ -8,11 +8,10 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from kiosk.bootstrap import open_kiosk
+from kiosk.bootstrap import build_deps, open_kiosk
 from kiosk.config import default_config_text
 from kiosk.pin import save_pin
 from kiosk.storage import NewAnswer
-from kiosk.ui.compose import build_deps
 
 
 def make_kiosk_dir(

@@ -17,8 +17,8 @@ from kit import UiHarness, make_kiosk_dir, pump, tap, texts
 
 from kiosk.cli import main
 from kiosk.storage import NewAnswer
+from kiosk.ui.app import DASHBOARD, PIN
 from kiosk.ui.presenters import Alert, SyncState
-from kiosk.ui.root import DASHBOARD, PIN
 
 
 def press_pin(ui: UiHarness, pin: str) -> None:
@@ -109,7 +109,7 @@ def test_the_lockout_survives_a_restart_and_a_new_configuration(ui: UiHarness) -
 def test_a_missing_empty_or_damaged_pin_file_never_stops_the_shopper(
     window: object, kiosk_dir: Path, content: str | None
 ) -> None:
-    from kiosk.runner import compose_app
+    from kiosk.bootstrap import compose_app
 
     pin_file = kiosk_dir / "manager-pin.json"
     if content is None:

@@ -44,9 +44,17 @@ def flow() -> tuple[SurveyFlow, list[NewAnswer]]:
     return SurveyFlow(cfg.survey, recorded.append, cfg.display), recorded  # type: ignore[attr-defined]
 
 
+def test_presenters_import_no_storage_module() -> None:
+    code = (
+        "import sys, kiosk.ui.presenters\n"
+        "assert not [m for m in sys.modules if m in ('kiosk.storage', 'kiosk.holding', 'sqlite3', 'sqlite_utils')]"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
 def test_presenters_and_the_cli_do_not_import_kivy() -> None:
     code = (
-        "import sys, kiosk.cli, kiosk.ui.presenters, kiosk.ui.compose, kiosk.ui.theme\n"
+        "import sys, kiosk.cli, kiosk.ui.presenters, kiosk.bootstrap, kiosk.ui.theme\n"
         "assert not [m for m in sys.modules if m.startswith('kivy')]"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.bootstrap import open_kiosk
+from kiosk.bootstrap import open_kiosk, sync_state
 from kiosk.config import load_config
-from kiosk.runner import sync_state
 from sync.alerts import alerts_from_reply, read_open_alerts
 from sync.jobs import SyncJobs
 from sync.planner import HttpReply
