@@ -130,15 +130,12 @@ class KioskRoot(FloatLayout):
             "tr": deps.translator,
             "actions": self,
         }
-        self.question_screens: dict[str, QuestionScreen] = {}
-        for question in config.survey.questions:
-            screen = screen_class(question)(name=question_screen_name(question), **branding)
-            self.question_screens[question.id] = screen
-            self.manager.add_widget(screen)
-        self.thanks = ThanksScreen(name=THANKS, **branding)
-        self.manager.add_widget(self.thanks)
-        # The manager's screens are built the first time they are needed: not on the start-up path.
+        # Only the first question's screen is built before the first frame; the others follow right after it
+        # (`prepare`), or when first shown. The manager's screens are built the first time they are needed.
         self._branding = branding
+        self.question_screens: dict[str, QuestionScreen] = {}
+        self._thanks: ThanksScreen | None = None
+        self.question_screen(config.survey.questions[0])
         self._pin_screen: PinScreen | None = None
         self._dashboard: DashboardScreen | None = None
         self.add_widget(self.manager)
@@ -153,6 +150,27 @@ class KioskRoot(FloatLayout):
         self.show_shopper()
 
     # -- plumbing -------------------------------------------------------------------------------------------
+
+    def question_screen(self, question: Question) -> QuestionScreen:
+        screen = self.question_screens.get(question.id)
+        if screen is None:
+            screen = screen_class(question)(name=question_screen_name(question), **self._branding)
+            self.question_screens[question.id] = screen
+            self.manager.add_widget(screen)
+        return screen
+
+    @property
+    def thanks(self) -> ThanksScreen:
+        if self._thanks is None:
+            self._thanks = ThanksScreen(name=THANKS, **self._branding)
+            self.manager.add_widget(self._thanks)
+        return self._thanks
+
+    def prepare(self) -> None:
+        """Build the shopper's other screens now (once the first frame is up), so that no tap waits for one."""
+        for question in self.deps.config.survey.questions:
+            self.question_screen(question)
+        _ = self.thanks
 
     @property
     def pin_screen(self) -> PinScreen:
@@ -205,7 +223,7 @@ class KioskRoot(FloatLayout):
         if question is None:
             self.thanks.lang = flow.language
         else:
-            screen = self.question_screens[question.id]
+            screen = self.question_screen(question)
             screen.lang = flow.language
             screen.show_languages = flow.at_start and len(self.deps.config.survey.languages) > 1
             screen.show(
@@ -259,6 +277,7 @@ class KioskRoot(FloatLayout):
             if fresh is not None:
                 log.info("applying the new configuration")
                 self._build(fresh)
+                self.prepare()
 
     # -- the manager ----------------------------------------------------------------------------------------
 
@@ -369,6 +388,8 @@ log = logging.getLogger("kiosk.ui")
 
 # How long after the first frame `after_start` runs: the shopper's screen comes first.
 AFTER_START_DELAY_S = 1.0
+# When the shopper's other screens are built: after the first frame, before a shopper can have read it.
+PREPARE_DELAY_S = 0.05
 
 # What the shopper's screens need; the manager's screens load theirs when first opened (KioskRoot).
 KV_FILES = (
@@ -446,6 +467,9 @@ class KioskApp(App):
 
     def _first_frame(self, *_: Any) -> None:
         Window.unbind(on_flip=self._first_frame)
+        root = self.kiosk_root
+        if root is not None:
+            Clock.schedule_once(lambda _dt: root.prepare(), PREPARE_DELAY_S)
         if self.report_ready:
             # For benchmarks and the X11 test: the first rating screen is on screen and takes taps now.
             Clock.schedule_once(self._print_ready, 0)
