@@ -104,7 +104,7 @@ def storage_lines(
     for name, reason, at in storage.set_aside:
         lines.append(
             t("Damaged database kept aside as {file} on {when} ({reason}); a fresh one was started").format(
-                file=name, when=at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), reason=reason
+                file=name, when=Formats(language).when(at.astimezone(tz)), reason=reason
             )
         )
     return tuple(lines)
