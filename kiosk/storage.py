@@ -361,7 +361,7 @@ class ResponseStore:
                     if progress is not None:
                         progress(len(chunk))
                 if fresh_rows:
-                    self._judge_visits_before(None)
+                    self._judge_visits_between(ordered[0].created_at, ordered[-1].created_at)
         except sqlite3.OperationalError as error:
             raise StoreError(_explain(self.path, error)) from None
         return ImportResult(imported=len(answers) - len(already), already_present=len(already))
@@ -405,29 +405,36 @@ class ResponseStore:
             return None
         return {question for question, _ in rows}, bool(rows[0][1])
 
-    def _judge_visits_before(self, at: dt.datetime | None) -> None:
-        """Flag the repeated presses among the visits that ended before `at` (None: all of them).
+    def _judge_visits_before(self, at: dt.datetime) -> None:
+        """Flag the repeated presses among the visits that ended before `at`.
 
         Only the last few visits are read: a run long enough to be flagged already had its earlier visits
         flagged when they were judged, and flags are only ever added."""
         rule = self.config.repeats
+        if rule.enabled:
+            self._flag(repeated_visits(self._visits_before(at, rule.min_run + 2), rule))
+
+    def _judge_visits_between(self, first: dt.datetime, last: dt.datetime) -> None:
+        """After an import: judge the visits around the imported time span (an hour either side, far more
+        than any run of visits a few seconds apart), not the whole database."""
+        rule = self.config.repeats
         if not rule.enabled:
             return
-        visits = self._all_visits() if at is None else self._visits_before(at, rule.min_run + 2)
-        flagged = repeated_visits(visits, rule)
+        margin = dt.timedelta(hours=1)
+        rows = self.db.conn.execute(
+            "SELECT session_id, question_id, value, created_at FROM answers "
+            "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
+            (format_utc(first - margin), format_utc(last + margin)),
+        )
+        self._flag(repeated_visits(_visits_of(rows), rule))
+
+    def _flag(self, flagged: set[str]) -> None:
         if flagged:
             stamp = format_utc(dt.datetime.now(dt.UTC))
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
                 [(session_id, stamp) for session_id in sorted(flagged)],
             )
-
-    def _all_visits(self) -> list[Visit]:
-        return _visits_of(
-            self.db.conn.execute(
-                "SELECT session_id, question_id, value, created_at FROM answers ORDER BY created_at, id"
-            )
-        )
 
     def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
