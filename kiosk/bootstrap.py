@@ -161,7 +161,6 @@ def build_deps(
     held answers survive a new configuration); by default a new one over the kiosk's store. The sync state
     arrives as a callable, "not configured" by default: the UI never imports the sync code. CSV export runs
     on a worker thread with its own database connection (a sqlite3 connection refuses other threads)."""
-    from kiosk.export import export_to_file
     from kiosk.holding import HoldingRecorder
     from kiosk.pin import load_lockout
     from kiosk.ui.i18n import Translator
@@ -175,6 +174,8 @@ def build_deps(
 
     def export_csv(at: dt.datetime) -> Path:
         # Runs on a worker thread: its own connection to the database.
+        from kiosk.export import export_to_file
+
         export_dir.mkdir(parents=True, exist_ok=True)
         target = export_dir / f"kiosk-{config.store.id}-{config.device_id}-{at:%Y%m%d-%H%M%S}.csv"
         with ResponseStore(kiosk.paths.database, config) as store:

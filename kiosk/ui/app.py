@@ -162,6 +162,7 @@ class KioskRoot(FloatLayout):
     @property
     def thanks(self) -> ThanksScreen:
         if self._thanks is None:
+            load_kv("screens/thanks.kv")
             self._thanks = ThanksScreen(name=THANKS, **self._branding)
             self.manager.add_widget(self._thanks)
         return self._thanks
@@ -396,7 +397,6 @@ KV_FILES = (
     "widgets.kv",
     "screens/base.kv",
     "screens/question.kv",
-    "screens/thanks.kv",
 )
 
 
