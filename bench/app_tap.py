@@ -39,8 +39,8 @@ def main() -> None:
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
 
+    from kiosk.bootstrap import build_deps
     from kiosk.ui.app import build_root
-    from kiosk.ui.compose import build_deps
 
     # On the repository's disk (bench/out), not /tmp, which may be a tmpfs where fsync costs nothing.
     OUT.mkdir(parents=True, exist_ok=True)

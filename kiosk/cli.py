@@ -154,7 +154,9 @@ def _remove_quietly(path: Path) -> None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    from kiosk.bootstrap import utc_now
+
+    return utc_now()
 
 
 @main.command()
@@ -572,7 +574,8 @@ def set_pin(data_dir: Path) -> None:
     """Set the manager PIN (4 to 8 digits) that opens the manager screen of `kiosk run`.
 
     It is stored as a salted scrypt hash in manager-pin.json of the data directory (mode 0600), never in
-    kiosk.toml. Five wrong PINs in a row lock the pad for 60 seconds.
+    kiosk.toml. From the fifth wrong PIN in a row, each locks the pad (60 s, then twice as long each time);
+    setting the PIN again ends a lockout.
     """
     from kiosk.pin import PinError, check_pin_format, save_pin
 
@@ -611,12 +614,12 @@ def run(windowed: bool, size: str, data_dir: Path) -> None:
         dimensions = parse_size(size)
     except ValueError as error:
         fail(str(error))
-    from kiosk import runner
+    from kiosk import bootstrap
 
-    runner.apply_pending_config(data_dir)
+    bootstrap.apply_pending_config(data_dir)
     with opened(data_dir, recover=True) as kiosk:
         try:
-            parts = runner.compose_app(kiosk)
+            parts = bootstrap.compose_app(kiosk)
         except PinError as error:
             fail(str(error))
         configure_kivy(kivy_home=data_dir / ".kivy", fullscreen=not windowed, size=dimensions)

@@ -26,6 +26,7 @@ from kiosk.domain.survey import (
     ShowIf,
     Store,
     Survey,
+    Targets,
 )
 
 Key = tuple[str | int, ...]
@@ -191,7 +192,9 @@ class _Checker:
 def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tuple[Key, str]]]:
     """Build the configuration from parsed TOML, or say every problem found (key, message)."""
     check = _Checker()
-    check.table(data, (), {"store", "device", "survey", "repeated_presses", "questions", "display"})
+    check.table(
+        data, (), {"store", "device", "survey", "repeated_presses", "questions", "display", "targets"}
+    )
 
     store_data = check.sub(data, (), "store")
     check.table(store_data, ("store",), {"id", "name", "timezone"})
@@ -227,27 +230,53 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
         languages = ["fr", "en"]
 
     repeats_data = check.sub(data, (), "repeated_presses", required=False)
-    check.table(repeats_data, ("repeated_presses",), {"window_seconds", "min_run"})
-    min_run = repeats_data.get("min_run", 2)
-    if isinstance(min_run, bool) or not isinstance(min_run, int) or not 2 <= min_run <= 100:
-        check.fail(("repeated_presses", "min_run"), f"must be a whole number from 2 to 100, not {min_run!r}")
-        min_run = 2
-    rule = RepeatRule(
-        window_seconds=check.number(
-            repeats_data, ("repeated_presses",), "window_seconds", 10.0, 0.0, 86_400.0
-        ),
-        min_run=min_run,
-    )
+    rule = _parse_repeats(check, repeats_data)
 
     questions = _parse_questions(check, data.get("questions"), languages)
     display = _parse_display(check, check.sub(data, (), "display", required=False))
+    targets = _parse_targets(check, check.sub(data, (), "targets", required=False))
     if check.problems:
         return None, check.problems
     version = survey_data.get("version")
     if not isinstance(version, str) or not version.strip():
         version = survey_version(data.get("questions", []))
     survey = Survey(questions=tuple(questions), languages=tuple(languages), version=version)
-    return KioskConfig(store=store, device_id=device_id, survey=survey, repeats=rule, display=display), []
+    return KioskConfig(
+        store=store,
+        device_id=device_id,
+        survey=survey,
+        repeats=rule,
+        display=display,
+        targets=targets,
+    ), []
+
+
+def _parse_repeats(check: _Checker, data: Mapping[str, Any]) -> RepeatRule:
+    """`gap_seconds` and `min_visits` (the visit rule); the former rule's `window_seconds` and `min_run`
+    are still accepted so that older files load, and `window_seconds = 0` still turns the rule off."""
+    key: Key = ("repeated_presses",)
+    check.table(data, key, {"gap_seconds", "min_visits", "window_seconds", "min_run"})
+    defaults = RepeatRule()
+    runs = {}
+    for name in ("min_visits", "min_run"):
+        value = data.get(name, defaults.min_run)
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 100:
+            check.fail((*key, name), f"must be a whole number from 2 to 100, not {value!r}")
+            value = defaults.min_run
+        runs[name] = value
+    old_window = check.number(data, key, "window_seconds", 10.0, 0.0, 86_400.0)
+    gap = check.number(data, key, "gap_seconds", defaults.window_seconds, 0.0, 600.0)
+    return RepeatRule(window_seconds=0.0 if old_window == 0 else gap, min_run=runs["min_visits"])
+
+
+def _parse_targets(check: _Checker, data: Mapping[str, Any]) -> Targets:
+    key: Key = ("targets",)
+    check.table(data, key, {"nps", "csat", "happy_index"})
+    bounds = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "happy_index": (0.0, 100.0)}
+    goals: dict[str, float | None] = {}
+    for name, (low, high) in bounds.items():
+        goals[name] = check.number(data, key, name, 0.0, low, high) if name in data else None
+    return Targets(**goals)
 
 
 def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
@@ -262,6 +291,7 @@ def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
             "logo",
             "export_dir",
             "manager_hold_seconds",
+            "scale_colours",
         },
     )
     defaults = Display()
@@ -285,6 +315,10 @@ def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
         check.fail((*key, "accent_colour"), f'must be a colour like "#1F5FAF", not {accent!r}')
         accent = defaults.accent_colour
     paths = {name: check.text(data, key, name) if name in data else None for name in ("logo", "export_dir")}
+    scale_colours = data.get("scale_colours", defaults.scale_colours)
+    if scale_colours not in ("neutral", "zones"):
+        check.fail((*key, "scale_colours"), f'must be "neutral" or "zones", not {scale_colours!r}')
+        scale_colours = defaults.scale_colours
     return Display(
         thank_you_seconds=numbers["thank_you_seconds"],
         idle_timeout_seconds=numbers["idle_timeout_seconds"],
@@ -292,6 +326,7 @@ def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
         accent_colour=accent,
         logo=paths["logo"] or None,
         export_dir=paths["export_dir"] or None,
+        scale_colours=scale_colours,
     )
 
 
@@ -462,13 +497,15 @@ id = {device_id}
 languages = ["fr", "en"]
 # version = "2026-11"  # recorded with each answer; by default a digest of the questions below
 
-# A child pressing the same face over and over: a visit whose first answer repeats the previous visit's
-# first answer less than `window_seconds` after it continues a run; from the `min_run`-th visit of a run on,
-# answers are flagged suspect. They are kept and exported, but left out of the scores (counted as excluded).
-# window_seconds = 0 turns the rule off.
+# A finger pressing one spot again and again (a child, a leaning bag) answers every screen alike. Visits that
+# answer alike, each starting at most `gap_seconds` after the previous one's last answer, form a run; a run
+# of `min_visits` visits is flagged whole, once its visits have ended. Flagged visits are kept and exported,
+# but left out of the scores (counted as repeated presses). gap_seconds = 0 turns the rule off. The defaults
+# come from the traffic simulator (docs/repeated-presses.md); with a longer thank_you_seconds below, raise
+# gap_seconds by as much.
 [repeated_presses]
-window_seconds = 10
-min_run = 2
+gap_seconds = 6
+min_visits = 3
 
 # The touchscreen (`kiosk run`). Every key is optional; these are the defaults.
 [display]
@@ -478,6 +515,13 @@ accent_colour = "#1F5FAF"    # header colour; the text on it is black or white, 
 manager_hold_seconds = 3     # press the top-left corner this long to open the manager PIN pad
 # logo = "logo.png"          # shown in the header; relative paths are from this directory
 # export_dir = "/media/usb"  # where the manager screen writes its CSV export (default: exports/ here)
+# scale_colours = "zones"    # 0-10 buttons coloured by NPS zone (default "neutral": one colour, fairer answers)
+
+# The store's goals, shown beside the figures on the manager screen (optional; head office may set them).
+# [targets]
+# nps = 30
+# csat = 85
+# happy_index = 75
 
 # The questions, in the order they are asked.
 # kind: smiley5 (faces 1..5), smiley4 (faces 1..4), nps (0..10), ces7 (1..7), choice (one of the options).

@@ -3,6 +3,10 @@
 It is kept out of kiosk.toml so that the configuration can be copied between stores, shown on a screen or
 sent to support without giving the PIN away. Checking takes a few tens of milliseconds on purpose (scrypt),
 which is nothing for a person at the pad and a lot for someone guessing offline.
+
+Wrong PINs are counted in a second file (`manager-pin-lockout.json`), so that the lockout and its growing
+delays survive a restart or a new configuration: from the fifth wrong PIN in a row, each one locks the pad,
+for 60 s, then 120 s, 240 s... up to an hour. The right PIN, or `kiosk set-pin`, clears it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,15 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 PIN_FILE = "manager-pin.json"
+LOCKOUT_FILE = "manager-pin-lockout.json"
+FREE_TRIES = 4
+FIRST_LOCK_S = 60.0
+LONGEST_LOCK_S = 3600.0
 _PIN = re.compile(r"^[0-9]{4,8}$")
 # scrypt cost: n=2**14, r=8 (about 16 MB and 30-60 ms on a Raspberry Pi 4).
 _N, _R, _P = 2**14, 8, 1
@@ -86,21 +95,26 @@ def pin_path(data_dir: Path) -> Path:
 
 
 def save_pin(data_dir: Path, pin: str) -> Path:
-    """Hash and store the PIN; the file is created with mode 0600 and replaced atomically."""
+    """Hash and store the PIN (mode 0600, replaced atomically); a lockout in force ends."""
     hashed = PinHash.create(pin)
     path = pin_path(data_dir)
+    _write_private(path, hashed.to_json())
+    pin_path(data_dir).with_name(LOCKOUT_FILE).unlink(missing_ok=True)
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(hashed.to_json())
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(path)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return path
 
 
 def load_pin(data_dir: Path) -> PinHash | None:
@@ -111,3 +125,59 @@ def load_pin(data_dir: Path) -> PinHash | None:
         return None
     except OSError as error:
         raise PinError(f"{pin_path(data_dir)}: cannot read: {error.strerror}") from None
+
+
+# -- the lockout after wrong PINs ---------------------------------------------------------------------------
+
+
+def lock_seconds(failures: int) -> float:
+    """How long the pad stays locked after `failures` wrong PINs in a row (0: not locked)."""
+    if failures <= FREE_TRIES:
+        return 0.0
+    return float(min(LONGEST_LOCK_S, FIRST_LOCK_S * 2 ** min(failures - FREE_TRIES - 1, 16)))
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """Wrong PINs in a row and when the pad opens again (wall-clock epoch seconds)."""
+
+    failures: int = 0
+    locked_until: float = 0.0
+
+
+def load_lockout(data_dir: Path) -> Lockout:
+    """The stored lockout; none when the file is missing. A damaged file counts as the last free try used,
+    so that deleting or spoiling it never gives more guesses."""
+    path = data_dir / LOCKOUT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Lockout(int(data["failures"]), float(data["locked_until"]))
+    except FileNotFoundError:
+        return Lockout()
+    except (OSError, ValueError, KeyError, TypeError):
+        return Lockout(failures=FREE_TRIES)
+
+
+def save_lockout(data_dir: Path, lockout: Lockout) -> None:
+    path = data_dir / LOCKOUT_FILE
+    if lockout == Lockout():
+        path.unlink(missing_ok=True)
+        return
+    _write_private(path, json.dumps({"failures": lockout.failures, "locked_until": lockout.locked_until}))
+
+
+@dataclass(frozen=True, slots=True)
+class PinState:
+    """The PIN as the file says now: its check, or why there is none (missing, or unreadable)."""
+
+    verify: Callable[[str], bool] | None
+    problem: str | None = None
+
+
+def read_pin_state(data_dir: Path) -> PinState:
+    """Never raises: a missing, empty or damaged file is a state the manager screen explains."""
+    try:
+        pin = load_pin(data_dir)
+    except PinError as error:
+        return PinState(None, str(error))
+    return PinState(None if pin is None else pin.matches)

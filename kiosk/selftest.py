@@ -10,7 +10,6 @@ It writes a screenshot of the window after the tap. A failure is a `SelftestErro
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import __version__
-from kiosk.bootstrap import Kiosk, open_kiosk
+from kiosk.bootstrap import Kiosk, open_kiosk, utc_now
 from kiosk.config import default_config_text
 
 SIZE = (800, 480)
@@ -165,7 +164,7 @@ class _Driver:
     def check(self, *_: Any) -> None:
         from kivy.core.window import Window
 
-        today = self.kiosk.today(dt.datetime.now(dt.UTC))
+        today = self.kiosk.today(utc_now())
         self.answer_id, self.responses = check_recorded(
             self.kiosk.store.answers(), self.kiosk.scores(today, today), self.question_id, self.value
         )
@@ -278,11 +277,11 @@ def run_selftest(
 
 
 def _drive(kiosk: Kiosk, screenshot: Path, timeout_s: float) -> _Driver:
-    from kiosk import runner
+    from kiosk import bootstrap
     from kiosk.ui.boot import configure_kivy
 
     # The same composition as `kiosk run`: the sync jobs run too (unpaired, so they only wait).
-    parts = runner.compose_app(kiosk)
+    parts = bootstrap.compose_app(kiosk)
     parts.start_sync()
     try:
         deps = parts.deps

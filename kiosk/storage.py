@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from kiosk.domain.days import format_utc, local_day, parse_stored
-from kiosk.domain.repeats import VisitMark, flag_visits, is_suspect
+from kiosk.domain.repeats import Visit, repeated_visits
 from kiosk.domain.scoring import CountRow
 from kiosk.domain.survey import AnswerError, KioskConfig, Question
 
@@ -85,35 +85,52 @@ def m001_answers(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-@dataclass(slots=True)
-class _RecentVisits:
-    """The latest visits as this connection last knew them, so that a tap needs no look-up for the
-    repeated-press rule. `version` is SQLite's data_version: it changes when another connection writes."""
+@migrations()
+def m020_visit_flags(db: Database) -> None:
+    """Repeated presses flagged per visit, once the visit has ended (kiosk.domain.repeats).
 
-    version: int
-    visits: list[tuple[str, VisitMark]]  # (visit id, mark), most recent first
-    answered: dict[str, tuple[set[str], bool]]  # of those, the visits started through this connection
-
-    @property
-    def marks(self) -> list[VisitMark]:
-        return [mark for _, mark in self.visits]
-
-    def start(self, session_id: str, mark: VisitMark, question_id: str, suspect: bool, keep: int) -> None:
-        self.visits = [(session_id, mark), *self.visits][:keep]
-        kept = {sid for sid, _ in self.visits}
-        self.answered = {sid: seen for sid, seen in self.answered.items() if sid in kept}
-        self.answered[session_id] = ({question_id}, suspect)
-
-    def extend(self, session_id: str, question_id: str, at: dt.datetime) -> None:
-        """A later answer of a visit: the visit now ends at `at` (the rule's window runs from there)."""
-        if session_id in self.answered:
-            self.answered[session_id][0].add(question_id)
-        for index, (sid, mark) in enumerate(self.visits):
-            if sid == session_id and mark.last_at < at:
-                self.visits[index] = (
-                    sid,
-                    VisitMark(mark.first_question, mark.first_value, mark.started_at, at),
-                )
+    Answers never change: a flag is a row here, and the counts follow it. An answer stored with
+    `suspect = 1` (the rule before this table) keeps that meaning; a visit's answers are suspect when
+    either says so.
+    """
+    db.execute(
+        "CREATE TABLE visit_flags (session_id TEXT PRIMARY KEY, flagged_at TEXT NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("DROP TRIGGER answers_count")
+    db.execute(
+        """
+        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
+            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
+            VALUES (
+                new.local_day, new.question_id, new.value,
+                new.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = new.session_id),
+                1
+            )
+            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + 1;
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER visit_flag_counts AFTER INSERT ON visit_flags BEGIN
+            UPDATE daily_counts SET n = n - (
+                SELECT count(*) FROM answers a
+                WHERE a.session_id = new.session_id AND a.suspect = 0 AND a.local_day = daily_counts.local_day
+                  AND a.question_id = daily_counts.question_id AND a.value = daily_counts.value
+            )
+            WHERE suspect = 0 AND (local_day, question_id, value) IN (
+                SELECT local_day, question_id, value FROM answers
+                WHERE session_id = new.session_id AND suspect = 0
+            );
+            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
+            SELECT local_day, question_id, value, 1, count(*) FROM answers
+            WHERE session_id = new.session_id AND suspect = 0
+            GROUP BY local_day, question_id, value
+            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + excluded.n;
+            DELETE FROM daily_counts WHERE n = 0;
+        END
+        """
+    )
 
 
 class StoreError(Exception):
@@ -186,6 +203,10 @@ class ImportResult:
 
 
 EXPORT_COLUMNS = (*_ANSWER_COLUMNS, "synced_at")
+# An answer is a repeated press when it was stored so (the rule before visit flags) or its visit is flagged.
+SUSPECT_OF_VISIT = (
+    "(suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = answers.session_id)) AS suspect"
+)
 
 
 class ResponseStore:
@@ -194,10 +215,10 @@ class ResponseStore:
     def __init__(self, path: Path, config: KioskConfig, *, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.config = config
-        self._recent: _RecentVisits | None = None
         try:
             conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
-            self.db = Database(conn)
+            # No sqlite-utils plugins: loading them scans every installed package (70 ms at each start).
+            self.db = Database(conn, execute_plugins=False)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -250,23 +271,12 @@ class ResponseStore:
         question, value, language = self._checked(new)
         try:
             with self.writing():
-                recent = self._recent_visits()
                 session_id = new.session_id or str(uuid.uuid4())
-                visit = (
-                    None
-                    if new.session_id is None
-                    else recent.answered.get(session_id) or self._visit(session_id)
-                )
+                visit = None if new.session_id is None else self._visit(session_id)
                 if visit is None:
-                    mark = VisitMark(question.id, value, new.created_at, new.created_at)
-                    keep = self.config.repeats.min_run - 1
-                    if recent.visits and new.created_at < max(m.last_at for m in recent.marks):
-                        # Earlier than the latest answer (a clock set back, or `record --at`): ask the file.
-                        self._recent = None
-                        history = [mark for _, mark in self._visits_before(new.created_at, keep)]
-                    else:
-                        history = recent.marks[:keep]
-                    suspect = is_suspect(mark, history, self.config.repeats)
+                    # A new visit: the ones before it have ended, so the rule can judge them now.
+                    self._judge_visits_before(new.created_at)
+                    suspect = False
                 else:
                     answered, suspect = visit
                     if question.id in answered:
@@ -284,14 +294,17 @@ class ResponseStore:
                 )
                 self.db.conn.execute(_INSERT, answer.values())
         except sqlite3.OperationalError as error:
-            self._recent = None
             raise StoreError(_explain(self.path, error)) from None
-        if self._recent is not None:
-            if visit is None:
-                self._recent.start(session_id, mark, question.id, suspect, self.config.repeats.min_run)
-            else:
-                self._recent.extend(session_id, question.id, new.created_at)
         return answer
+
+    def end_visits(self, now: dt.datetime) -> None:
+        """Every visit so far has ended (the app is back on its start screen): judge them now rather than
+        when the next shopper taps, so that the figures and the upload see the flags soon."""
+        try:
+            with self.writing():
+                self._judge_visits_before(now)
+        except sqlite3.OperationalError as error:
+            raise StoreError(_explain(self.path, error)) from None
 
     def check(self, new: NewAnswer) -> None:
         """Raise AnswerError if `record` would refuse this answer for its content (no database access)."""
@@ -304,14 +317,6 @@ class ResponseStore:
 
     def has_answer(self, answer_id: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
-
-    def _recent_visits(self) -> _RecentVisits:
-        """The latest visits, from memory while no other connection has written since they were read."""
-        version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._recent is None or self._recent.version != version:
-            visits = self._visits_before(None, self.config.repeats.min_run)
-            self._recent = _RecentVisits(version=version, visits=visits, answered={})
-        return self._recent
 
     def import_answers(
         self, rows: Sequence[NewAnswer], progress: Callable[[int], None] | None = None
@@ -328,29 +333,12 @@ class ResponseStore:
         sessions: dict[str, list[NewAnswer]] = {}
         for row in ordered:
             sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
-        self._recent = None
         try:
             with self.writing():
                 existing = self._existing_sessions(list(sessions))
-                fresh = [(sid, answers) for sid, answers in sessions.items() if sid not in existing]
-                marks = [
-                    VisitMark(a[0].question_id, str(a[0].value), a[0].created_at, a[-1].created_at)
-                    for _, a in fresh
-                ]
-                keep = self.config.repeats.min_run - 1
-                history = (
-                    [mark for _, mark in self._visits_before(marks[0].started_at, keep)] if marks else []
-                )
-                flags = dict(
-                    zip(
-                        (sid for sid, _ in fresh),
-                        flag_visits(marks, history, self.config.repeats),
-                        strict=True,
-                    )
-                )
                 answers = []
                 for sid, session_rows in sessions.items():
-                    suspect = flags[sid] if sid in flags else bool(existing[sid])
+                    suspect = bool(existing.get(sid, 0))
                     for row in session_rows:
                         question, value, language = self._checked(row)
                         answers.append(
@@ -373,6 +361,8 @@ class ResponseStore:
                     self.db.conn.executemany(_INSERT, chunk)
                     if progress is not None:
                         progress(len(chunk))
+                if fresh_rows:
+                    self._judge_visits_between(ordered[0].created_at, ordered[-1].created_at)
         except sqlite3.OperationalError as error:
             raise StoreError(_explain(self.path, error)) from None
         return ImportResult(imported=len(answers) - len(already), already_present=len(already))
@@ -416,6 +406,37 @@ class ResponseStore:
             return None
         return {question for question, _ in rows}, bool(rows[0][1])
 
+    def _judge_visits_before(self, at: dt.datetime) -> None:
+        """Flag the repeated presses among the visits that ended before `at`.
+
+        Only the last few visits are read: a run long enough to be flagged already had its earlier visits
+        flagged when they were judged, and flags are only ever added."""
+        rule = self.config.repeats
+        if rule.enabled:
+            self._flag(repeated_visits(self._visits_before(at, rule.min_run + 2), rule))
+
+    def _judge_visits_between(self, first: dt.datetime, last: dt.datetime) -> None:
+        """After an import: judge the visits around the imported time span (an hour either side, far more
+        than any run of visits a few seconds apart), not the whole database."""
+        rule = self.config.repeats
+        if not rule.enabled:
+            return
+        margin = dt.timedelta(hours=1)
+        rows = self.db.conn.execute(
+            "SELECT session_id, question_id, value, created_at FROM answers "
+            "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
+            (format_utc(first - margin), format_utc(last + margin)),
+        )
+        self._flag(repeated_visits(_visits_of(rows), rule))
+
+    def _flag(self, flagged: set[str]) -> None:
+        if flagged:
+            stamp = format_utc(dt.datetime.now(dt.UTC))
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
+                [(session_id, stamp) for session_id in sorted(flagged)],
+            )
+
     def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for chunk in _chunks(session_ids, 500):
@@ -428,26 +449,17 @@ class ResponseStore:
                 found[row["session_id"]] = row["suspect"]
         return found
 
-    def _visits_before(self, at: dt.datetime | None, count: int) -> list[tuple[str, VisitMark]]:
-        """The last `count` visits with answers at or before `at` (None: the latest), most recent first."""
-        if count <= 0:
-            return []
+    def _visits_before(self, at: dt.datetime, count: int) -> list[Visit]:
+        """The last `count` visits whose answers came before `at`, in time order."""
         per_visit = max(1, len(self.config.survey.questions))
         rows = self.db.conn.execute(
             "SELECT session_id, question_id, value, created_at FROM answers "
-            "WHERE created_at <= ? ORDER BY created_at DESC LIMIT ?",
-            ("9999" if at is None else format_utc(at), (count + 1) * per_visit),
-        )
-        visits: dict[str, list[tuple[str, str, str, str]]] = {}
-        for row in rows:
-            visits.setdefault(row[0], []).append(row)
-        marks = []
-        for session_id, answers in list(visits.items())[:count]:
-            (_, question, value, started), last = answers[-1], answers[0]
-            marks.append(
-                (session_id, VisitMark(question, value, parse_stored(started), parse_stored(last[3])))
-            )
-        return marks
+            "WHERE created_at < ? ORDER BY created_at DESC LIMIT ?",
+            (format_utc(at), (count + 1) * per_visit),
+        ).fetchall()
+        visits = _visits_of(reversed(rows))
+        # The oldest one read may have lost answers to the limit: leave it out.
+        return visits[1:] if len(rows) == (count + 1) * per_visit else visits
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -468,6 +480,29 @@ class ResponseStore:
             )
         ]
 
+    def visits_by_quarter_hour(
+        self, start: dt.date, end: dt.date, question_id: str
+    ) -> list[tuple[dt.datetime, int]]:
+        """Kept answers to `question_id` (visits, for the first question) of the store-local days start..end,
+        counted per UTC quarter-hour (the hourly pattern: every time zone is a whole number of quarters off)."""
+        rows = self.db.conn.execute(
+            "SELECT substr(created_at, 1, 14) || printf('%02d', CAST(substr(created_at, 15, 2) AS INTEGER) "
+            "/ 15 * 15) AS quarter, count(*) FROM answers "
+            "WHERE question_id = ? AND created_at >= ? AND created_at < ? AND local_day BETWEEN ? AND ? "
+            f"AND NOT {SUSPECT_OF_VISIT.removesuffix(' AS suspect')} GROUP BY quarter",
+            (
+                question_id,
+                (start - dt.timedelta(days=2)).isoformat(),
+                (end + dt.timedelta(days=2)).isoformat(),
+                start.isoformat(),
+                end.isoformat(),
+            ),
+        ).fetchall()
+        return [
+            (dt.datetime.strptime(quarter, "%Y-%m-%dT%H:%M").replace(tzinfo=dt.UTC), count)
+            for quarter, count in rows
+        ]
+
     def answers(self, start: dt.date | None = None, end: dt.date | None = None) -> Iterator[dict[str, Any]]:
         """Every stored answer (suspect ones included) of the store-local days in range, in time order."""
         where, params = [], []
@@ -480,9 +515,8 @@ class ResponseStore:
             where.append("created_at < ? AND local_day <= ?")
             params += [(end + dt.timedelta(days=2)).isoformat(), end.isoformat()]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        yield from self.db.query(
-            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM answers {clause} ORDER BY created_at, id", params
-        )
+        columns = ", ".join(SUSPECT_OF_VISIT if c == "suspect" else c for c in EXPORT_COLUMNS)
+        yield from self.db.query(f"SELECT {columns} FROM answers {clause} ORDER BY created_at, id", params)
 
     def answer_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM answers").fetchone()[0])
@@ -504,6 +538,14 @@ class ResponseStore:
             noted.get(file.name) or SetAside(file, "reason not recorded", _mtime(file))
             for file in set_aside_files(self.path)
         ]
+
+
+def _visits_of(rows: Iterable[tuple[str, str, str, str]]) -> list[Visit]:
+    """(session, question, value, created_at) rows in time order -> visits in order of their first answer."""
+    answers: dict[str, list[tuple[str, str, dt.datetime]]] = {}
+    for session_id, question, value, created_at in rows:
+        answers.setdefault(session_id, []).append((question, value, parse_stored(created_at)))
+    return [Visit(session_id, tuple(given)) for session_id, given in answers.items()]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

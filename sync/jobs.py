@@ -8,6 +8,7 @@ to callbacks, which the Kivy app must hand to its main thread (`@mainthread` / `
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -23,19 +24,21 @@ import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from kiosk import __version__
-from kiosk.bootstrap import busy_timeout_ms
+from kiosk.bootstrap import busy_timeout_ms, utc_now
 from kiosk.domain.days import format_utc, local_day
 from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
 from kiosk.storage import ResponseStore
+from sync.alerts import STATE_KEY as ALERTS_KEY
+from sync.alerts import alerts_from_reply
 from sync.client import CentralClient
 from sync.outbox import Outbox, SyncStatus, read_status
 from sync.pairing import PairingError, load_pairing
 from sync.planner import RETRY_AFTER_CAP_S, HttpReply
 from sync.protocol import DEFAULT_BATCH
 from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
-from sync.uploader import Clock, DrainResult, drain, utc_now
+from sync.uploader import Clock, DrainResult, drain
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +140,15 @@ class SyncJobs:
                 if isinstance(reply, HttpReply) and reply.status == 200:
                     state: dict[str, str | None] = {"last_heartbeat_at": format_utc(sent)}
                     try:
-                        server_time = dt.datetime.fromisoformat(json.loads(reply.body)["server_time"])
+                        body = json.loads(reply.body)
+                        server_time = dt.datetime.fromisoformat(body["server_time"])
                         state["clock_skew_s"] = f"{(sent - server_time).total_seconds():.1f}"
                     except (ValueError, KeyError, TypeError):
                         pass
+                    with contextlib.suppress(ValueError):
+                        alerts = alerts_from_reply(json.loads(reply.body))
+                        if alerts is not None:
+                            state[ALERTS_KEY] = alerts
                     outbox.set_state(state)
         except PairingError:
             return

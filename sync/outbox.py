@@ -43,8 +43,10 @@ def m001_sync_state(db: Database) -> None:
     db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+# A visit flagged as repeated presses (kiosk.storage's visit_flags) sends its answers as suspect.
+_SUSPECT = "(a.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = a.session_id)) AS suspect"
 SELECT_PENDING = f"""
-    SELECT {", ".join(column for column, _ in ANSWER_FIELDS)}
+    SELECT {", ".join(_SUSPECT if column == "suspect" else column for column, _ in ANSWER_FIELDS)}
     FROM answers a
     WHERE a.synced_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)

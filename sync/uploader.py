@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kiosk.bootstrap import utc_now
 from kiosk.domain.days import format_utc
 from sync.client import CentralClient
 from sync.outbox import Outbox
@@ -26,10 +27,6 @@ from sync.planner import (
 from sync.protocol import DEFAULT_BATCH, answer_to_wire, upload_body
 
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,9 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def child(data_dir: Path, seed: int, outages: bool) -> None:
     sys.path.insert(0, str(ROOT))
-    from kiosk.bootstrap import open_kiosk
+    from kiosk.bootstrap import build_deps, open_kiosk
     from kiosk.storage import Answer, NewAnswer
-    from kiosk.ui.compose import build_deps
     from kiosk.ui.presenters import SurveyFlow
 
     # As `kiosk run` opens it. Were a kill ever to damage the file, it would be set aside here, and the

@@ -24,12 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.bootstrap import open_kiosk  # noqa: E402
+from kiosk.bootstrap import build_deps, open_kiosk  # noqa: E402
 from kiosk.config import default_config_text  # noqa: E402
 from kiosk.holding import HoldingRecorder  # noqa: E402
-from kiosk.storage import NewAnswer  # noqa: E402
-from kiosk.ui.compose import build_deps  # noqa: E402
-from kiosk.ui.presenters import SurveyFlow, storage_lines  # noqa: E402
+from kiosk.ui.presenters import Given, SurveyFlow, storage_lines  # noqa: E402
 
 START = dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC)
 
@@ -65,7 +63,7 @@ def campaign(mount: Path, as_root: bool, visits: int, limit: int) -> int:
     deps = build_deps(kiosk, holder=holder)
     taps: list[tuple[tuple[str, str, str], bool]] = []
 
-    def record(new: NewAnswer) -> object:
+    def record(new: Given) -> object:
         result = deps.record(new)
         assert new.session_id is not None
         taps.append(((new.session_id, new.question_id, new.created_at.isoformat()), result is not None))

@@ -88,11 +88,14 @@ class Question:
 
 @dataclass(frozen=True, slots=True)
 class RepeatRule:
-    """Visits whose first answer repeats the previous visit's within `window_seconds` form a run; the
-    `min_run`-th visit of a run and the later ones are suspect (a child pressing the same face)."""
+    """Visits that answer alike, each starting within `window_seconds` of the previous one's last answer,
+    form a run; a run of `min_run` visits is flagged whole (see kiosk.domain.repeats). `quick_seconds`
+    (off by default, not in kiosk.toml) also flags a run of two whose answers all came that fast: a variant
+    the traffic simulator measured and turned down."""
 
-    window_seconds: float = 10.0
-    min_run: int = 2
+    window_seconds: float = 6.0
+    min_run: int = 3
+    quick_seconds: float = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -141,6 +144,18 @@ class Display:
     logo: str | None = None
     export_dir: str | None = None
     manager_hold_seconds: float = 3.0
+    # "neutral": every 0-10 button alike (survey practice: zone colours nudge answers); "zones": coloured
+    # by detractor / passive / promoter.
+    scale_colours: str = "neutral"
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The store's goals (`[targets]`), shown beside the figures on the manager screen; None: no goal."""
+
+    nps: float | None = None
+    csat: float | None = None
+    happy_index: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +165,4 @@ class KioskConfig:
     survey: Survey
     repeats: RepeatRule = field(default_factory=RepeatRule)
     display: Display = field(default_factory=Display)
+    targets: Targets = field(default_factory=Targets)

@@ -10,7 +10,7 @@ import gettext
 from collections.abc import Iterable
 from pathlib import Path
 
-from kiosk.ui.paths import asset_dir
+from kiosk.paths import asset_dir
 
 DOMAIN = "kiosk"
 

@@ -13,12 +13,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.days import parse_stored
-from kiosk.domain.survey import Display, Kind, Question, Survey
-from kiosk.storage import NewAnswer
+from kiosk.domain.survey import Display, Kind, KioskConfig, Question, Survey, Targets
+from kiosk.pin import FREE_TRIES, Lockout, PinState, lock_seconds
+
+if TYPE_CHECKING:
+    from kiosk.ui.i18n import Translator
 
 THANKS = "thanks"
 
@@ -36,6 +39,17 @@ class SyncState:
     pending: int = 0
     last_success: dt.datetime | None = None
     last_error: str | None = None
+    alerts: tuple[Alert, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert head office has open for this store (sent with the heartbeat's reply; see sync/alerts.py)."""
+
+    id: str
+    rule: str
+    opened_at: dt.datetime
+    summary: str
 
 
 class SyncStatus(Protocol):
@@ -90,7 +104,7 @@ def storage_lines(
     for name, reason, at in storage.set_aside:
         lines.append(
             t("Damaged database kept aside as {file} on {when} ({reason}); a fresh one was started").format(
-                file=name, when=at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), reason=reason
+                file=name, when=Formats(language).when(at.astimezone(tz)), reason=reason
             )
         )
     return tuple(lines)
@@ -103,8 +117,19 @@ def storage_fine() -> StorageState:
 # -- the shopper's visit ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Given:
+    """An answer given on screen, as the visit hands it to the tap path (the composition root stores it)."""
+
+    question_id: str
+    value: object
+    created_at: dt.datetime
+    session_id: str
+    language: str
+
+
 class Recorder(Protocol):
-    def __call__(self, new: NewAnswer, /) -> object: ...
+    def __call__(self, given: Given, /) -> object: ...
 
 
 @dataclass(slots=True)
@@ -169,7 +194,7 @@ class SurveyFlow:
         self.touch(now)
         session_id = self.session_id or str(uuid.uuid4())
         self.record(
-            NewAnswer(
+            Given(
                 question_id=question.id,
                 value=value,
                 created_at=at,
@@ -254,8 +279,9 @@ FACE_CAPTIONS = {
 }
 
 
-def targets(question: Question, language: str, translate: Translate) -> list[Target]:
-    """The answers a question offers on screen, in display order."""
+def targets(question: Question, language: str, translate: Translate, zones: bool = False) -> list[Target]:
+    """The answers a question offers on screen, in display order. 0-10 buttons share one neutral colour
+    (zone colours nudge answers) unless `zones` (display.scale_colours = "zones")."""
     from kiosk.ui import theme
 
     if question.kind in (Kind.SMILEY5, Kind.SMILEY4):
@@ -273,7 +299,7 @@ def targets(question: Question, language: str, translate: Translate) -> list[Tar
                 )
             )
         return result
-    if question.kind is Kind.NPS:
+    if question.kind is Kind.NPS and zones:
         return [
             Target(
                 value=str(v),
@@ -322,18 +348,22 @@ class PinOutcome(Enum):
 
 @dataclass(slots=True)
 class PinPad:
-    """Digits typed on the pad; 5 wrong PINs in a row lock it for 60 seconds."""
+    """Digits typed on the pad. From the fifth wrong PIN in a row, each wrong PIN locks the pad, for longer
+    each time (kiosk.pin.lock_seconds); `saved` is told every change of the count, so that the lockout
+    survives a restart. `now` is wall-clock epoch seconds. `problem`: why no PIN can be checked (an
+    unreadable PIN file)."""
 
     verify: Callable[[str], bool] | None
-    max_attempts: int = 5
-    lock_seconds: float = 60.0
-    max_length: int = 8
-    entered: str = ""
     failures: int = 0
     locked_until: float = 0.0
+    problem: str | None = None
+    saved: Callable[[int, float], object] = lambda failures, until: None
+    max_length: int = 8
+    entered: str = ""
 
     def locked_for(self, now: float) -> float:
-        return max(0.0, self.locked_until - now)
+        # A clock set back never makes the wait longer than the lock itself.
+        return max(0.0, min(self.locked_until - now, lock_seconds(self.failures)))
 
     def press(self, digit: str, now: float) -> None:
         if self.locked_for(now) > 0 or len(self.entered) >= self.max_length or not digit.isdigit():
@@ -357,17 +387,19 @@ class PinPad:
             return PinOutcome.INCOMPLETE
         entered, self.entered = self.entered, ""
         if self.verify(entered):
-            self.failures = 0
+            self.failures, self.locked_until = 0, 0.0
+            self.saved(0, 0.0)
             return PinOutcome.ACCEPTED
         self.failures += 1
-        if self.failures >= self.max_attempts:
-            self.failures = 0
-            self.locked_until = now + self.lock_seconds
-            return PinOutcome.LOCKED
-        return PinOutcome.WRONG
+        wait = lock_seconds(self.failures)
+        self.locked_until = now + wait if wait else 0.0
+        self.saved(self.failures, self.locked_until)
+        return PinOutcome.LOCKED if wait else PinOutcome.WRONG
 
     def message(self, outcome: PinOutcome | None, now: float, language: str, translate: Translate) -> str:
         wait = self.locked_for(now)
+        if self.verify is None and self.problem is not None:
+            return translate(language, "The PIN file cannot be read: set the PIN again with `kiosk set-pin`.")
         if self.verify is None:
             return translate(language, "No PIN is set: run `kiosk set-pin` on this device.")
         if wait > 0:
@@ -375,7 +407,7 @@ class PinPad:
                 seconds=int(wait + 0.999)
             )
         if outcome is PinOutcome.WRONG:
-            left = self.max_attempts - self.failures
+            left = FREE_TRIES + 1 - self.failures
             return translate(language, "Wrong PIN ({left} tries left).").format(left=left)
         return translate(language, "Enter the manager PIN")
 
@@ -385,8 +417,12 @@ class PinPad:
 
 @dataclass(frozen=True, slots=True)
 class Tile:
+    """A figure; `note` is its target and the gap to it, `good` whether the figure meets the target."""
+
     label: str
     value: str
+    note: str = ""
+    good: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,67 +447,180 @@ class Trend:
 
 
 @dataclass(frozen=True, slots=True)
+class Period:
+    days: int
+    label: str
+    chosen: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DashboardView:
     title: str
     tiles: tuple[Tile, ...]
     distribution: Bars | None
     hourly: Bars
-    trend: Trend | None
-    reasons: tuple[tuple[str, int], ...]
+    csat_trend: Trend | None
+    nps_trend: Trend | None
+    reasons: tuple[tuple[str, str], ...]  # (count as shown, reason)
     reasons_title: str
     sync_lines: tuple[str, ...]
     storage_lines: tuple[str, ...] = ()
+    periods: tuple[Period, ...] = ()
+    alert_lines: tuple[str, ...] = ()
 
 
-TREND_DAYS = 14
+# The manager's periods (days, today included) and how many days the trends show for each.
+PERIODS = (1, 7, 30)
+TREND_DAYS = {1: 14, 7: 14, 30: 30}
+PERIOD_LABELS = {1: "Today", 7: "7 days", 30: "30 days"}
 
 
-def _fmt(value: float | None, suffix: str = "", signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.1f}{suffix}" if signed else f"{value:.1f}{suffix}"
+def scores_start(today: dt.date) -> dt.date:
+    """The first day the dashboard needs scores for, whatever the period (`Kiosk.scores(start, today)`)."""
+    return today - dt.timedelta(days=max(TREND_DAYS.values()) - 1)
+
+
+class Formats:
+    """Numbers and dates in the manager's language (Babel, loaded when the dashboard first opens)."""
+
+    def __init__(self, language: str) -> None:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            self.locale = Locale.parse(language)
+        except (UnknownLocaleError, ValueError):
+            self.locale = Locale.parse("en")
+        self._percent = self.locale.percent_formats[None].pattern.replace("#,##0", "#,##0.0")
+
+    def count(self, value: int) -> str:
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(value, locale=self.locale))
+
+    def decimal(self, value: float | None, signed: bool = False) -> str:
+        from babel.numbers import format_decimal
+
+        if value is None:
+            return "—"
+        return str(
+            format_decimal(value, format="+#,##0.0;-#,##0.0" if signed else "#,##0.0", locale=self.locale)
+        )
+
+    def percent(self, value: float | None) -> str:
+        from babel.numbers import format_percent
+
+        if value is None:
+            return "—"
+        return str(format_percent(value / 100, format=self._percent, locale=self.locale))
+
+    def date(self, day: dt.date) -> str:
+        from babel.dates import format_date
+
+        return str(format_date(day, format="medium", locale=self.locale))
+
+    def day_of_month(self, day: dt.date) -> str:
+        from babel.dates import format_date
+
+        return str(format_date(day, format="d", locale=self.locale))
+
+    def when(self, at: dt.datetime) -> str:
+        from babel.dates import format_datetime
+
+        return str(format_datetime(at, format="short", locale=self.locale))
+
+
+def summed(days: Iterable[Mapping[str, Any]], question: Question) -> tuple[dict[str, int], int]:
+    """A question's answer counts over several days of `kiosk scores --json`, and its excluded count."""
+    counts: Counter[str] = Counter()
+    excluded = 0
+    for day in days:
+        figures = day["questions"][question.id]
+        counts.update(figures["distribution"] if question.scale is not None else figures["counts"])
+        excluded += figures["excluded"]
+    return dict(counts), excluded
+
+
+def local_hours(quarters: Iterable[tuple[dt.datetime, int]], tz: ZoneInfo) -> Counter[int]:
+    """Visits per local hour from counts per UTC quarter-hour (every time zone is a whole quarter off)."""
+    hours: Counter[int] = Counter()
+    for start, count in quarters:
+        hours[start.astimezone(tz).hour] += count
+    return hours
 
 
 def dashboard_view(
     survey: Survey,
     scores: Mapping[str, Any],
-    today_answers: Iterable[Mapping[str, Any]],
+    period: int,
+    quarters: Iterable[tuple[dt.datetime, int]],
     tz: ZoneInfo,
     sync: SyncState,
     language: str,
     translate: Translate,
     storage: StorageState | None = None,
+    targets: Targets | None = None,
 ) -> DashboardView:
-    """The manager screen's figures. `scores` is `Kiosk.scores(today - 13 days, today)`, the same dict as
-    `kiosk scores --json`, so both always agree; `today_answers` are today's stored answers (for the hourly
-    pattern, which daily counts cannot give)."""
+    """The manager screen's figures over the last `period` days (today included).
+
+    `scores` is `Kiosk.scores(scores_start(today), today)`, the same dict as `kiosk scores --json`: every
+    tile and chart is made from it (a period's figures from its summed counts), so both always agree.
+    `quarters` are the period's kept visits (first answers) per UTC quarter-hour, for the hourly pattern.
+    "Responses" and "repeated presses" are visits: answers to the survey's first question.
+    """
+    from kiosk.domain.scoring import question_scores
     from kiosk.ui import theme
 
     def t(message: str) -> str:
         return translate(language, message)
 
+    fmt = Formats(language)
+    goals = targets or Targets()
     days = scores["days"]
-    today = days[-1]
+    chosen = days[-period:]
+    today = dt.date.fromisoformat(days[-1]["day"])
     first = survey.questions[0]
     smiley = next((q for q in survey.questions if q.kind in (Kind.SMILEY5, Kind.SMILEY4)), None)
     nps = next((q for q in survey.questions if q.kind is Kind.NPS), None)
     reasons_q = next((q for q in survey.questions if q.kind is Kind.CHOICE), None)
+    label = {1: t("today"), 7: t("last 7 days"), 30: t("last 30 days")}.get(period, str(period))
 
-    first_today = today["questions"][first.id]
-    excluded = sum(q["excluded"] for q in today["questions"].values() if q)
-    tiles = [Tile(t("Responses today"), str(first_today["responses"]))]
+    def figures(question: Question) -> dict[str, Any]:
+        counts, excluded = summed(chosen, question)
+        return question_scores(question, counts, excluded)
+
+    def goal(value: float | None, target: float | None, as_percent: bool) -> tuple[str, bool | None]:
+        if target is None:
+            return "", None
+        shown = (
+            fmt.percent(target) if as_percent else fmt.decimal(target, signed=not as_percent and target < 0)
+        )
+        note = t("Target {target}").format(target=shown)
+        if value is None:
+            return note, None
+        gap = round(value - target, 1)
+        return f"{note} · {fmt.decimal(gap, signed=True)}", gap >= 0
+
+    visits = figures(first)
+    tiles = [Tile(t("Responses"), fmt.count(visits["responses"]))]
     if smiley is not None:
-        figures = today["questions"][smiley.id]
-        tiles.append(Tile(t("CSAT"), _fmt(figures["csat"], "%")))
-        tiles.append(Tile(t("Happy Index"), _fmt(figures["happy_index"])))
+        sat = figures(smiley)
+        tiles.append(Tile(t("CSAT"), fmt.percent(sat["csat"]), *goal(sat["csat"], goals.csat, True)))
+        tiles.append(
+            Tile(
+                t("Happy Index"),
+                fmt.decimal(sat["happy_index"]),
+                *goal(sat["happy_index"], goals.happy_index, False),
+            )
+        )
     if nps is not None:
-        tiles.append(Tile(t("NPS"), _fmt(today["questions"][nps.id]["nps"], signed=True)))
-    tiles.append(Tile(t("Repeated presses (excluded)"), str(excluded)))
+        score = figures(nps)["nps"]
+        tiles.append(Tile(t("NPS"), fmt.decimal(score, signed=True), *goal(score, goals.nps, False)))
+    tiles.append(Tile(t("Repeated presses (excluded)"), fmt.count(visits["excluded"])))
 
     distribution = None
     headline = smiley or nps or next((q for q in survey.questions if q.scale is not None), None)
     if headline is not None and headline.scale is not None:
-        dist = today["questions"][headline.id]["distribution"]
+        dist = figures(headline)["distribution"]
         low, high = headline.scale
         values = range(low, high + 1)
         if headline.kind in (Kind.SMILEY5, Kind.SMILEY4):
@@ -481,61 +630,70 @@ def dashboard_view(
         else:
             colours = tuple(theme.NEUTRAL_SCALE for _ in values)
         distribution = Bars(
-            t("Answers today"),
+            t("Answers, {period}").format(period=label),
             tuple(str(v) for v in values),
             tuple(int(dist[str(v)]) for v in values),
             colours,
         )
 
-    hours = Counter(
-        parse_stored(row["created_at"]).astimezone(tz).hour
-        for row in today_answers
-        if row["question_id"] == first.id and not row["suspect"]
-    )
-    shown_hours = range(6, 23)  # store opening hours; answers outside still count in the tiles
+    hours = local_hours(quarters, tz)
     hourly = Bars(
-        t("Visits per hour today"),
-        tuple(f"{h}" for h in shown_hours),
-        tuple(hours.get(h, 0) for h in shown_hours),
-        tuple(theme.NEUTRAL_SCALE for _ in shown_hours),
+        t("Visits per hour, {period}").format(period=label),
+        tuple(str(h) for h in range(24)),
+        tuple(hours.get(h, 0) for h in range(24)),
+        tuple(theme.NEUTRAL_SCALE for _ in range(24)),
     )
 
-    trend = None
+    trend_days = days[-TREND_DAYS.get(period, 14) :]
+    trend_labels = tuple(fmt.day_of_month(dt.date.fromisoformat(day["day"])) for day in trend_days)
+    csat_trend = nps_trend = None
     if smiley is not None:
-        trend = Trend(
-            t("CSAT, last 14 days"),
-            tuple(day["day"][8:10] for day in days),
-            tuple(day["questions"][smiley.id]["csat"] for day in days),
+        csat_trend = Trend(
+            t("CSAT, last {days} days").format(days=len(trend_days)),
+            trend_labels,
+            tuple(day["questions"][smiley.id]["csat"] for day in trend_days),
             0.0,
             100.0,
         )
-    elif nps is not None:
-        trend = Trend(
-            t("NPS, last 14 days"),
-            tuple(day["day"][8:10] for day in days),
-            tuple(day["questions"][nps.id]["nps"] for day in days),
+    if nps is not None:
+        nps_trend = Trend(
+            t("NPS, last {days} days").format(days=len(trend_days)),
+            trend_labels,
+            tuple(day["questions"][nps.id]["nps"] for day in trend_days),
             -100.0,
             100.0,
         )
 
-    reasons: list[tuple[str, int]] = []
+    reasons: list[tuple[str, str]] = []
     if reasons_q is not None:
-        totals: Counter[str] = Counter()
-        for day in days:
-            totals.update(day["questions"][reasons_q.id]["counts"])
+        totals = Counter(summed(chosen, reasons_q)[0])
         names = {o.id: o.text.get(language, o.id) for o in reasons_q.options}
-        reasons = [(names.get(k, k), n) for k, n in totals.most_common(5) if n > 0]
+        reasons = [(fmt.count(n), names.get(k, k)) for k, n in totals.most_common(5) if n > 0]
 
     return DashboardView(
-        title=f"{scores['store_name']} · {today['day']}",
+        title=f"{scores['store_name']} · {fmt.date(today)}",
         tiles=tuple(tiles),
         distribution=distribution,
         hourly=hourly,
-        trend=trend,
+        csat_trend=csat_trend,
+        nps_trend=nps_trend,
         reasons=tuple(reasons),
-        reasons_title=t("Top reasons, last 14 days"),
+        reasons_title=t("Top reasons, {period}").format(period=label),
         sync_lines=sync_lines(sync, tz, language, translate),
         storage_lines=storage_lines(storage or StorageState(), tz, language, translate),
+        periods=tuple(Period(days, t(PERIOD_LABELS[days]), days == period) for days in PERIODS),
+        alert_lines=alert_lines(sync.alerts, tz, fmt, language, translate),
+    )
+
+
+def alert_lines(
+    alerts: Iterable[Alert], tz: ZoneInfo, fmt: Formats, language: str, translate: Translate
+) -> tuple[str, ...]:
+    return tuple(
+        translate(language, "Open alert since {when}: {summary}").format(
+            when=fmt.when(alert.opened_at.astimezone(tz)), summary=alert.summary
+        )
+        for alert in alerts
     )
 
 
@@ -545,7 +703,7 @@ def sync_lines(sync: SyncState, tz: ZoneInfo, language: str, translate: Translat
 
     if not sync.configured:
         return (t("Sync: not configured"),)
-    last = "—" if sync.last_success is None else sync.last_success.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    last = "—" if sync.last_success is None else Formats(language).when(sync.last_success.astimezone(tz))
     lines = [
         t("Sync: {pending} answers pending").format(pending=sync.pending),
         t("Last success: {when}").format(when=last),
@@ -555,5 +713,37 @@ def sync_lines(sync: SyncState, tz: ZoneInfo, language: str, translate: Translat
     return tuple(lines)
 
 
-def trend_start(today: dt.date) -> dt.date:
-    return today - dt.timedelta(days=TREND_DAYS - 1)
+# -- what the composition root hands to the screens ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class UiDeps:
+    """Everything the screens need, built by kiosk.bootstrap (the composition root) and handed down."""
+
+    config: KioskConfig
+    record: Recorder
+    scores: Callable[[dt.date, dt.date], Mapping[str, Any]]
+    # Kept visits per UTC quarter-hour over store-local days (start, end): the dashboard's hourly pattern.
+    visits_by_quarter: Callable[[dt.date, dt.date], list[tuple[dt.datetime, int]]]
+    today: Callable[[dt.datetime], dt.date]
+    # Read when the PIN pad opens, so that `kiosk set-pin` takes effect without a restart.
+    pin_state: Callable[[], PinState]
+    export_csv: Callable[[dt.datetime], Path]
+    translator: Translator
+    # The clocks: wall-clock time for stored answers and the PIN lockout, monotonic seconds for timeouts.
+    wall: Callable[[], dt.datetime]
+    monotonic: Callable[[], float]
+    logo: Path | None = None
+    sync_status: SyncStatus = sync_not_configured
+    # The database's state for the manager (answers held in memory, damaged files kept aside); at once.
+    storage_status: Callable[[], StorageState] = storage_fine
+    # Called on every tick with monotonic seconds: writes answers held in memory when it is time to retry.
+    retry_storage: Callable[[float], object] = lambda now: 0
+    # Asked when the kiosk is idle on its start screen: fresh deps when a new configuration (pulled from
+    # head office) has just been applied, else None. Must answer at once.
+    new_config: Callable[[], UiDeps | None] = lambda: None
+    # The lockout after wrong PINs, kept on disk across restarts (kiosk.pin).
+    pin_lockout: Callable[[], Lockout] = Lockout
+    save_pin_lockout: Callable[[int, float], object] = lambda failures, until: None
+    # Told when a visit has ended (the start screen is back): the repeated-press rule judges it then.
+    visit_ended: Callable[[dt.datetime], object] = lambda at: None

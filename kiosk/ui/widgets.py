@@ -10,6 +10,7 @@ from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.properties import (
+    AliasProperty,
     BooleanProperty,
     ColorProperty,
     ListProperty,
@@ -56,6 +57,9 @@ class Header(BoxLayout):
     show_languages = BooleanProperty(False)
     language_chosen = ObjectProperty(None, allownone=True)
     font_size = NumericProperty(18)
+    stacked = BooleanProperty(False)
+    # The height of one row of the bar (half of it when stacked): paddings and fonts follow it.
+    bar = AliasProperty(lambda self: self.height / (2 if self.stacked else 1), bind=("height", "stacked"))
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -156,6 +160,37 @@ def _text(text: str, size: float, colour: str, bold: bool = False) -> Any:
     return label.texture
 
 
+class FitLabel(Label):
+    """Text that wraps between words and shrinks (from `max_font` down to `min_font`) until it fits its box,
+    so that a long store name is never cut, least of all inside a word."""
+
+    max_font = NumericProperty(18)
+    min_font = NumericProperty(10)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._refit = Clock.create_trigger(self.refit, -1)
+        self.bind(size=self._refit, text=self._refit, max_font=self._refit, bold=self._refit)
+        self._refit()
+
+    def refit(self, *_: object) -> None:
+        if self.width <= 1 or self.height <= 1:
+            return
+        self.text_size = (self.width, None)
+        longest = max(self.text.split(), key=len, default="")
+        size = float(self.max_font)
+        while True:
+            self.font_size = size
+            self.texture_update()
+            fits = (
+                self.texture_size[1] <= self.height
+                and _text(longest, size, theme.TEXT, self.bold).width <= self.width
+            )
+            if fits or size <= self.min_font:
+                return
+            size = max(float(self.min_font), size * 0.9)
+
+
 class Chart(Widget):
     """A bar chart (`Bars`) or a line over days (`Trend`), drawn with Kivy graphics.
 
@@ -181,11 +216,15 @@ class Chart(Widget):
         draw(self.data)
 
     def _frame(self, title: str) -> tuple[float, float, float, float]:
-        """Draw the title; return the plot area (x, y, width, height) below it, above the axis labels."""
+        """Draw the title (smaller when the chart is narrow); return the plot area (x, y, width, height)
+        below it, above the axis labels."""
         fs = self.font_size
         pad = fs * 0.6
         with self.canvas:
             tex = _text(title, fs, theme.TEXT, bold=True)
+            room = self.width - 2 * pad
+            if tex.width > room > 0:
+                tex = _text(title, max(8.0, fs * room / tex.width * 0.97), theme.TEXT, bold=True)
             Color(1, 1, 1, 1)
             Rectangle(texture=tex, size=tex.size, pos=(self.x + pad, self.top - pad - tex.height))
         top = self.top - pad * 2 - fs * 1.2
@@ -237,9 +276,11 @@ class Chart(Widget):
                 Rectangle(texture=tex, size=tex.size, pos=(x, y + height * (bound - trend.low) / span))
             segment: list[float] = []
             points: list[tuple[float, float]] = []
+            # Label every n-th day so that labels never run into each other, always the last (today).
+            every = max(1, int((fs * 0.8 * 1.6 + fs * 0.4) // step) + 1)
             for i, value in enumerate(trend.values):
                 cx = x + i * step + step / 2
-                if i % 2 == (count - 1) % 2:  # every other day label, always the last (today)
+                if (count - 1 - i) % every == 0:
                     Color(1, 1, 1, 1)
                     tex = _text(trend.labels[i], fs * 0.8, theme.MUTED_TEXT)
                     Rectangle(texture=tex, size=tex.size, pos=(cx - tex.width / 2, y - fs * 1.25))

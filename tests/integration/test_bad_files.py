@@ -157,16 +157,16 @@ def test_fuzzed_kiosk_toml(kiosk_dir: Path, content: bytes) -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        pytest.param("window_seconds = " + "9" * 5000, id="5000-digit number"),
+        pytest.param("gap_seconds = " + "9" * 5000, id="5000-digit number"),
         pytest.param("languages = " + "[" * 100_000 + "]" * 100_000, id="array nested 100000 deep"),
         pytest.param("name = " + "{a=" * 5000 + "1" + "}" * 5000, id="table nested 5000 deep"),
         # Accepted before, then every tap crashed with OverflowError (found by the fuzzing above).
         pytest.param('timezone = "' + "x" * 300 + '"', id="time zone longer than a file name"),
         pytest.param('timezone = "Europe"', id="time zone that is a directory"),
         pytest.param('timezone = "../../../../etc/passwd"', id="time zone outside the database"),
-        pytest.param("window_seconds = nan", id="window nan"),
-        pytest.param("window_seconds = inf", id="window inf"),
-        pytest.param("window_seconds = 1e300", id="window 1e300"),
+        pytest.param("gap_seconds = nan", id="gap nan"),
+        pytest.param("gap_seconds = inf", id="gap inf"),
+        pytest.param("gap_seconds = 1e300", id="gap 1e300"),
     ],
 )
 def test_poison_values_in_kiosk_toml(kiosk_dir: Path, line: str) -> None:
@@ -321,7 +321,7 @@ def test_poison_lines_in_an_import(kiosk_dir: Path, tmp_path: Path, line: str) -
 
 
 @pytest.mark.parametrize(
-    "poison", ["window_seconds = " + "9" * 5000, "languages = " + "[" * 100_000 + "]" * 100_000]
+    "poison", ["gap_seconds = " + "9" * 5000, "languages = " + "[" * 100_000 + "]" * 100_000]
 )
 def test_poison_toml_from_or_to_head_office(tmp_path: Path, poison: str) -> None:
     """The same poison through `kiosk-central set-config` and a config pulled from head office."""

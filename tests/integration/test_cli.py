@@ -173,7 +173,7 @@ def test_import_csv_then_again_adds_nothing(kiosk_cli: Invoke, data_dir: Path, t
 def test_import_jsonl(kiosk_cli: Invoke, tmp_path: Path) -> None:
     jsonl = tmp_path / "answers.jsonl"
     values = (0, 10, 10, 10, 10)
-    seconds = (0, 60, 120, 125, 128)  # the last two repeat the previous press within 10 s
+    seconds = (0, 60, 120, 125, 128)  # the last three: a run of alike visits 6 s or less apart
     lines = [
         {"created_at": f"2026-11-02T12:{s // 60:02d}:{s % 60:02d}Z", "question": "recommend", "value": v}
         for v, s in zip(values, seconds, strict=True)
@@ -181,7 +181,7 @@ def test_import_jsonl(kiosk_cli: Invoke, tmp_path: Path) -> None:
     jsonl.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n", encoding="utf-8")
     assert kiosk_cli("import", str(jsonl)).exit_code == 0
     recommend = scores(kiosk_cli, "--day", "2026-11-02")["days"][0]["questions"]["recommend"]
-    assert (recommend["nps"], recommend["responses"], recommend["excluded"]) == (33.3, 3, 2)
+    assert (recommend["nps"], recommend["responses"], recommend["excluded"]) == (0.0, 2, 3)
 
 
 def test_one_bad_row_among_thousands_rejects_the_whole_file(
@@ -247,19 +247,20 @@ def test_big_import_shows_progress(kiosk_cli: Invoke, tmp_path: Path) -> None:
 def test_export_includes_suspect_answers_and_reimports_to_the_same_scores(
     kiosk_cli: Invoke, tmp_path: Path
 ) -> None:
-    for second in (0, 3, 6):  # one real press, then two repeats
+    for second in (0, 3, 6):  # three presses of the same face: a run, flagged whole
         kiosk_cli("record", "satisfaction", "5", "--at", f"2026-11-03T10:00:0{second}")
     kiosk_cli("record", "satisfaction", "2", "--at", "2026-11-03T11:00:00")
     exported = tmp_path / "out.csv"
     assert kiosk_cli("export", "-o", str(exported)).exit_code == 0
     lines = exported.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("id,session,question,value,created_at,local_day")
-    assert [line.split(",")[8] for line in lines[1:]] == ["0", "1", "1", "0"]
+    assert [line.split(",")[8] for line in lines[1:]] == ["1", "1", "1", "0"]
     jsonl = kiosk_cli("export", "--format", "jsonl").stdout.splitlines()
     assert json.loads(jsonl[0])["value"] == 5 and json.loads(jsonl[1])["suspect"] is True
+    assert json.loads(jsonl[3])["suspect"] is False
 
     before = scores(kiosk_cli, "--day", "2026-11-03")
-    assert before["days"][0]["questions"]["satisfaction"]["excluded"] == 2
+    assert before["days"][0]["questions"]["satisfaction"]["excluded"] == 3
     other = tmp_path / "restored"
     runner = CliRunner()
     runner.invoke(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kiosk import runner
+from kiosk import bootstrap
 from kiosk.bootstrap import open_kiosk
 from kiosk.cli import main
 from kiosk.storage import NewAnswer
@@ -25,12 +25,12 @@ def test_manager_sees_not_configured_then_pending_answers_and_the_auth_problem(t
     )
     kiosk = open_kiosk(home)
     try:
-        assert not runner.sync_state(kiosk).configured
+        assert not bootstrap.sync_state(kiosk).configured
         now = dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC)
         for minute in range(3):
             kiosk.store.record(NewAnswer("satisfaction", 4, now + dt.timedelta(minutes=minute)))
         save_pairing(home, Pairing(url="http://127.0.0.1:9", token="abc.def"))
-        state = runner.sync_state(kiosk)
+        state = bootstrap.sync_state(kiosk)
         assert (state.configured, state.pending, state.last_success, state.last_error) == (
             True,
             3,
@@ -38,6 +38,6 @@ def test_manager_sees_not_configured_then_pending_answers_and_the_auth_problem(t
             None,
         )
         Outbox(kiosk.store).record_failure("401: token revoked", now, None, auth=True)
-        assert "token revoked" in (runner.sync_state(kiosk).last_error or "")
+        assert "token revoked" in (bootstrap.sync_state(kiosk).last_error or "")
     finally:
         kiosk.close()

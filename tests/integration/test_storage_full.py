@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bootstrap import Kiosk, open_kiosk
+from kiosk.bootstrap import Kiosk, as_recorder, open_kiosk
 from kiosk.config import default_config_text
 from kiosk.holding import HoldingRecorder
 from kiosk.storage import Answer, NewAnswer
@@ -39,7 +39,8 @@ class Taps:
             self.results.append((new, result))
             return result
 
-        self.flow = SurveyFlow(holder.store.config.survey, record)
+        # The tap path as the composition root builds it: an answer given on screen -> the holder.
+        self.flow = SurveyFlow(holder.store.config.survey, as_recorder(record))
         self.count = 0
 
     def visit(self) -> None:
@@ -127,7 +128,7 @@ def test_a_full_filesystem_holds_taps_in_memory_then_writes_them_once_in_order(
 
 
 def held_state(kiosk: Kiosk, holder: HoldingRecorder):  # type: ignore[no-untyped-def]
-    from kiosk.ui.compose import storage_state
+    from kiosk.bootstrap import storage_state
 
     return storage_state(kiosk, holder)
 

@@ -4,21 +4,25 @@ window with a clock the test moves, taps at widget centres, and rendering a scre
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
-from kiosk.bootstrap import open_kiosk
+from kiosk.bootstrap import build_deps, open_kiosk
 from kiosk.config import default_config_text
 from kiosk.pin import save_pin
 from kiosk.storage import NewAnswer
-from kiosk.ui.compose import build_deps
 
 
-def make_kiosk_dir(path: Path, pin: str | None = None, display: str = "") -> Path:
+def make_kiosk_dir(
+    path: Path, pin: str | None = None, display: str = "", targets: str = "", name: str = "Épicerie Rivoli"
+) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    text = default_config_text("paris-01", "till-1", "Europe/Paris", "Épicerie Rivoli")
+    text = default_config_text("paris-01", "till-1", "Europe/Paris", name)
     if display:
         text = text.replace("[display]\n", f"[display]\n{display}\n", 1)
+    if targets:
+        text += f"\n[targets]\n{targets}\n"
     (path / "kiosk.toml").write_text(text, encoding="utf-8")
     if pin is not None:
         save_pin(path, pin)
@@ -85,6 +89,12 @@ class UiHarness:
         self.clock = FakeClock()
         self.deps = build_deps(self.kiosk)
         self.deps.monotonic = self.clock
+        # Wall-clock time (stored answers, the PIN lockout) moves only with the test's clock, plus a
+        # millisecond per reading so that two taps in one test step still come in order.
+        started, readings = dt.datetime.now(dt.UTC), itertools.count()
+        self.deps.wall = lambda: (
+            started + dt.timedelta(seconds=self.clock.now - 1000.0, milliseconds=next(readings))
+        )
         self.root = build_root(self.deps)
         self.root.size_hint = (None, None)
         self.root.size = size
@@ -147,6 +157,21 @@ class UiHarness:
                     reason = ("waiting", "staff", "price", "waiting")[(i + day) % 4]
                     store.record(NewAnswer("reason", reason, at, session_id=answer.session_id))
                 store.record(NewAnswer("recommend", (value * 2 + i) % 11, at, session_id=answer.session_id))
+        # Night answers (the hourly chart covers all 24 hours) and yesterday's press storm (three alike visits).
+        tz = self.kiosk.config.store.tz
+        today = self.deps.today(now)
+        night = dt.datetime(today.year, today.month, today.day, 0, 20, tzinfo=tz).astimezone(dt.UTC)
+        for minutes in (0, -60, -150):
+            at = night + dt.timedelta(minutes=minutes)
+            if at < now:
+                store.record(NewAnswer("satisfaction", 4, at, language="en"))
+        for i in range(3):
+            at = night - dt.timedelta(hours=8) + dt.timedelta(seconds=7 * i)
+            answer = store.record(NewAnswer("satisfaction", 1, at, language="fr"))
+            store.record(
+                NewAnswer("reason", "price", at + dt.timedelta(seconds=2), session_id=answer.session_id)
+            )
+        store.end_visits(now)
 
 
 def pixel_spread(image: Any) -> float:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 SIZES = ((800, 480), (1920, 1080), (480, 800))
+# The store's goals, so that the dashboard pictures show targets and gaps.
+TARGETS = "csat = 85\nnps = 30\nhappy_index = 60"
 
 
 def capture_all(ui: Any, out: Path) -> list[tuple[Path, float]]:
@@ -50,6 +52,8 @@ def capture_all(ui: Any, out: Path) -> list[tuple[Path, float]]:
             for key in ("6", "8", "ok"):
                 ui.root.pin_key(key)
             shot(f"{language}-6-dashboard", size)
+            ui.root.choose_period(30)
+            shot(f"{language}-7-dashboard-30-days", size)
             ui.root.leave_manager()
     return shots
 
@@ -74,12 +78,25 @@ def main() -> None:
 
     EventLoop.ensure_window()
     load_resources()
-    ui = UiHarness(make_kiosk_dir(Path(tempfile.mkdtemp()) / "kiosk", pin="2468"))
+    ui = UiHarness(make_kiosk_dir(Path(tempfile.mkdtemp()) / "kiosk", pin="2468", targets=TARGETS))
     try:
         for path, spread in capture_all(ui, out):
             print(f"{path}  spread {spread:.0f}")
     finally:
         ui.close()
+    # A long store name: wrapped between words and shrunk to fit the header, never cut.
+    long_name = make_kiosk_dir(
+        Path(tempfile.mkdtemp()) / "kiosk", name="Épicerie fine du Marché Saint-Germain-des-Prés 24"
+    )
+    for size in ((480, 800), (800, 480)):
+        ui = UiHarness(long_name, size=size)
+        try:
+            ui.resize(size)
+            path = out / f"fr-8-long-store-name-{size[0]}x{size[1]}.png"
+            ui.render(path)
+            print(path)
+        finally:
+            ui.close()
 
 
 if __name__ == "__main__":

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from kit import UiHarness, tap, texts
 
-from kiosk import runner
-from kiosk.ui.compose import UiDeps, build_deps
+from kiosk import bootstrap
+from kiosk.bootstrap import build_deps
+from kiosk.ui.presenters import UiDeps
 from sync.remote_config import keep_pending, pending_path
 
 
 def listen(ui: UiHarness) -> list[str]:
-    """Wire the harness's root to the real refresher, as `kiosk run` does (the fake clock kept)."""
+    """Wire the harness's root to the real refresher, as `kiosk run` does (the fake clocks kept)."""
     applied: list[str] = []
 
     def rebuild() -> UiDeps:
         deps = build_deps(ui.kiosk, new_config=refresh)
-        deps.monotonic = ui.clock
+        deps.monotonic, deps.wall = ui.clock, ui.deps.wall
         return deps
 
-    refresh = runner.config_refresher(ui.kiosk, rebuild, lambda config: applied.append(config.survey.version))
+    refresh = bootstrap.config_refresher(
+        ui.kiosk, rebuild, lambda config: applied.append(config.survey.version)
+    )
     ui.root.deps.new_config = refresh
     return applied
 

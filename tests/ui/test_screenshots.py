@@ -14,7 +14,7 @@ from screenshots import SIZES, capture_all
 
 def test_every_screen_renders_at_every_size_in_both_languages(ui: UiHarness, tmp_path: Path) -> None:
     shots = capture_all(ui, tmp_path)
-    assert len(shots) == 6 * 2 * len(SIZES)
+    assert len(shots) == 7 * 2 * len(SIZES)
     for path, spread in shots:
         assert path.stat().st_size > 2000, path
         assert spread > 20, (path, spread)

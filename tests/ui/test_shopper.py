@@ -3,8 +3,10 @@ screen changes, the reason screen appears only in range, idle reset, thank-you i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from kit import UiHarness, tap, texts
+from kit import UiHarness, make_kiosk_dir, pixel_spread, pump, tap, texts
 
 from kiosk.ui.presenters import THANKS
 
@@ -148,3 +150,28 @@ def test_portrait_stacks_the_faces_with_their_captions_on_one_line(ui: UiHarness
         assert caption.texture_size[1] < 2 * caption.font_size, caption.text  # no word broken over lines
     tap(faces[4])
     assert ui.rows()[-1]["value"] == "5"
+
+
+LONG_NAME = "Épicerie fine du Marché Saint-Germain-des-Prés 24"
+
+
+@pytest.mark.parametrize("size", [(480, 800), (800, 480), (1920, 1080)])
+def test_a_long_store_name_wraps_between_words_and_fits_the_header(
+    window: object, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    harness = UiHarness(make_kiosk_dir(tmp_path / "kiosk", pin="2468", name=LONG_NAME), size=size)
+    try:
+        harness.resize(size)
+        for screen in ("start", "next"):
+            name = next(w for w in harness.screen.walk() if getattr(w, "text", None) == LONG_NAME)
+            pump(2)
+            lines = ["".join(word.text for word in line.words).strip() for line in name._label._cached_lines]
+            assert " ".join(lines).split() == LONG_NAME.split(), lines  # no word broken across lines
+            assert name.texture_size[0] <= name.width + 1 and name.texture_size[1] <= name.height + 1
+            assert name.font_size >= 10
+            image = harness.render(tmp_path / f"{screen}-{size[0]}x{size[1]}.png")
+            assert pixel_spread(image) > 20
+            if screen == "start":
+                tap(harness.target("4"))  # the next screen has no language switch: the whole width
+    finally:
+        harness.close()

@@ -10,7 +10,7 @@ from kit import UiHarness, pump, tap
 from test_manager import press_pin
 
 from kiosk.bootstrap import open_kiosk
-from kiosk.ui.root import DASHBOARD
+from kiosk.ui.app import DASHBOARD
 
 
 def open_dashboard(ui: UiHarness) -> None:

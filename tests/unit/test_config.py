@@ -81,7 +81,9 @@ def test_bad_time_zone(tmp_path: Path) -> None:
 
 
 def test_missing_text_for_a_language_and_unknown_keys(tmp_path: Path) -> None:
-    text = default_text().replace(', en = "Staff"', "").replace("min_run = 2", "min_run = 2\ncolour = 3")
+    text = (
+        default_text().replace(', en = "Staff"', "").replace("min_visits = 3", "min_visits = 3\ncolour = 3")
+    )
     found = problems(write(tmp_path, text))
     assert any("questions[1].options[1].text.en: missing the 'en' text" in p for p in found)
     assert any(f":{line_of(text, 'colour')}: repeated_presses.colour: unknown key" in p for p in found)
@@ -115,3 +117,31 @@ def test_choice_needs_options_and_scales_refuse_them(tmp_path: Path) -> None:
     )
     (problem,) = problems(write(tmp_path, text))
     assert "questions[2].options: only a 'choice' question has options" in problem
+
+
+def test_files_written_for_the_former_repeated_press_rule_still_load(tmp_path: Path) -> None:
+    old = default_text().replace("gap_seconds = 6\nmin_visits = 3", "window_seconds = 10\nmin_run = 2")
+    rule = load_config(write(tmp_path, old)).repeats
+    assert (rule.window_seconds, rule.min_run) == (6.0, 3)
+    off = load_config(write(tmp_path, old.replace("window_seconds = 10", "window_seconds = 0"))).repeats
+    assert not off.enabled
+
+
+def test_targets_and_scale_colours(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, default_text()))
+    assert (config.targets.nps, config.display.scale_colours) == (None, "neutral")
+    text = default_text() + "\n[targets]\nnps = 30\ncsat = 85.5\n"
+    text = text.replace("[display]\n", '[display]\nscale_colours = "zones"\n')
+    config = load_config(write(tmp_path, text))
+    assert (config.targets.nps, config.targets.csat, config.targets.happy_index) == (30.0, 85.5, None)
+    assert config.display.scale_colours == "zones"
+    bad = default_text() + '\n[targets]\nnps = 130\nhappy_index = "high"\nrevenue = 3\n'
+    bad = bad.replace("[display]\n", '[display]\nscale_colours = "rainbow"\n')
+    found = problems(write(tmp_path, bad))
+    assert any(
+        f":{line_of(bad, 'nps = 130')}: targets.nps: must be a number from -100 to 100" in p for p in found
+    )
+    happy_line = line_of(bad, 'happy_index = "high"')
+    assert any(f":{happy_line}: targets.happy_index: must be a number" in p for p in found)
+    assert any(f":{line_of(bad, 'revenue')}: targets.revenue: unknown key" in p for p in found)
+    assert any(f":{line_of(bad, 'rainbow')}: display.scale_colours: must be" in p for p in found)

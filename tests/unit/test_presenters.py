@@ -14,10 +14,19 @@ from click.testing import CliRunner
 
 from kiosk.cli import main
 from kiosk.config import ConfigError, default_config_text, load_config, parse_config
-from kiosk.pin import PinError, load_pin, save_pin
+from kiosk.pin import (
+    Lockout,
+    PinError,
+    PinState,
+    load_lockout,
+    load_pin,
+    read_pin_state,
+    save_lockout,
+    save_pin,
+)
 from kiosk.storage import NewAnswer
 from kiosk.ui import theme
-from kiosk.ui.presenters import THANKS, PinOutcome, PinPad, SurveyFlow
+from kiosk.ui.presenters import THANKS, PinOutcome, PinPad, SurveyFlow, scale_ends, targets
 
 AT = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
 
@@ -35,9 +44,17 @@ def flow() -> tuple[SurveyFlow, list[NewAnswer]]:
     return SurveyFlow(cfg.survey, recorded.append, cfg.display), recorded  # type: ignore[attr-defined]
 
 
+def test_presenters_import_no_storage_module() -> None:
+    code = (
+        "import sys, kiosk.ui.presenters\n"
+        "assert not [m for m in sys.modules if m in ('kiosk.storage', 'kiosk.holding', 'sqlite3', 'sqlite_utils')]"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
 def test_presenters_and_the_cli_do_not_import_kivy() -> None:
     code = (
-        "import sys, kiosk.cli, kiosk.ui.presenters, kiosk.ui.compose, kiosk.ui.theme\n"
+        "import sys, kiosk.cli, kiosk.ui.presenters, kiosk.bootstrap, kiosk.ui.theme\n"
         "assert not [m for m in sys.modules if m.startswith('kivy')]"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -83,21 +100,52 @@ def test_a_failed_record_leaves_the_visit_unchanged() -> None:
     assert f.at_start and f.answers == {}
 
 
-def test_pin_pad_success_failure_and_lockout() -> None:
-    pad = PinPad(lambda pin: pin == "2468")
+def test_pin_pad_success_failure_and_growing_lockout() -> None:
+    saved: list[tuple[int, float]] = []
+    pad = PinPad(lambda pin: pin == "2468", saved=lambda n, until: saved.append((n, until)))
     for outcome in [PinOutcome.WRONG] * 4 + [PinOutcome.LOCKED]:
         for d in "1111":
             pad.press(d, 0)
         assert pad.submit(0) is outcome
+    assert saved[-1] == (5, 60.0)
     for d in "2468":
         pad.press(d, 10)
     assert pad.entered == ""  # keys ignored while locked
     assert pad.submit(10) is PinOutcome.LOCKED
     assert "50 s" in pad.message(None, 10, "en", lambda _l, m: m)
-    for d in "2468":
+    for d in "1111":
         pad.press(d, 60)
-    assert pad.submit(60) is PinOutcome.ACCEPTED
+    assert pad.submit(60) is PinOutcome.LOCKED  # the sixth wrong PIN: twice as long
+    assert pad.locked_for(60) == 120 and saved[-1] == (6, 180.0)
+    for d in "2468":
+        pad.press(d, 180)
+    assert pad.submit(180) is PinOutcome.ACCEPTED and saved[-1] == (0, 0.0)
     assert PinPad(None).submit(0) is PinOutcome.NO_PIN
+
+
+def test_a_clock_set_back_never_lengthens_the_lockout() -> None:
+    pad = PinPad(lambda pin: False, failures=5, locked_until=1_000_000.0)
+    assert pad.locked_for(0.0) == 60.0
+
+
+@pytest.mark.parametrize("content", ["", "garbage{", '{"scheme": "scrypt"}'])
+def test_an_unreadable_pin_file_is_a_state_not_a_crash(tmp_path: Path, content: str) -> None:
+    (tmp_path / "manager-pin.json").write_text(content)
+    state = read_pin_state(tmp_path)
+    assert state.verify is None and state.problem is not None
+    pad = PinPad(state.verify, problem=state.problem)
+    assert "set the PIN again with `kiosk set-pin`" in pad.message(None, 0, "en", lambda _l, m: m)
+    assert read_pin_state(tmp_path / "missing") == PinState(None)
+
+
+def test_the_lockout_file_survives_and_set_pin_clears_it(tmp_path: Path) -> None:
+    save_lockout(tmp_path, Lockout(6, 1234.5))
+    assert load_lockout(tmp_path) == Lockout(6, 1234.5)
+    (tmp_path / "manager-pin-lockout.json").write_text("{broken")
+    assert load_lockout(tmp_path).failures == 4  # spoiling the file gives no more guesses
+    save_lockout(tmp_path, Lockout(5, 99.0))
+    save_pin(tmp_path, "2468")
+    assert load_lockout(tmp_path) == Lockout()
 
 
 def test_every_text_colour_pair_reads_at_4_5_to_1() -> None:
@@ -158,3 +206,13 @@ def test_set_pin_command(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "4 to 8 digits" in result.output
     result = runner.invoke(main, ["set-pin", "--data-dir", str(tmp_path / "none")], input="1234\n1234\n")
     assert result.exit_code == 2
+
+
+def test_the_0_to_10_scale_is_neutral_unless_zones_are_asked_for() -> None:
+    cfg = config()
+    nps = cfg.survey.question("recommend")  # type: ignore[attr-defined]
+    neutral = targets(nps, "en", lambda _l, m: m)
+    assert len(neutral) == 11 and len({t.background for t in neutral}) == 1
+    zoned = targets(nps, "en", lambda _l, m: m, zones=True)
+    assert len({t.background for t in zoned}) == 3
+    assert scale_ends(nps, "en", lambda _l, m: m) == ("Not at all likely", "Extremely likely")

@@ -32,9 +32,9 @@ def test_held_refused_and_kept_aside_are_each_one_line_in_the_managers_language(
     assert english == (
         "STORAGE PROBLEM: 120 answers held in memory, not saved yet (kiosk.db: cannot write: database or disk is full)",
         "3 taps NOT kept: the memory for held answers was full",
-        "Damaged database kept aside as kiosk.db.damaged-20261124T081500Z on 2026-11-24 09:15 (truncated); "
+        "Damaged database kept aside as kiosk.db.damaged-20261124T081500Z on 11/24/26, 9:15\u202fAM (truncated); "
         "a fresh one was started",
     )
     french = storage_lines(state, PARIS, "fr", Translator(["fr"]))
     assert french[0].startswith("PROBLÈME DE STOCKAGE : 120 réponses gardées en mémoire")
-    assert "NON gardées" in french[1] and "le 2026-11-24 09:15" in french[2]
+    assert "NON gardées" in french[1] and "le 24/11/2026 09:15" in french[2]

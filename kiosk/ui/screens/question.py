@@ -12,8 +12,8 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.properties import ListProperty, StringProperty
 
+from kiosk.paths import asset_dir
 from kiosk.ui import theme
-from kiosk.ui.paths import asset_dir
 from kiosk.ui.presenters import Target
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.widgets import FaceButton, FlatButton

@@ -3,7 +3,7 @@ the start after the configured number of seconds."""
 
 from __future__ import annotations
 
-from kiosk.ui.paths import asset_dir
+from kiosk.paths import asset_dir
 from kiosk.ui.screens.base import KioskScreen
 
 
