@@ -10,7 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import __version__
-from sync.central.db import CentralDB
+from sync.central.db import CentralDB, normalise_url
 from sync.central.service import CentralError, add_admin, add_device, revoke_device, set_config
 from sync.central.settings import Settings, default_db_url
 from sync.protocol import SERVER_MAX_BATCH
@@ -68,6 +68,11 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
 
     from sync.central.app import create_app
 
+    if workers > 1 and normalise_url(db_url).startswith("sqlite"):
+        fail(
+            f"--workers {workers} needs PostgreSQL: SQLite has one writer, so keep --workers 1 with "
+            f"{db_url} (or use a postgresql:// URL)"
+        )
     db = open_db(db_url)  # creates the tables once, before any worker starts
     if workers == 1:
         uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
@@ -124,16 +129,40 @@ def add_admin_cmd(name: str, db_url: str) -> None:
         fail(str(error))
 
 
+def read_config_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except PermissionError:
+        # Run as the service user, a file in the admin's home is unreadable: say so, and how to pass it.
+        fail(
+            f"{path}: permission denied for this user; pass it on standard input instead: "
+            f"set-config --store STORE - < {path}"
+        )
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except IsADirectoryError:
+        fail(f"{path}: is a directory, not a kiosk.toml")
+    except UnicodeDecodeError as error:
+        fail(f"{path}: not UTF-8 text: {error}")
+    except OSError as error:
+        fail(f"{path}: cannot read: {error.strerror}")
+
+
 @main.command("set-config")
 @click.option("--store", "store_id", required=True, help="Store id (must match [store] id in FILE).")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file")
 @db_option
-def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
-    """Set a store's kiosk.toml; its kiosks pull it (checked there too) and apply it when idle."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        fail(f"{file}: cannot read: {error}")
+def set_config_cmd(store_id: str, file: str, db_url: str) -> None:
+    """Set a store's kiosk.toml (FILE, or - for standard input); its kiosks pull it (checked there too)
+    and apply it when idle. `kiosk-central config-template` prints a starting point."""
+    if file == "-":
+        file = "<stdin>"
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            fail(f"<stdin>: not UTF-8 text: {error}")
+    else:
+        text = read_config_file(Path(file))
     try:
         etag = set_config(open_db(db_url), store_id, text)
     except CentralError as error:

@@ -69,7 +69,11 @@ def test_pair_refuses_plain_http_except_loopback(
         ).exit_code
         == 0
     )
-    result = runner.invoke(kiosk_main, ["pair", url, "a.b", *extra, "--data-dir", str(data_dir)])
+    result = runner.invoke(
+        kiosk_main,
+        ["pair", url, "--token-stdin", "--offline", *extra, "--data-dir", str(data_dir)],
+        input="a.b\n",
+    )
     assert result.exit_code == code, result.output
     if code == 0:
         assert (data_dir / "central.json").stat().st_mode & 0o777 == 0o600
