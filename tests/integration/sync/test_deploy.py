@@ -183,3 +183,19 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
         pytest.fail("serve started 4 workers on SQLite instead of refusing")
     assert process.returncode == 2 and "--workers 4" in stderr and "PostgreSQL" in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+def test_config_template_is_a_commented_kiosk_toml_set_config_takes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    runner = CliRunner()
+    args = ["config-template", "--store", "lyon-02", "--name", "Lyon Part-Dieu", "--timezone", "Europe/Paris"]
+    template = runner.invoke(central_main, args)
+    assert template.exit_code == 0, template.output
+    assert template.stdout.startswith("# ") and 'id = "lyon-02"' in template.stdout
+    assert 'name = "Lyon Part-Dieu"' in template.stdout
+    taken = runner.invoke(
+        central_main, ["set-config", "--store", "lyon-02", "-", "--db", url], input=template.stdout
+    )
+    assert taken.exit_code == 0, taken.output
+    bad = runner.invoke(central_main, ["config-template", "--store", "lyon-02", "--timezone", "Mars/Olympus"])
+    assert bad.exit_code == 2 and "Mars/Olympus" in bad.output and len(bad.output.splitlines()) == 1
