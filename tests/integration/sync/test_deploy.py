@@ -199,3 +199,28 @@ def test_config_template_is_a_commented_kiosk_toml_set_config_takes(tmp_path: Pa
     assert taken.exit_code == 0, taken.output
     bad = runner.invoke(central_main, ["config-template", "--store", "lyon-02", "--timezone", "Mars/Olympus"])
     assert bad.exit_code == 2 and "Mars/Olympus" in bad.output and len(bad.output.splitlines()) == 1
+
+
+def test_api_docs_load_nothing_from_the_internet(tmp_path: Path) -> None:
+    """An offline head-office network: /docs must work from the server's own files."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from sync.central.app import create_app
+    from sync.central.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    with TestClient(create_app(Settings(db_url=url))) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200
+        links = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page.text)
+        found = [a or b for a, b in links]
+        assert any(link.endswith("swagger-ui-bundle.js") for link in found), found
+        for link in found:
+            assert link.startswith("/"), f"/docs loads {link} from elsewhere"
+            fetched = client.get(link)
+            assert fetched.status_code == 200 and len(fetched.content) > 0, link
+        assert client.get("/openapi.json").json()["info"]["title"] == "kiosk-central"
+        assert "Apache License" in client.get(found[0].rsplit("/", 1)[0] + "/LICENSE").text
+        assert client.get("/docs/swagger-ui-5.35.0/..%2Fapp.py").status_code == 404
