@@ -495,7 +495,9 @@ def pair(
         clean = check_url(url, allow_http)
         with opened(data_dir) as kiosk:
             store, device = kiosk.config.store.id, kiosk.config.device_id
-            pairing = Pairing(clean, token.strip(), str(ca_bundle) if ca_bundle else None, allow_http)
+            # Absolute: the sync jobs run from another working directory than this command.
+            bundle = str(ca_bundle.resolve()) if ca_bundle else None
+            pairing = Pairing(clean, token.strip(), bundle, allow_http)
             if not offline:
                 check_pairing(pairing, store, device)
             path = save_pairing(data_dir, pairing)
@@ -564,7 +566,7 @@ def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
             client.close()
     done = f"{result.synced} uploaded" + (f", {result.quarantined} quarantined" if result.quarantined else "")
     if not result.ok:
-        hint = " (pair again with `kiosk pair URL TOKEN`)" if result.auth_problem else ""
+        hint = " (pair again with `kiosk pair URL --token-stdin`)" if result.auth_problem else ""
         fail(f"sync stopped: {result.reason}{hint}; {done}, {result.pending} still pending (kept)", BLOCKED)
     click.echo(f"Synced: {done}, nothing pending.")
 
@@ -593,7 +595,7 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    click.echo(f"head office:     {report['central_url'] or 'not paired (kiosk pair URL TOKEN)'}")
+    click.echo(f"head office:     {report['central_url'] or 'not paired (kiosk pair URL --token-stdin)'}")
     click.echo(f"pending:         {report['pending']}")
     click.echo(
         f"quarantined:     {report['quarantined']}"

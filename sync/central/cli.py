@@ -108,7 +108,10 @@ def add_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
     except CentralError as error:
         fail(str(error))
     click.echo(token)
-    click.echo(f"device {store_id}/{device_id}: on the kiosk run `kiosk pair URL TOKEN`", err=True)
+    click.echo(
+        f"device {store_id}/{device_id}: on the kiosk, `kiosk pair URL --token-stdin < FILE` with this token",
+        err=True,
+    )
 
 
 @main.command("revoke-device")
