@@ -19,10 +19,10 @@ import csv
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select, text
 
 from sync.central.db import CentralDB, answers
 from sync.central.service import EXPORT_FIELDS
@@ -69,6 +69,15 @@ def check_cursor(db: CentralDB, store_id: str, after: int) -> None:
     raise CursorGone(store_id, after, int(before or 0))
 
 
+def _select(store_id: str, after: int, limit: int, start: dt.date | None, end: dt.date | None) -> Select[Any]:
+    return (
+        select(*(answers.c[name] for name in EXPORT_FIELDS))
+        .where(and_(*_filters(store_id, start, end), answers.c.seq > after))
+        .order_by(answers.c.seq)
+        .limit(limit)
+    )
+
+
 def export_page(
     db: CentralDB,
     store_id: str,
@@ -76,16 +85,11 @@ def export_page(
     limit: int,
     start: dt.date | None = None,
     end: dt.date | None = None,
-) -> list[dict[str, Any]]:
-    """Answers of a store in arrival order after `after` (keyset paging: stable, cheap), within the days."""
+) -> Sequence[Row[Any]]:
+    """Answers of a store in arrival order after `after` (keyset paging: stable, cheap), within the days;
+    each row in EXPORT_FIELDS order, `seq` first."""
     with db.reading() as conn:
-        rows = conn.execute(
-            select(*(answers.c[name] for name in EXPORT_FIELDS))
-            .where(and_(*_filters(store_id, start, end), answers.c.seq > after))
-            .order_by(answers.c.seq)
-            .limit(limit)
-        ).all()
-    return [dict(zip(EXPORT_FIELDS, r, strict=True)) for r in rows]
+        return conn.execute(_select(store_id, after, limit, start, end)).all()
 
 
 def count(db: CentralDB, store_id: str, start: dt.date | None = None, end: dt.date | None = None) -> int:
@@ -104,16 +108,17 @@ def iter_answers(
     start: dt.date | None = None,
     end: dt.date | None = None,
     page: int = PAGE,
-) -> Iterator[list[dict[str, Any]]]:
-    """Every answer, one page (a list) at a time: at most `page` rows in memory."""
+) -> Iterator[Sequence[Row[Any]]]:
+    """Every answer (a row in EXPORT_FIELDS order), one page at a time: at most `page` rows in memory."""
     after = 0
-    while True:
-        rows = export_page(db, store_id, after, page, start, end)
-        if rows:
-            yield rows
-        if len(rows) < page:
-            return
-        after = rows[-1]["seq"]
+    with db.reading() as conn:
+        while True:
+            rows = conn.execute(_select(store_id, after, page, start, end)).all()
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            after = rows[-1][0]  # seq
 
 
 def write_header(handle: IO[str], fmt: Format) -> None:
@@ -121,11 +126,14 @@ def write_header(handle: IO[str], fmt: Format) -> None:
         csv.writer(handle, lineterminator="\n").writerow(EXPORT_FIELDS)
 
 
-def write_rows(handle: IO[str], fmt: Format, rows: Iterable[dict[str, Any]]) -> None:
+def write_rows(handle: IO[str], fmt: Format, rows: Iterable[Sequence[Any]]) -> None:
+    """Rows in EXPORT_FIELDS order, as CSV lines or JSON objects (one a line)."""
     if fmt == "csv":
-        csv.writer(handle, lineterminator="\n").writerows([row[f] for f in EXPORT_FIELDS] for row in rows)
+        csv.writer(handle, lineterminator="\n").writerows(rows)
     else:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        handle.writelines(
+            json.dumps(dict(zip(EXPORT_FIELDS, row, strict=True)), ensure_ascii=False) + "\n" for row in rows
+        )
 
 
 def export_to(

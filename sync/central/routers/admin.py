@@ -85,7 +85,7 @@ def export_answers(
             {"detail": str(gone)}, status_code=409, headers={"X-Restart-After": str(gone.restart_after)}
         )
     rows = export.export_page(db, store_id, after, min(limit, settings.max_export_page), first, last)
-    headers = {"X-Next-After": str(rows[-1]["seq"] if rows else after)}
+    headers = {"X-Next-After": str(rows[-1][0] if rows else after)}
     buffer = io.StringIO()
     export.write_header(buffer, format)
     export.write_rows(buffer, format, rows)
