@@ -17,7 +17,16 @@ from sync.central.service import authenticate_device
 def test_central_commands(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     runner = CliRunner()
-    for command in ([], ["serve"], ["add-device"], ["revoke-device"], ["add-admin"], ["set-config"]):
+    for command in (
+        [],
+        ["serve"],
+        ["add-device"],
+        ["revoke-device"],
+        ["add-admin"],
+        ["set-config"],
+        ["export"],
+        ["config-template"],
+    ):
         assert runner.invoke(central_main, [*command, "--help"]).exit_code == 0
     added = runner.invoke(
         central_main, ["add-device", "--store", "paris-01", "--device", "till-1", "--db", url]
