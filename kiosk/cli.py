@@ -442,38 +442,80 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
 
 @main.command()
 @click.argument("url")
-@click.argument("token")
+@click.argument("token", required=False)
+@click.option(
+    "--token-stdin",
+    is_flag=True,
+    help="Read the device token from the first line of standard input (keeps it out of ps and history).",
+)
 @click.option(
     "--ca-bundle",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CA certificates to trust for head office (default: the system's).",
 )
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback address (lab only).")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Keep the pairing without asking head office (it is checked at the first sync instead).",
+)
 @data_dir_option
-def pair(url: str, token: str, ca_bundle: Path | None, allow_http: bool, data_dir: Path) -> None:
-    """Pair this kiosk with head office: store the central URL and the device token (file mode 0600).
+def pair(
+    url: str,
+    token: str | None,
+    token_stdin: bool,
+    ca_bundle: Path | None,
+    allow_http: bool,
+    offline: bool,
+    data_dir: Path,
+) -> None:
+    """Pair this kiosk with head office: check URL, certificate and token with head office, then store
+    them (file mode 0600).
 
-    TOKEN is printed by `kiosk-central add-device` on the server.
+    The token is printed by `kiosk-central add-device` on the server; give it with --token-stdin
+    (TOKEN on the command line still works in this release, with a warning).
     """
     from sync.outbox import Outbox
+    from sync.pair_check import check_pairing
     from sync.pairing import Pairing, PairingError, check_url, save_pairing
 
+    if token_stdin:
+        if token is not None:
+            fail("give the token either as TOKEN or with --token-stdin, not both")
+        token = sys.stdin.readline().strip()
+        if not token:
+            fail("--token-stdin: standard input holds no token")
+    elif token is None:
+        fail("no token: pipe it in with --token-stdin (printed by `kiosk-central add-device`)")
+    else:
+        click.echo(
+            "kiosk pair: warning: a token on the command line is visible to other users (ps, shell "
+            "history); use --token-stdin (TOKEN as an argument goes away in the next release)",
+            err=True,
+        )
     try:
         clean = check_url(url, allow_http)
         with opened(data_dir) as kiosk:
-            path = save_pairing(
-                data_dir, Pairing(clean, token.strip(), str(ca_bundle) if ca_bundle else None, allow_http)
-            )
+            store, device = kiosk.config.store.id, kiosk.config.device_id
+            # Absolute: the sync jobs run from another working directory than this command.
+            bundle = str(ca_bundle.resolve()) if ca_bundle else None
+            pairing = Pairing(clean, token.strip(), bundle, allow_http)
+            if not offline:
+                check_pairing(pairing, store, device)
+            path = save_pairing(data_dir, pairing)
             # A new token ends a previous auth problem and any backoff: the next upload tries at once.
             Outbox(kiosk.store).set_state(
                 {"auth_problem": None, "failures": None, "next_attempt_at": None, "config_etag": None}
             )
-            store, device = kiosk.config.store.id, kiosk.config.device_id
     except PairingError as error:
-        fail(str(error))
+        fail(
+            f"not paired: {error}",
+            BLOCKED if str(error).startswith(("URL: cannot reach", "URL: no answer")) else BAD_INPUT,
+        )
     except OSError as error:
         fail(f"cannot write the pairing in {data_dir}: {error.strerror}", BLOCKED)
-    click.echo(f"Paired {store}/{device} with {clean} ({path}, readable by its owner only)")
+    checked = "not checked with head office (--offline)" if offline else "checked with head office"
+    click.echo(f"Paired {store}/{device} with {clean}, {checked} ({path}, readable by its owner only)")
 
 
 @main.command("sync")
@@ -494,7 +536,9 @@ def pair(url: str, token: str, ca_bundle: Path | None, allow_http: bool, data_di
 @data_dir_option
 def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
     """Upload every pending answer to head office now (exit 0 only when nothing is left pending)."""
+    from kiosk.bootstrap import utc_now
     from sync.client import CentralClient
+    from sync.heartbeat import send_heartbeat
     from sync.outbox import Outbox
     from sync.pairing import PairingError, load_pairing
     from sync.uploader import drain
@@ -517,11 +561,15 @@ def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
                     batch_size=batch_size,
                     progress=bar.update,
                 )
+            # Head office then sees this kiosk's version, pending count and free disk (only when it was
+            # reached: an unreachable one would cost another timeout for nothing).
+            if result.ok or result.synced or result.quarantined:
+                send_heartbeat(outbox, client, data_dir, utc_now())
         finally:
             client.close()
     done = f"{result.synced} uploaded" + (f", {result.quarantined} quarantined" if result.quarantined else "")
     if not result.ok:
-        hint = " (pair again with `kiosk pair URL TOKEN`)" if result.auth_problem else ""
+        hint = " (pair again with `kiosk pair URL --token-stdin`)" if result.auth_problem else ""
         fail(f"sync stopped: {result.reason}{hint}; {done}, {result.pending} still pending (kept)", BLOCKED)
     click.echo(f"Synced: {done}, nothing pending.")
 
@@ -550,7 +598,7 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    click.echo(f"head office:     {report['central_url'] or 'not paired (kiosk pair URL TOKEN)'}")
+    click.echo(f"head office:     {report['central_url'] or 'not paired (kiosk pair URL --token-stdin)'}")
     click.echo(f"pending:         {report['pending']}")
     click.echo(
         f"quarantined:     {report['quarantined']}"

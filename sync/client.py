@@ -15,7 +15,7 @@ import requests
 from kiosk import __version__
 from sync.pairing import Pairing
 from sync.planner import HttpReply, TransportFailure
-from sync.protocol import CONFIG_PATH, HEARTBEAT_PATH, UPLOAD_PATH
+from sync.protocol import CONFIG_PATH, HEARTBEAT_PATH, UPLOAD_PATH, WHOAMI_PATH
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds: a hung server must not block the job forever
 
@@ -40,8 +40,11 @@ class CentralClient:
                 "Accept-Encoding": "gzip",
             }
         )
-        # Certificates are always verified; a private head office may bring its own CA bundle.
-        self.session.verify = pairing.ca_bundle or True
+        # Certificates are always verified; a private head office may bring its own CA bundle. It is also
+        # given on every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `session.verify`,
+        # and many servers set them to the system bundle, which does not hold a private CA.
+        self.verify: str | bool = pairing.ca_bundle or True
+        self.session.verify = self.verify
 
     def close(self) -> None:
         self.session.close()
@@ -54,7 +57,12 @@ class CentralClient:
             # No redirects: a portal's 307 had the answers re-sent wherever it pointed. A 3xx is not the
             # API's answer, so the planner treats it as a failure (nothing marked).
             response = self.session.request(
-                method, self._url(path), timeout=self.timeout, allow_redirects=False, **kwargs
+                method,
+                self._url(path),
+                timeout=self.timeout,
+                allow_redirects=False,
+                verify=self.verify,
+                **kwargs,
             )
             body = response.content
         except requests.Timeout:
@@ -79,6 +87,9 @@ class CentralClient:
 
     def heartbeat(self, payload: dict[str, Any]) -> HttpReply | TransportFailure:
         return self.post_json(HEARTBEAT_PATH, payload)
+
+    def whoami(self) -> HttpReply | TransportFailure:
+        return self._send("GET", WHOAMI_PATH)
 
     def get_config(self, etag: str | None) -> HttpReply | TransportFailure:
         headers = {"If-None-Match": etag} if etag else {}

@@ -8,11 +8,8 @@ to callbacks, which the Kivy app must hand to its main thread (`@mainthread` / `
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import logging
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,16 +20,14 @@ from typing import Any
 import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from kiosk import __version__
 from kiosk.bootstrap import busy_timeout_ms, utc_now
-from kiosk.domain.days import format_utc, local_day
+from kiosk.domain.days import local_day
 from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
 from kiosk.storage import ResponseStore
-from sync.alerts import STATE_KEY as ALERTS_KEY
-from sync.alerts import alerts_from_reply
 from sync.client import CentralClient
+from sync.heartbeat import send_heartbeat
 from sync.outbox import Outbox, SyncStatus, read_status
 from sync.pairing import PairingError, load_pairing
 from sync.planner import RETRY_AFTER_CAP_S, HttpReply
@@ -125,31 +120,7 @@ class SyncJobs:
     def heartbeat(self) -> None:
         try:
             with self._outbox() as outbox, self._client() as client:
-                status = outbox.status()
-                sent = self.clock()
-                reply = client.heartbeat(
-                    {
-                        "app_version": __version__,
-                        "pending": status.pending,
-                        "quarantined": status.quarantined,
-                        "free_disk_bytes": shutil.disk_usage(self.data_dir).free,
-                        "device_clock": format_utc(sent),
-                        "last_error": status.last_error,
-                    }
-                )
-                if isinstance(reply, HttpReply) and reply.status == 200:
-                    state: dict[str, str | None] = {"last_heartbeat_at": format_utc(sent)}
-                    try:
-                        body = json.loads(reply.body)
-                        server_time = dt.datetime.fromisoformat(body["server_time"])
-                        state["clock_skew_s"] = f"{(sent - server_time).total_seconds():.1f}"
-                    except (ValueError, KeyError, TypeError):
-                        pass
-                    with contextlib.suppress(ValueError):
-                        alerts = alerts_from_reply(json.loads(reply.body))
-                        if alerts is not None:
-                            state[ALERTS_KEY] = alerts
-                    outbox.set_state(state)
+                send_heartbeat(outbox, client, self.data_dir, self.clock())
         except PairingError:
             return
 

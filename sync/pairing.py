@@ -84,10 +84,10 @@ def load_pairing(data_dir: Path) -> Pairing:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PairingError("not paired with head office: run `kiosk pair URL TOKEN`") from None
+        raise PairingError("not paired with head office: run `kiosk pair URL --token-stdin`") from None
     except (OSError, ValueError) as error:
         raise PairingError(
-            f"{path}: unreadable pairing ({error}); run `kiosk pair URL TOKEN` again"
+            f"{path}: unreadable pairing ({error}); run `kiosk pair URL --token-stdin` again"
         ) from None
     try:
         pairing = Pairing(
@@ -97,6 +97,6 @@ def load_pairing(data_dir: Path) -> Pairing:
             allow_http=bool(data.get("allow_http", False)),
         )
     except (KeyError, TypeError):
-        raise PairingError(f"{path}: incomplete pairing; run `kiosk pair URL TOKEN` again") from None
+        raise PairingError(f"{path}: incomplete pairing; run `kiosk pair URL --token-stdin` again") from None
     check_url(pairing.url, pairing.allow_http)
     return pairing

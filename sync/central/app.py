@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.middleware.gzip import GZipMiddleware
 
 from kiosk import __version__
@@ -14,12 +16,29 @@ from sync.central.routers import admin, device
 from sync.central.service import CentralError
 from sync.central.settings import Settings
 
+# Swagger UI, vendored with its licence (static/swagger-ui-*/README.md says where from).
+SWAGGER_UI = "swagger-ui-5.35.0"
+SWAGGER_DIR = Path(__file__).with_name("static") / SWAGGER_UI
+SWAGGER_URL = f"/docs/{SWAGGER_UI}"
+SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+    "LICENSE": "text/plain",
+    "NOTICE": "text/plain",
+    "swagger-ui-bundle.js.LICENSE.txt": "text/plain",
+}
+
 
 def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
     app = FastAPI(
         title="kiosk-central",
         version=__version__,
         description="Reference head-office API of the feedback kiosk; see docs/sync-protocol.md.",
+        # /docs is served below from vendored files: the default loads Swagger UI from a CDN, and a
+        # head-office network without Internet access got a blank page.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db or CentralDB(settings.db_url)
@@ -32,6 +51,22 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
     async def central_error(_request: Request, error: CentralError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="kiosk-central API",
+            swagger_js_url=f"{SWAGGER_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_URL}/favicon-32x32.png",
+        )
+
+    @app.get(SWAGGER_URL + "/{name}", include_in_schema=False)
+    def swagger_file(name: str) -> FileResponse:
+        if name not in SWAGGER_FILES:
+            raise CentralError(404, f"no {name} here")
+        return FileResponse(SWAGGER_DIR / name, media_type=SWAGGER_FILES[name])
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness: the server answers")
     def health() -> dict[str, str]:

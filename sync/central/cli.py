@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -10,8 +11,9 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import __version__
-from sync.central.db import CentralDB
-from sync.central.service import CentralError, add_admin, add_device, revoke_device, set_config
+from sync.central.db import CentralDB, normalise_url
+from sync.central.export import FORMATS, Format, count, export_to, raise_answer_numbers
+from sync.central.service import CentralError, add_admin, add_device, check_id, revoke_device, set_config
 from sync.central.settings import Settings, default_db_url
 from sync.protocol import SERVER_MAX_BATCH
 
@@ -68,7 +70,14 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
 
     from sync.central.app import create_app
 
+    if workers > 1 and normalise_url(db_url).startswith("sqlite"):
+        fail(
+            f"--workers {workers} needs PostgreSQL: SQLite has one writer, so keep --workers 1 with "
+            f"{db_url} (or use a postgresql:// URL)"
+        )
     db = open_db(db_url)  # creates the tables once, before any worker starts
+    # After a restore from a dump, numbers restart above any handed out before it (sync/central/export.py).
+    raise_answer_numbers(db)
     if workers == 1:
         uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
         return
@@ -99,7 +108,10 @@ def add_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
     except CentralError as error:
         fail(str(error))
     click.echo(token)
-    click.echo(f"device {store_id}/{device_id}: on the kiosk run `kiosk pair URL TOKEN`", err=True)
+    click.echo(
+        f"device {store_id}/{device_id}: on the kiosk, `kiosk pair URL --token-stdin < FILE` with this token",
+        err=True,
+    )
 
 
 @main.command("revoke-device")
@@ -124,18 +136,122 @@ def add_admin_cmd(name: str, db_url: str) -> None:
         fail(str(error))
 
 
+def read_config_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except PermissionError:
+        # Run as the service user, a file in the admin's home is unreadable: say so, and how to pass it.
+        fail(
+            f"{path}: permission denied for this user; pass it on standard input instead: "
+            f"set-config --store STORE - < {path}"
+        )
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except IsADirectoryError:
+        fail(f"{path}: is a directory, not a kiosk.toml")
+    except UnicodeDecodeError as error:
+        fail(f"{path}: not UTF-8 text: {error}")
+    except OSError as error:
+        fail(f"{path}: cannot read: {error.strerror}")
+
+
 @main.command("set-config")
 @click.option("--store", "store_id", required=True, help="Store id (must match [store] id in FILE).")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file")
 @db_option
-def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
-    """Set a store's kiosk.toml; its kiosks pull it (checked there too) and apply it when idle."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        fail(f"{file}: cannot read: {error}")
+def set_config_cmd(store_id: str, file: str, db_url: str) -> None:
+    """Set a store's kiosk.toml (FILE, or - for standard input); its kiosks pull it (checked there too)
+    and apply it when idle. `kiosk-central config-template` prints a starting point."""
+    if file == "-":
+        file = "<stdin>"
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            fail(f"<stdin>: not UTF-8 text: {error}")
+    else:
+        text = read_config_file(Path(file))
     try:
         etag = set_config(open_db(db_url), store_id, text)
     except CentralError as error:
         fail(f"{file}: {error}")
     click.echo(f"store {store_id}: configuration set (ETag {etag})")
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name}: not a day (YYYY-MM-DD): {value!r}")
+
+
+@main.command("export")
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--from", "start", metavar="DAY", help="First store-local day (YYYY-MM-DD), included.")
+@click.option("--to", "end", metavar="DAY", help="Last store-local day (YYYY-MM-DD), included.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="csv or jsonl (default: from the file name's extension, else csv).",
+)
+@click.option("-o", "--output", required=True, metavar="FILE", help="File to write (- for standard output).")
+@db_option
+def export_cmd(
+    store_id: str, start: str | None, end: str | None, fmt: Format | None, output: str, db_url: str
+) -> None:
+    """Export every answer of a store, in arrival order, page by page (memory stays flat)."""
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if first and last and first > last:
+        fail(f"--from {first} is after --to {last}")
+    chosen: Format = fmt or ("jsonl" if output.endswith((".jsonl", ".ndjson")) else "csv")
+    db = open_db(db_url)
+    total = count(db, store_id, first, last)
+    if output == "-":
+        written = export_to(db, store_id, sys.stdout, chosen, first, last)
+        click.echo(f"store {store_id}: {written} answers exported", err=True)
+        return
+    target = Path(output)
+    # Written aside, then renamed: an interrupted export never leaves a file that looks complete.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with (
+            partial.open("w", encoding="utf-8", newline="") as handle,
+            click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
+        ):
+            written = export_to(db, store_id, handle, chosen, first, last, progress=bar.update)
+        partial.replace(target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        fail(f"{target}: cannot write: {error.strerror}", 1)
+    click.echo(f"store {store_id}: {written} answers exported to {target} ({chosen})", err=True)
+
+
+@main.command("config-template")
+@click.option("--store", "store_id", required=True, help="Store id (as kiosks and devices know it).")
+@click.option("--name", default=None, help="Store name shown to people (default: the id).")
+@click.option("--timezone", default="Europe/Paris", show_default=True, help="IANA time zone of the store.")
+def config_template(store_id: str, name: str | None, timezone: str) -> None:
+    """Print a commented kiosk.toml for a store: edit it, then `set-config --store S -` reads it back."""
+    from kiosk.config import ConfigError, check_config_text, default_config_text
+
+    try:
+        check_id(store_id, "store")
+    except CentralError as error:
+        fail(str(error))
+    text = default_config_text(store_id, "any", timezone, name or store_id).replace(
+        "# This kiosk, unique within the store.\n",
+        "# A placeholder: each kiosk writes its own device id here when it pulls this file.\n",
+    )
+    header = (
+        f"# Starting configuration of store {store_id}, from `kiosk-central config-template`. Edit it, then\n"
+        f"#   kiosk-central set-config --store {store_id} - < {store_id}.toml\n"
+        "# Head office serves it to every kiosk of the store; each checks it and applies it when idle.\n"
+    )
+    text = header + text.split("\n", 1)[1]
+    try:
+        check_config_text(text, "the template")
+    except ConfigError as error:
+        fail(error.problems[0])
+    click.echo(text, nl=False)

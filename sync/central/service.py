@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -457,25 +457,3 @@ def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> 
 
 
 EXPORT_FIELDS = ("seq", *ANSWER_COLUMNS)
-
-
-def export_page(db: CentralDB, store_id: str, after: int, limit: int) -> list[dict[str, Any]]:
-    """Answers of a store in arrival order after sequence number `after` (keyset paging: stable, cheap)."""
-    with db.reading() as conn:
-        rows = conn.execute(
-            select(*(answers.c[name] for name in EXPORT_FIELDS))
-            .where(answers.c.store_id == store_id, answers.c.seq > after)
-            .order_by(answers.c.seq)
-            .limit(limit)
-        ).all()
-    return [dict(zip(EXPORT_FIELDS, r, strict=True)) for r in rows]
-
-
-def iter_all(db: CentralDB, store_id: str, page: int = 5000) -> Iterator[dict[str, Any]]:
-    after = 0
-    while True:
-        rows = export_page(db, store_id, after, page)
-        yield from rows
-        if len(rows) < page:
-            return
-        after = rows[-1]["seq"]

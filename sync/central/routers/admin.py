@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 
-from sync.central import service
+from sync.central import export, service
 from sync.central.deps import DB, Admin, AppSettings
-from sync.central.service import EXPORT_FIELDS, CentralError
+from sync.central.service import CentralError
 
 router = APIRouter(prefix="/api/v1/stores", tags=["head office"])
 
@@ -52,7 +51,16 @@ def scores(
 @router.get(
     "/{store_id}/answers",
     summary="Answers export, paged by arrival order; the next page starts after the X-Next-After header",
-    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+    description=(
+        "Pages of at most `limit` answers (10 000 at most) in arrival order, optionally only the store-local "
+        "days `from`..`to`. Give the `X-Next-After` of a page as `after` for the next one; an empty page "
+        "means the end for now. A cursor handed out before head office was restored from a backup is "
+        "answered 409 with `X-Restart-After` (where to continue; de-duplicate by answer id)."
+    ),
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
+        409: {"description": "A cursor from before a restore: continue from X-Restart-After"},
+    },
 )
 def export_answers(
     store_id: str,
@@ -63,14 +71,23 @@ def export_answers(
     # Bounded by the BIGINT column: a larger number overflowed the driver (a 500, found by schemathesis).
     after: int = Query(0, ge=0, le=MAX_SEQ),
     limit: int = Query(1000, ge=1),
+    start: str | None = Query(None, alias="from", json_schema_extra={"format": "date"}),
+    end: str | None = Query(None, alias="to", json_schema_extra={"format": "date"}),
 ) -> Response:
-    rows = service.export_page(db, store_id, after, min(limit, settings.max_export_page))
-    headers = {"X-Next-After": str(rows[-1]["seq"] if rows else after)}
-    if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(EXPORT_FIELDS)
-        writer.writerows([row[f] for f in EXPORT_FIELDS] for row in rows)
-        return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
-    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    return Response(text, media_type="application/x-ndjson", headers=headers)
+    first = _day(start, "from") if start is not None else None
+    last = _day(end, "to") if end is not None else None
+    if first and last and first > last:
+        raise CentralError(400, f"from {first} is after to {last}")
+    try:
+        export.check_cursor(db, store_id, after)
+    except export.CursorGone as gone:
+        return JSONResponse(
+            {"detail": str(gone)}, status_code=409, headers={"X-Restart-After": str(gone.restart_after)}
+        )
+    rows = export.export_page(db, store_id, after, min(limit, settings.max_export_page), first, last)
+    headers = {"X-Next-After": str(rows[-1][0] if rows else after)}
+    buffer = io.StringIO()
+    export.write_header(buffer, format)
+    export.write_rows(buffer, format, rows)
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    return Response(buffer.getvalue(), media_type=media, headers=headers)

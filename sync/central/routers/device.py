@@ -75,6 +75,14 @@ async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings
 
 
 @router.get(
+    "/whoami",
+    summary="Who this device token belongs to (`kiosk pair` checks URL, certificate and token with it)",
+)
+def whoami(who: Device) -> dict[str, Any]:
+    return {"protocol": PROTOCOL_VERSION, "store": who.store_id, "device": who.device_id}
+
+
+@router.get(
     "/config",
     summary="The store's kiosk.toml (ETag / If-None-Match)",
     responses={200: {"content": {"application/toml": {}}}, 304: {}, 404: {}},

@@ -17,7 +17,16 @@ from sync.central.service import authenticate_device
 def test_central_commands(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     runner = CliRunner()
-    for command in ([], ["serve"], ["add-device"], ["revoke-device"], ["add-admin"], ["set-config"]):
+    for command in (
+        [],
+        ["serve"],
+        ["add-device"],
+        ["revoke-device"],
+        ["add-admin"],
+        ["set-config"],
+        ["export"],
+        ["config-template"],
+    ):
         assert runner.invoke(central_main, [*command, "--help"]).exit_code == 0
     added = runner.invoke(
         central_main, ["add-device", "--store", "paris-01", "--device", "till-1", "--db", url]
@@ -69,7 +78,11 @@ def test_pair_refuses_plain_http_except_loopback(
         ).exit_code
         == 0
     )
-    result = runner.invoke(kiosk_main, ["pair", url, "a.b", *extra, "--data-dir", str(data_dir)])
+    result = runner.invoke(
+        kiosk_main,
+        ["pair", url, "--token-stdin", "--offline", *extra, "--data-dir", str(data_dir)],
+        input="a.b\n",
+    )
     assert result.exit_code == code, result.output
     if code == 0:
         assert (data_dir / "central.json").stat().st_mode & 0o777 == 0o600

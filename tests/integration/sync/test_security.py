@@ -220,7 +220,9 @@ def test_token_and_pin_files_are_0600_even_with_a_permissive_umask(tmp_path: Pat
         # A pairing file left world-readable by hand is replaced by a private one.
         (data_dir / "central.json").write_text("{}")
         (data_dir / "central.json").chmod(0o644)
-        result = runner.invoke(kiosk_main, ["pair", "http://127.0.0.1:9", "abc.def", *args])
+        result = runner.invoke(
+            kiosk_main, ["pair", "http://127.0.0.1:9", "--token-stdin", "--offline", *args], input="abc.def\n"
+        )
         assert result.exit_code == 0, result.output
         assert (data_dir / "central.json").stat().st_mode & 0o777 == 0o600
         result = runner.invoke(kiosk_main, ["set-pin", *args], input="2468\n2468\n")
@@ -316,21 +318,21 @@ def test_tls_is_verified_by_default_and_a_ca_bundle_is_honoured(
     reply = trusted.heartbeat({})
     assert isinstance(reply, HttpReply) and reply.status == 200
     trusted.close()
-    # End to end through the CLI: refused without the bundle (nothing marked), synced with it.
+    # End to end through the CLI: pairing without the bundle is refused (the certificate named), with it the
+    # pairing is checked and the answers are synced.
     kiosk = new_kiosk("paris-01", "till-1", url=https_server)
     with kiosk.opened() as store:
         fill(store, 10, START)
     runner = CliRunner()
-    args = ["--data-dir", str(kiosk.data_dir)]
-    assert (
-        runner.invoke(kiosk_main, ["pair", https_server, load_pairing(kiosk.data_dir).token, *args]).exit_code
-        == 0
-    )
-    refused = runner.invoke(kiosk_main, ["sync", *args])
-    assert refused.exit_code == 1 and "TLS" in refused.stderr and "10 still pending" in refused.stderr
-    token = load_pairing(kiosk.data_dir).token
-    assert runner.invoke(kiosk_main, ["pair", https_server, token, "--ca-bundle", cert, *args]).exit_code == 0
-    synced = runner.invoke(kiosk_main, ["sync", *args])
+    args = ["--data-dir", str(kiosk.data_dir), "--token-stdin"]
+    token = load_pairing(kiosk.data_dir).token + "\n"
+    (kiosk.data_dir / "central.json").unlink()
+    refused = runner.invoke(kiosk_main, ["pair", https_server, *args], input=token)
+    assert refused.exit_code == 2 and "certificate:" in refused.stderr, refused.output
+    assert not (kiosk.data_dir / "central.json").exists()
+    paired = runner.invoke(kiosk_main, ["pair", https_server, "--ca-bundle", cert, *args], input=token)
+    assert paired.exit_code == 0, paired.output
+    synced = runner.invoke(kiosk_main, ["sync", "--data-dir", str(kiosk.data_dir)])
     assert synced.exit_code == 0, synced.output
 
 

@@ -251,7 +251,11 @@ def test_revoked_token_stops_and_shows(
     # Head office issues a new token; pairing again clears the problem.
     token = service.add_device(central_db, kiosk.store_id, kiosk.device_id)
     assert (
-        runner.invoke(kiosk_main, ["pair", server.url, token, "--data-dir", str(kiosk.data_dir)]).exit_code
+        runner.invoke(
+            kiosk_main,
+            ["pair", server.url, "--token-stdin", "--data-dir", str(kiosk.data_dir)],
+            input=token + "\n",
+        ).exit_code
         == 0
     )
     ok = runner.invoke(kiosk_main, ["sync", "--data-dir", str(kiosk.data_dir)])
