@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from kiosk import __version__
 from sync.central.db import CentralDB
+from sync.central.deps import LoginRequired
 from sync.central.routers import admin, device
 from sync.central.service import CentralError
-from sync.central.settings import Settings
+from sync.central.sessions import Signer
+from sync.central.settings import Settings, secret_key_for
+
+STATIC = Path(__file__).resolve().with_name("static")
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
 
 
 def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
@@ -21,17 +32,39 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
         version=__version__,
         description="Reference head-office API of the feedback kiosk; see docs/sync-protocol.md.",
     )
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=secret_key_for(settings.db_url))
     app.state.settings = settings
     app.state.db = db or CentralDB(settings.db_url)
+    app.state.signer = Signer(settings.secret_key)
     # Upload answers list every id: gzip makes them about half as large on the wire.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     app.include_router(device.router)
     app.include_router(admin.router)
+    # The head-office pages (imported here: the device API does not need Jinja2 to start).
+    from sync.central.web import admin as web_admin
+    from sync.central.web import auth as web_auth
+    from sync.central.web.common import redirect, render
+
+    app.include_router(web_auth.router)
+    app.include_router(web_admin.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(CentralError)
-    async def central_error(_request: Request, error: CentralError) -> JSONResponse:
+    async def central_error(request: Request, error: CentralError) -> Response:
+        if _is_page(request):
+            # The web routes answer errors in HTML (principal None: the page shows no user menu).
+            context = {"status": error.status, "message": str(error)}
+            return render(request, "error.html", None, context, status=error.status)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _error: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return redirect(f"/login?next={quote(target, safe='')}")
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness: the server answers")
     def health() -> dict[str, str]:
@@ -43,7 +76,10 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """The app for `kiosk-central serve --workers N`: each worker process builds its own from the env."""
     max_batch = os.environ.get("KIOSK_CENTRAL_MAX_BATCH")
-    settings = Settings(db_url=os.environ["KIOSK_CENTRAL_DB"])
+    settings = Settings(
+        db_url=os.environ["KIOSK_CENTRAL_DB"],
+        secure_cookies=bool(os.environ.get("KIOSK_CENTRAL_SECURE_COOKIES")),
+    )
     if max_batch:
         settings = Settings(db_url=settings.db_url, max_batch=int(max_batch))
     return create_app(settings)

@@ -67,7 +67,12 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
     import uvicorn
 
     from sync.central.app import create_app
+    from sync.central.settings import SecretKeyMissing, secret_key_for
 
+    try:
+        secret_key_for(db_url)  # the session key: from the environment, or made once next to SQLite
+    except (SecretKeyMissing, OSError) as error:
+        fail(f"no session key: {error}")
     db = open_db(db_url)  # creates the tables once, before any worker starts
     if workers == 1:
         uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
@@ -115,13 +120,100 @@ def revoke_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
 
 @main.command("add-admin")
 @click.argument("name")
+@click.option("--group", default=None, help="Read only this group's stores (and its sub-groups').")
+@click.option("--store", default=None, help="Read only this store.")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="The token stops working after this many days (default: never).",
+)
 @db_option
-def add_admin_cmd(name: str, db_url: str) -> None:
-    """Create a head-office reader and print its token (shown once)."""
+def add_admin_cmd(
+    name: str, group: str | None, store: str | None, expires_days: int | None, db_url: str
+) -> None:
+    """Create a head-office API reader and print its token (shown once)."""
+    import datetime as dt
+
+    from sync.central.service import now_utc
+
+    expires = now_utc() + dt.timedelta(days=expires_days) if expires_days else None
     try:
-        click.echo(add_admin(open_db(db_url), name))
+        click.echo(add_admin(open_db(db_url), name, group=group, store=store, expires_at=expires))
     except CentralError as error:
         fail(str(error))
+
+
+def read_password_stdin() -> str:
+    """The first line of standard input (a password is never an argument: it would show in `ps`)."""
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        fail("no password on standard input (echo ... | kiosk-central add-user NAME --password-stdin)")
+    return password
+
+
+@main.command("add-user")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer", "manager"]),
+    required=True,
+    help="admin: everything; viewer: reads its scope; manager: reads its store or group.",
+)
+@click.option("--group", default=None, help="Scope: this group and its sub-groups.")
+@click.option("--store", default=None, help="Scope: this store only.")
+@click.option("--email", default=None, help="E-mail address (digests go there).")
+@click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@db_option
+def add_user_cmd(
+    name: str,
+    role: str,
+    group: str | None,
+    store: str | None,
+    email: str | None,
+    language: str,
+    password_stdin: bool,
+    db_url: str,
+) -> None:
+    """Create a head-office user who signs in to the web pages."""
+    from sync.central.accounts import add_user
+
+    password = read_password_stdin()
+    try:
+        add_user(
+            open_db(db_url),
+            "cli",
+            name,
+            role,
+            password,
+            group=group,
+            store=store,
+            email=email,
+            language=language,
+        )
+    except CentralError as error:
+        fail(str(error))
+    click.echo(f"user {name} ({role}) added")
+
+
+@main.command("set-stores")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def set_stores_cmd(file: Path, db_url: str) -> None:
+    """Load the store directory (groups, names, time zones, opening hours, targets) from a TOML file."""
+    from sync.central.directory import set_stores
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{file}: cannot read: {error}")
+    try:
+        groups, entries = set_stores(open_db(db_url), "cli", text)
+    except CentralError as error:
+        fail(f"{file}: {error}")
+    click.echo(f"{groups} groups and {entries} stores set")
 
 
 @main.command("set-config")
