@@ -3,8 +3,10 @@ fixtures), a small store directory, users of each role, and signed-in TestClient
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,6 +65,9 @@ def directory_db(central_db: CentralDB) -> CentralDB:
     accounts.add_user(central_db, "test", "alice", "admin", PASSWORD, email="alice@example.com")
     accounts.add_user(central_db, "test", "nora", "viewer", PASSWORD, group="north", language="fr")
     accounts.add_user(central_db, "test", "pierre", "manager", PASSWORD, store="paris-01")
+    for store in ("paris-01", "lille-02", "nice-03"):
+        configure(central_db, store)
+        service.add_device(central_db, store, "till-1")
     return central_db
 
 
@@ -97,3 +102,55 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> TestClie
     )
     assert reply.status_code == 303, reply.text
     return client
+
+
+# -- answers through the real ingest (rollups included) --------------------------------------------------
+
+from kiosk.config import default_config_text  # noqa: E402
+from sync.central import service  # noqa: E402
+from sync.central.service import DeviceIdentity  # noqa: E402
+
+SURVEY_VERSION = "v1"
+
+
+def configure(db: CentralDB, store: str) -> None:
+    service.set_config(db, store, default_config_text(store, "till-1", "Europe/Paris", store))
+
+
+def visit_items(
+    store: str,
+    at: str,
+    satisfaction: int,
+    recommend: int | None,
+    reason: str | None = None,
+    suspect: bool = False,
+) -> list[dict[str, object]]:
+    """One visit's answers in the upload format: `at` is a UTC time like 2026-11-24T09:30:00+00:00."""
+    import uuid
+
+    session = str(uuid.uuid4())
+    day = dt.datetime.fromisoformat(at).astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+    answers = [("satisfaction", str(satisfaction))]
+    if reason:
+        answers.append(("reason", reason))
+    if recommend is not None:
+        answers.append(("recommend", str(recommend)))
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "created_at": at,
+            "local_day": day,
+            "question": question,
+            "language": "fr",
+            "suspect": suspect,
+            "session": session,
+            "value": value,
+            "survey_version": SURVEY_VERSION,
+        }
+        for question, value in answers
+    ]
+
+
+def ingest(db: CentralDB, store: str, items: list[dict[str, object]], device: str = "till-1") -> None:
+    result = service.ingest(db, DeviceIdentity(store, device), items, service.now_utc())
+    assert not result.rejected, result.rejected

@@ -1,0 +1,554 @@
+"""Every head-office read, from the rollups (never the raw answers): the overview of a scope and period,
+a store's page, the fleet. Pages, exports and the JSON API all call these, so a figure is the same number
+everywhere by construction.
+
+Counting follows DESIGN.md: "responses" and "repeated presses" are visits (answers to the survey's first
+question, suspect ones apart); an index comes from the counts of its question over the whole period (never
+an average of daily figures); the ranking score is HappyOrNot's RS = (WAI*W + I*R) / (W + R).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, func, select
+
+from kiosk.config import ConfigError, check_config_text
+from kiosk.domain.scoring import question_scores, round1
+from kiosk.domain.survey import Kind, Question
+from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, stores
+from sync.central.directory import Directory, load
+from sync.central.service import CentralError
+
+# The indexes a page ranks by: the kinds of question that give them and the figure's key.
+INDEXES: Mapping[str, tuple[tuple[Kind, ...], str]] = {
+    "nps": ((Kind.NPS,), "nps"),
+    "csat": ((Kind.SMILEY5, Kind.SMILEY4), "csat"),
+    "happy_index": ((Kind.SMILEY5, Kind.SMILEY4), "happy_index"),
+    "ces": ((Kind.CES7,), "ces_easy"),
+}
+PRESETS = ("today", "yesterday", "7d", "30d", "month", "custom")
+MAX_DAYS = 3660
+ONLINE_WITHIN = dt.timedelta(hours=1)
+
+
+# -- periods ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    preset: str = "custom"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        length = dt.timedelta(days=self.days)
+        return Period(self.start - length, self.start - dt.timedelta(days=1))
+
+
+def _day(text: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CentralError(400, f"{name}: not a day (YYYY-MM-DD): {text[:40]!r}") from None
+
+
+def resolve_period(preset: str | None, start: str | None, end: str | None, today: dt.date) -> Period:
+    """`?from=&to=` wins (a bookmarked view stays the same view); else a preset; else the last 7 days."""
+    if start or end:
+        first = _day(start or end or "", "from")
+        last = _day(end or start or "", "to")
+        if first > last:
+            raise CentralError(400, f"from {first} is after to {last}")
+        if (last - first).days >= MAX_DAYS:
+            raise CentralError(400, f"a period is at most {MAX_DAYS} days")
+        return Period(first, last, "custom")
+    preset = preset or "7d"
+    if preset == "today":
+        return Period(today, today, preset)
+    if preset == "yesterday":
+        day = today - dt.timedelta(days=1)
+        return Period(day, day, preset)
+    if preset == "7d":
+        return Period(today - dt.timedelta(days=6), today, preset)
+    if preset == "30d":
+        return Period(today - dt.timedelta(days=29), today, preset)
+    if preset == "month":
+        return Period(today.replace(day=1), today, preset)
+    raise CentralError(400, f"period must be one of {', '.join(PRESETS[:-1])}, or from= and to=")
+
+
+def check_index(index: str | None) -> str:
+    index = index or "nps"
+    if index not in INDEXES:
+        raise CentralError(400, f"index must be one of {', '.join(INDEXES)}")
+    return index
+
+
+# -- what each store's survey asks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFacts:
+    first: str | None  # the first question: its answers are the visits
+    questions: tuple[Question, ...]
+
+    def for_index(self, index: str) -> Question | None:
+        kinds = INDEXES[index][0]
+        return next((q for q in self.questions if q.kind in kinds), None)
+
+    def reasons(self) -> Question | None:
+        return next((q for q in self.questions if q.kind is Kind.CHOICE), None)
+
+
+_facts_cache: dict[str, SurveyFacts] = {}
+NO_SURVEY = SurveyFacts(None, ())
+
+
+def survey_facts(conn: Connection, store_ids: Iterable[str]) -> dict[str, SurveyFacts]:
+    """Each store's survey, parsed once per configuration version (ETag) and kept in memory."""
+    wanted = set(store_ids)
+    etags = {r.id: r.config_etag for r in conn.execute(select(stores.c.id, stores.c.config_etag))}
+    missing = [etags[s] for s in wanted if etags.get(s) and etags[s] not in _facts_cache]
+    if missing:
+        found = conn.execute(
+            select(stores.c.config_etag, stores.c.config_toml).where(stores.c.config_etag.in_(missing))
+        )
+        for etag, text in found:
+            try:
+                survey = check_config_text(text, "central").survey
+                _facts_cache[etag] = SurveyFacts(survey.questions[0].id, survey.questions)
+            except ConfigError:
+                _facts_cache[etag] = NO_SURVEY
+    return {s: _facts_cache.get(etags.get(s) or "", NO_SURVEY) for s in wanted}
+
+
+# -- the overview -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Non-suspect answer counts per value of one question, and the suspect ones apart."""
+
+    by_value: dict[str, int]
+    suspect: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_value.values())
+
+
+def _figure(question: Question | None, index: str, counts: Mapping[str, int]) -> float | None:
+    if question is None or not counts:
+        return None
+    value = question_scores(question, counts).get(INDEXES[index][1])
+    return None if value is None else float(value)
+
+
+def _parts(question: Question, index: str, counts: Mapping[str, int]) -> tuple[Fraction, int]:
+    """(sum of each answer's score, answers): an index is 100 * sum / answers, so a scope's index is its
+    stores' sums over their answers, exactly (never an average of store or daily figures)."""
+    low, high = question.scale or (0, 1)
+    score = Fraction(0)
+    answers = 0
+    for text, n in counts.items():
+        value = int(text)
+        answers += n
+        if index == "nps":
+            score += n * (1 if value >= 9 else -1 if value <= 6 else 0)
+        elif index == "csat":
+            score += n * (value >= high - 1)
+        elif index == "happy_index":
+            score += Fraction(n * (value - low), high - low)
+        else:
+            score += n * (value >= 5)
+    return score, answers
+
+
+def _combined(parts: Iterable[tuple[Fraction, int]]) -> float | None:
+    score = sum((s for s, _ in parts), Fraction(0))
+    answers = sum(n for _, n in parts)
+    return None if answers == 0 else round1(100 * score / answers)
+
+
+def _store_ids(conn: Connection, directory: Directory, visible: frozenset[str] | None) -> list[str]:
+    known = {r[0] for r in conn.execute(select(stores.c.id))} | set(directory.stores)
+    return sorted(s for s in known if visible is None or s in visible)
+
+
+def scope_stores(
+    conn: Connection, directory: Directory, visible: frozenset[str] | None, group: str | None
+) -> list[str]:
+    """The stores a reader sees, narrowed to a group (and its sub-groups) when one is asked for."""
+    ids = _store_ids(conn, directory, visible)
+    if group:
+        if group not in directory.groups:
+            raise CentralError(404, f"no group {group!r}")
+        in_group = directory.stores_in(group)
+        ids = [s for s in ids if s in in_group]
+    return ids
+
+
+def _counts(
+    conn: Connection, store_ids: list[str], period: Period, questions: Mapping[str, set[str]]
+) -> dict[tuple[str, str], Counts]:
+    """(store, question) -> counts over the period, for the questions asked (per store)."""
+    if not store_ids:
+        return {}
+    wanted = {q for qs in questions.values() for q in qs}
+    t = rollup_daily
+    query = (
+        select(t.c.store_id, t.c.question_id, t.c.value, t.c.suspect, func.sum(t.c.n))
+        .where(t.c.local_day >= period.start.isoformat(), t.c.local_day <= period.end.isoformat())
+        .where(t.c.question_id.in_(sorted(wanted)))
+        .group_by(t.c.store_id, t.c.question_id, t.c.value, t.c.suspect)
+    )
+    if len(store_ids) < 500:
+        query = query.where(t.c.store_id.in_(store_ids))
+    keep = set(store_ids)
+    values: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    suspect: dict[tuple[str, str], int] = defaultdict(int)
+    for store_id, question_id, value, is_suspect, n in conn.execute(query):
+        if store_id not in keep or question_id not in questions.get(store_id, ()):
+            continue
+        key = (store_id, question_id)
+        if is_suspect:
+            suspect[key] += int(n)
+        else:
+            values[key][value] = values[key].get(value, 0) + int(n)
+    return {k: Counts(values.get(k, {}), suspect.get(k, 0)) for k in set(values) | set(suspect)}
+
+
+def _trend_buckets(period: Period) -> tuple[str, int]:
+    """Sparkline points: days up to 62 days, else months (a line of 365 points says no more)."""
+    return ("day", 10) if period.days <= 62 else ("month", 7)
+
+
+def _trends(
+    conn: Connection, store_ids: list[str], period: Period, index: str, questions: Mapping[str, str]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """store -> bucket (day or month) -> value -> count, for the index question of each store."""
+    if not store_ids:
+        return {}
+    _kind, width = _trend_buckets(period)
+    t = rollup_daily
+    bucket = func.substr(t.c.local_day, 1, width)
+    query = (
+        select(t.c.store_id, t.c.question_id, bucket, t.c.value, func.sum(t.c.n))
+        .where(t.c.local_day >= period.start.isoformat(), t.c.local_day <= period.end.isoformat())
+        .where(t.c.kind.in_([str(k) for k in INDEXES[index][0]]), t.c.suspect.is_(False))
+        .group_by(t.c.store_id, t.c.question_id, bucket, t.c.value)
+    )
+    if len(store_ids) < 500:
+        query = query.where(t.c.store_id.in_(store_ids))
+    result: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for store_id, question_id, key, value, n in conn.execute(query):
+        if questions.get(store_id) == question_id:
+            result[store_id][key][value] = int(n)
+    return result
+
+
+def _bucket_keys(period: Period) -> list[str]:
+    kind, _ = _trend_buckets(period)
+    keys: list[str] = []
+    day = period.start
+    while day <= period.end:
+        key = day.isoformat() if kind == "day" else day.isoformat()[:7]
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day += dt.timedelta(days=1)
+    return keys
+
+
+def ranking_scores(figures: Mapping[str, tuple[float | None, int]]) -> dict[str, float | None]:
+    """HappyOrNot's RS = (WAI*W + I*R) / (W + R): WAI the response-weighted average index of all stores,
+    W the average response count, I and R a store's index and response count."""
+    counted = {s: (i, r) for s, (i, r) in figures.items() if i is not None and r > 0}
+    if not counted:
+        return dict.fromkeys(figures)
+    total = sum(r for _, r in counted.values())
+    wai = sum(i * r for i, r in counted.values() if i is not None) / total
+    weight = total / len(counted)
+    return {
+        s: None if i is None or r == 0 else round((wai * weight + i * r) / (weight + r), 1)
+        for s, (i, r) in figures.items()
+    }
+
+
+def overview(
+    db: CentralDB,
+    visible: frozenset[str] | None,
+    period: Period,
+    index: str,
+    group: str | None = None,
+) -> dict[str, Any]:
+    """The overview: every store of the scope ranked for a period, with what changed since the previous
+    period, its target and the gap, a trend, and the scope's totals (from counts)."""
+    previous = period.previous()
+    with db.reading() as conn:
+        directory = load(conn)
+        ids = scope_stores(conn, directory, visible, group)
+        facts = survey_facts(conn, ids)
+        index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
+        asked: dict[str, set[str]] = {
+            s: {q for q in (facts[s].first, index_question.get(s)) if q} for s in ids
+        }
+        now_counts = _counts(conn, ids, period, asked)
+        before_counts = _counts(conn, ids, previous, {s: {q} for s, q in index_question.items()})
+        trends = _trends(conn, ids, period, index, index_question)
+    keys = _bucket_keys(period)
+    rows: list[dict[str, Any]] = []
+    # The scope's figure from the counts of every store: sum of each answer's score over the answers.
+    parts_now: list[tuple[Fraction, int]] = []
+    parts_before: list[tuple[Fraction, int]] = []
+    for store_id in ids:
+        fact = facts[store_id]
+        question = fact.for_index(index)
+        visits = now_counts.get((store_id, fact.first or ""), Counts({}))
+        counts = now_counts.get((store_id, question.id), Counts({})) if question else Counts({})
+        before = before_counts.get((store_id, question.id), Counts({})) if question else Counts({})
+        if question is not None:
+            parts_now.append(_parts(question, index, counts.by_value))
+            parts_before.append(_parts(question, index, before.by_value))
+        value = _figure(question, index, counts.by_value)
+        before_value = _figure(question, index, before.by_value)
+        target = directory.target(store_id, index) if index != "ces" else None
+        entry = directory.stores.get(store_id)
+        trend = trends.get(store_id, {})
+        rows.append(
+            {
+                "store": store_id,
+                "name": entry.name if entry else store_id,
+                "group": entry.group_id if entry else None,
+                "responses": visits.total,
+                "repeated_presses": visits.suspect,
+                "answers": counts.total,
+                "value": value,
+                "previous": before_value,
+                "change": None if value is None or before_value is None else round(value - before_value, 1),
+                "target": target,
+                "gap": None if value is None or target is None else round(value - target, 1),
+                "trend": [_figure(question, index, trend.get(k, {})) for k in keys],
+            }
+        )
+    scores = ranking_scores({r["store"]: (r["value"], r["answers"]) for r in rows})
+    for row in rows:
+        row["ranking_score"] = scores[row["store"]]
+    rows.sort(key=lambda r: (r["ranking_score"] is None, -(r["ranking_score"] or 0), r["name"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank if row["ranking_score"] is not None else None
+    total_value = _combined(parts_now)
+    total_before = _combined(parts_before)
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "previous_from": previous.start.isoformat(),
+        "previous_to": previous.end.isoformat(),
+        "index": index,
+        "group": group,
+        "trend_buckets": keys,
+        "stores": rows,
+        "total": {
+            "responses": sum(r["responses"] for r in rows),
+            "repeated_presses": sum(r["repeated_presses"] for r in rows),
+            "answers": sum(n for _, n in parts_now),
+            "value": total_value,
+            "previous": total_before,
+            "change": None
+            if total_value is None or total_before is None
+            else round(total_value - total_before, 1),
+        },
+    }
+
+
+# -- one store --------------------------------------------------------------------------------------------
+
+
+def _iso_week(day: str) -> str:
+    year, week, _ = dt.date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def store_page(db: CentralDB, store_id: str, period: Period, index: str) -> dict[str, Any]:
+    """A store for a period: daily and weekly trend of the index with its target, the weekday x hour heat
+    map (store-local time, opening hours), the distribution, top reasons (and how they moved), the store
+    against its group's average, and its devices."""
+    previous = period.previous()
+    with db.reading() as conn:
+        directory = load(conn)
+        known = _store_ids(conn, directory, None)
+        if store_id not in known:
+            raise CentralError(404, f"no store {store_id!r}")
+        fact = survey_facts(conn, [store_id])[store_id]
+        question = fact.for_index(index)
+        reasons = fact.reasons()
+        t = rollup_daily
+        in_period = and_(
+            t.c.store_id == store_id,
+            t.c.local_day >= previous.start.isoformat(),
+            t.c.local_day <= period.end.isoformat(),
+        )
+        daily = conn.execute(
+            select(t.c.local_day, t.c.question_id, t.c.value, t.c.suspect, t.c.n).where(in_period)
+        ).all()
+        h = rollup_hourly
+        hourly = conn.execute(
+            select(h.c.local_day, h.c.hour, func.sum(h.c.n))
+            .where(
+                h.c.store_id == store_id,
+                h.c.local_day >= period.start.isoformat(),
+                h.c.local_day <= period.end.isoformat(),
+                h.c.question_id == (fact.first or ""),
+                h.c.suspect.is_(False),
+            )
+            .group_by(h.c.local_day, h.c.hour)
+        ).all()
+        device_rows = conn.execute(
+            select(devices).where(devices.c.store_id == store_id).order_by(devices.c.device_id)
+        ).all()
+    start, end = period.start.isoformat(), period.end.isoformat()
+    per_day: dict[str, dict[str, int]] = defaultdict(dict)
+    per_week: dict[str, dict[str, int]] = defaultdict(dict)
+    distribution: dict[str, int] = defaultdict(int)
+    reasons_now: dict[str, int] = defaultdict(int)
+    reasons_before: dict[str, int] = defaultdict(int)
+    visits = repeated = 0
+    for day, question_id, value, suspect, n in daily:
+        current = start <= day <= end
+        if question_id == fact.first and current:
+            if suspect:
+                repeated += n
+            else:
+                visits += n
+        if suspect:
+            continue
+        if question is not None and question_id == question.id and current:
+            per_day[day][value] = per_day[day].get(value, 0) + n
+            week = _iso_week(day)
+            per_week[week][value] = per_week[week].get(value, 0) + n
+            distribution[value] += n
+        if reasons is not None and question_id == reasons.id:
+            (reasons_now if current else reasons_before)[value] += n
+    entry = directory.stores.get(store_id)
+    target = directory.target(store_id, index) if index != "ces" else None
+    days = [d.isoformat() for d in _days(period)]
+    weeks = sorted({_iso_week(d) for d in days})
+    heat: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for day, hour, n in hourly:
+        heat[dt.date.fromisoformat(day).weekday()][int(hour)] += int(n)
+    hours = entry.open_hours() if entry else list(range(24))
+    seen_hours = sorted({hour for row in heat.values() for hour in row})
+    hours = sorted(set(hours) | set(seen_hours))
+    value = _figure(question, index, distribution)
+    group_average = None
+    if entry and entry.group_id:
+        group_view = overview(db, None, period, index, entry.group_id)
+        group_average = group_view["total"]["value"]
+    top = sorted(reasons_now.items(), key=lambda kv: (-kv[1], kv[0]))
+    labels = {o.id: o.text for o in reasons.options} if reasons else {}
+    return {
+        "store": store_id,
+        "name": entry.name if entry else store_id,
+        "group": entry.group_id if entry else None,
+        "timezone": entry.timezone if entry else None,
+        "from": start,
+        "to": end,
+        "index": index,
+        "responses": visits,
+        "repeated_presses": repeated,
+        "value": value,
+        "target": target,
+        "group_average": group_average,
+        "daily": [
+            {
+                "day": d,
+                "value": _figure(question, index, per_day.get(d, {})),
+                "answers": sum(per_day.get(d, {}).values()),
+            }
+            for d in days
+        ],
+        "weekly": [
+            {
+                "week": w,
+                "value": _figure(question, index, per_week.get(w, {})),
+                "answers": sum(per_week.get(w, {}).values()),
+            }
+            for w in weeks
+        ],
+        "heatmap": {
+            "hours": hours,
+            "rows": [[heat[wd][hour] for hour in hours] for wd in range(7)],
+        },
+        "distribution": {v: distribution.get(v, 0) for v in (question.values if question else ())},
+        "reasons": [
+            {"reason": r, "label": labels.get(r, {}), "count": n, "previous": reasons_before.get(r, 0)}
+            for r, n in top
+        ],
+        "devices": [_device(d, entry) for d in device_rows],
+    }
+
+
+def _days(period: Period) -> list[dt.date]:
+    return [period.start + dt.timedelta(days=i) for i in range(period.days)]
+
+
+# -- fleet ------------------------------------------------------------------------------------------------
+
+
+def _device(row: Any, entry: Any, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or dt.datetime.now(dt.UTC)
+    seen = dt.datetime.fromisoformat(row.last_seen_at) if row.last_seen_at else None
+    online = seen is not None and now - seen <= ONLINE_WITHIN
+    open_now = False
+    if entry is not None:
+        open_now = entry.open_at(now.astimezone(ZoneInfo(entry.timezone)))
+    return {
+        "store": row.store_id,
+        "device": row.device_id,
+        "revoked": bool(row.revoked),
+        "last_seen_at": row.last_seen_at,
+        "online": online,
+        "silent_while_open": bool(open_now and not online and not row.revoked),
+        "app_version": row.app_version,
+        "pending": row.pending,
+        "quarantined": row.quarantined,
+        "free_disk_bytes": row.free_disk_bytes,
+        "clock_skew_s": row.clock_skew_s,
+        "last_error": row.last_error,
+    }
+
+
+def fleet(db: CentralDB, visible: frozenset[str] | None, now: dt.datetime) -> dict[str, Any]:
+    """Every device of the scope with its health; "silent while open": not seen within the hour while its
+    store is open (directory's opening hours, store-local time)."""
+    with db.reading() as conn:
+        directory = load(conn)
+        rows = conn.execute(select(devices).order_by(devices.c.store_id, devices.c.device_id)).all()
+    result = [
+        {
+            **_device(r, directory.stores.get(r.store_id), now),
+            "store_name": (
+                directory.stores[r.store_id].name if r.store_id in directory.stores else r.store_id
+            ),
+        }
+        for r in rows
+        if visible is None or r.store_id in visible
+    ]
+    result.sort(key=lambda d: (not d["silent_while_open"], d["online"], d["store"], d["device"]))
+    return {
+        "at": now.isoformat(timespec="seconds"),
+        "devices": result,
+        "silent_while_open": sum(d["silent_while_open"] for d in result),
+        "online": sum(d["online"] for d in result),
+    }
