@@ -49,6 +49,12 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
 
     app.include_router(web_auth.router)
     app.include_router(web_admin.router)
+    from sync.central.web import pages as web_pages
+
+    app.include_router(web_pages.router)
+    from sync.central.web import exports as web_exports
+
+    app.include_router(web_exports.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(CentralError)

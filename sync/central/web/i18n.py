@@ -109,6 +109,9 @@ FR: dict[str, str] = {
     "Index": "Indice",
     "Store directory": "Annuaire des magasins",
     "Time zone": "Fuseau horaire",
+    "Link to this view": "Lien vers cette vue",
+    "below target": "sous la cible",
+    "on target": "au-dessus de la cible",
 }
 
 
