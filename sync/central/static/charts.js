@@ -22,8 +22,8 @@
       var series = [{}, Object.assign({ label: d.index }, line)];
       if (d.target !== null) { data.push(values.map(function () { return d.target; })); series.push(target); }
       var axes = [{}, {}];
-      if (!isTime) axes[0] = { values: function (u, splits) { return splits.map(function (s) { return labels[s] || ""; }); }, incrs: [1] };
-      charts.push(new uPlot({ width: width(el), height: 220, scales: { x: { time: isTime }, y: yScale }, series: series, axes: axes }, data, el));
+      if (!isTime) axes[0] = { splits: function () { return xs; }, values: function (u, splits) { return splits.map(function (s) { return labels[s] || ""; }); } };
+      charts.push(new uPlot({ width: width(el), height: 220, legend: { live: false }, scales: { x: { time: isTime }, y: yScale }, series: series, axes: axes }, data, el));
     }
     trend("daily-chart", d.days, d.daily, true);
     trend("weekly-chart", d.weeks, d.weekly, false);
@@ -33,9 +33,9 @@
       var xs = keys.map(function (_, i) { return i; });
       var bars = uPlot.paths.bars({ size: [0.7, 60] });
       charts.push(new uPlot({
-        width: width(dist), height: 220, scales: { x: { time: false, range: [-0.5, keys.length - 0.5] } },
+        width: width(dist), height: 220, legend: { live: false }, scales: { x: { time: false, range: [-0.5, keys.length - 0.5] } },
         series: [{}, { label: "answers", fill: "#93b6e3", stroke: "#1f5faf", paths: bars, points: { show: false } }],
-        axes: [{ values: function (u, splits) { return splits.map(function (s) { return keys[s] !== undefined ? keys[s] : ""; }); }, incrs: [1] }, {}]
+        axes: [{ splits: function () { return xs; }, values: function (u, splits) { return splits.map(function (s) { return keys[s] !== undefined ? keys[s] : ""; }); } }, {}]
       }, [xs, keys.map(function (k) { return d.distribution[k]; })], dist));
     }
   }

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from sync.central import service
 from sync.central.deps import Principal, get_db, get_signer, session_user
 from sync.central.service import CentralError
 from sync.central.sessions import CSRF_COOKIE, CSRF_FIELD, new_nonce
@@ -64,6 +65,7 @@ def render(
         "_": i18n.translator(lang),
         "fmt": i18n.Formatter(lang),
         "path": request.url.path,
+        "now": service.now_utc(),
         "query": dict(request.query_params),
         **(context or {}),
     }

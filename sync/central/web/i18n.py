@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from babel.dates import format_date
+from babel.dates import format_date, format_timedelta
 from babel.numbers import format_decimal
 
 LANGUAGES = ("en", "fr")
@@ -152,6 +152,13 @@ class Formatter:
             return "–"
         text = self.number(value, 1, signed)
         return f"{text}\u202f%" if self.locale.startswith("fr") else f"{text}%"
+
+    def ago(self, stamp: str | None, now: dt.datetime) -> str:
+        """ "3 hours ago" / "il y a 3 heures" for a stored UTC time; "never" / "jamais" without one."""
+        if not stamp:
+            return "never" if self.locale.startswith("en") else "jamais"
+        delta = dt.datetime.fromisoformat(stamp) - now
+        return format_timedelta(delta, add_direction=True, threshold=1.5, locale=self.locale)
 
     def day(self, value: dt.date | str) -> str:
         day = dt.date.fromisoformat(value) if isinstance(value, str) else value
