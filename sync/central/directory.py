@@ -301,3 +301,54 @@ def set_stores(db: CentralDB, actor: str, source: str) -> tuple[int, int]:
             conn.execute(stmt.on_conflict_do_update(index_elements=["store_id"], set_=values))
         audit(conn, actor, "directory.set", f"{len(groups)} groups, {len(entries)} stores")
     return len(groups), len(entries)
+
+
+# -- the configuration served to kiosks -------------------------------------------------------------------
+
+
+def stamp_candidates(entry: StoreEntry, text: str, directory: Directory | None = None) -> list[str]:
+    """The file with the directory's facts written in: with `[targets]` first (when any is set), then
+    without it. Empty when the text is not TOML."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        document = tomlkit.parse(text)
+        store = document.get("store")
+        if store is None:
+            store = tomlkit.table()
+            document["store"] = store
+        store["name"] = entry.name
+        store["timezone"] = entry.timezone
+        plain = tomlkit.dumps(document)
+        targets = {k: directory.target(entry.id, k) if directory else entry.targets.get(k) for k in TARGETS}
+        found = {k: v for k, v in targets.items() if v is not None}
+        if not found:
+            return [plain]
+        table = tomlkit.table()
+        for key, value in found.items():
+            table[key] = value
+        document["targets"] = table
+        return [tomlkit.dumps(document), plain]
+    except (TOMLKitError, ValueError, TypeError):
+        return []
+
+
+def stamp_config(entry: StoreEntry | None, text: str, directory: Directory | None = None) -> str:
+    """The store's kiosk.toml with the directory's facts written in: `[store]` name and time zone, and a
+    `[targets]` table (nps, csat, happy_index) when the store or its groups set any. The directory is the
+    one source of truth for these keys; a kiosk's local edits of them last until its next pull.
+
+    The result is checked like a kiosk checks it: a kiosk release that does not know `[targets]` yet gets
+    the file without it (never a file it would refuse); anything else unexpected serves the file as set."""
+    if entry is None:
+        return text
+    from kiosk.config import ConfigError, check_config_text
+
+    for candidate in stamp_candidates(entry, text, directory):
+        try:
+            check_config_text(candidate, "central")
+        except ConfigError:
+            continue
+        return candidate
+    return text

@@ -190,3 +190,40 @@ def test_set_stores_loads_groups_and_stores_and_refuses_bad_entries(
         with pytest.raises(CentralError):
             set_stores(directory_db, "test", text)
     assert "x" not in load_directory(directory_db).stores  # nothing of a refused file is written
+
+
+def test_kiosks_get_the_directory_name_time_zone_and_targets_in_their_configuration(
+    directory_db: CentralDB, make_client: AppFactory
+) -> None:
+    import tomllib
+
+    from kiosk.config import check_config_text
+    from sync.central import service
+    from sync.central.directory import load_directory, stamp_candidates
+
+    token = service.add_device(directory_db, "paris-01", "till-9")
+    client = make_client()
+    served = client.get("/api/v1/device/config", headers={"Authorization": f"Bearer {token}"})
+    assert served.status_code == 200
+    config = check_config_text(served.text, "served")  # what a kiosk does with it
+    assert (config.store.name, config.store.timezone) == ("Paris Rivoli", "Europe/Paris")
+    assert "# Configuration of one feedback kiosk" in served.text  # comments kept
+    again = client.get(
+        "/api/v1/device/config",
+        headers={"Authorization": f"Bearer {token}", "If-None-Match": served.headers["etag"]},
+    )
+    assert again.status_code == 304
+    # The [targets] table as written for kiosk releases that read it: its own NPS, the rest inherited.
+    directory = load_directory(directory_db)
+    with_targets, without = stamp_candidates(directory.stores["paris-01"], served.text, directory)
+    assert tomllib.loads(with_targets)["targets"] == {"nps": 40.0, "csat": 80.0, "happy_index": 75.0}
+    assert "targets" not in tomllib.loads(without)
+    # A change in the directory changes what is served (a new ETag: kiosks pull it).
+    set_stores(
+        directory_db, "test", '[stores.paris-01]\nname = "Paris Rivoli (new)"\ntimezone = "Europe/Paris"\n'
+    )
+    changed = client.get(
+        "/api/v1/device/config",
+        headers={"Authorization": f"Bearer {token}", "If-None-Match": served.headers["etag"]},
+    )
+    assert changed.status_code == 200 and "Paris Rivoli (new)" in changed.text
