@@ -184,6 +184,21 @@ rollup_daily = Table(
 )
 Index("rollup_daily_day", rollup_daily.c.local_day, rollup_daily.c.kind)
 
+# The same per store-local month (YYYY-MM): a year's overview reads 12 rows a value, not 365.
+rollup_monthly = Table(
+    "rollup_monthly",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("suspect", Boolean, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("store_id", "month", "question_id", "value", "suspect"),
+)
+Index("rollup_monthly_month", rollup_monthly.c.month, rollup_monthly.c.kind)
+
 # The same per store-local hour (0-23) of the day: the weekday x hour heat map.
 rollup_hourly = Table(
     "rollup_hourly",

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, func, select
 from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.scoring import question_scores, round1
 from kiosk.domain.survey import Kind, Question
-from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, stores
+from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, rollup_monthly, stores
 from sync.central.directory import Directory, load
 from sync.central.service import CentralError
 
@@ -200,33 +200,81 @@ def scope_stores(
     return ids
 
 
+def segments(period: Period) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The period as whole months (read from `rollup_monthly`) and the days around them (`rollup_daily`):
+    (day ranges, (first month, last month) or None)."""
+    first_month = period.start if period.start.day == 1 else _next_month(period.start)
+    after_last = (
+        _next_month(period.end)
+        if _next_month(period.end) - dt.timedelta(days=1) == period.end
+        else period.end.replace(day=1)
+    )
+    if first_month >= after_last:
+        return [(period.start.isoformat(), period.end.isoformat())], None
+    days = []
+    if period.start < first_month:
+        days.append((period.start.isoformat(), (first_month - dt.timedelta(days=1)).isoformat()))
+    if after_last <= period.end:
+        days.append((after_last.isoformat(), period.end.isoformat()))
+    last_month = after_last - dt.timedelta(days=1)
+    return days, (first_month.isoformat()[:7], last_month.isoformat()[:7])
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _rollup_selects(period: Period, columns: Any, where: Any) -> list[Any]:
+    """One SELECT per segment of the period, each over the rollup that fits it; `columns(t, key)` and
+    `where(t)` take the table and its time column (local_day or month)."""
+    days, months = segments(period)
+    selects = []
+    for start, end in days:
+        t = rollup_daily
+        selects.append(
+            select(*columns(t, t.c.local_day)).where(t.c.local_day >= start, t.c.local_day <= end, *where(t))
+        )
+    if months:
+        m = rollup_monthly
+        selects.append(
+            select(*columns(m, m.c.month)).where(m.c.month >= months[0], m.c.month <= months[1], *where(m))
+        )
+    return selects
+
+
 def _counts(
     conn: Connection, store_ids: list[str], period: Period, questions: Mapping[str, set[str]]
 ) -> dict[tuple[str, str], Counts]:
     """(store, question) -> counts over the period, for the questions asked (per store)."""
     if not store_ids:
         return {}
-    wanted = {q for qs in questions.values() for q in qs}
-    t = rollup_daily
-    query = (
-        select(t.c.store_id, t.c.question_id, t.c.value, t.c.suspect, func.sum(t.c.n))
-        .where(t.c.local_day >= period.start.isoformat(), t.c.local_day <= period.end.isoformat())
-        .where(t.c.question_id.in_(sorted(wanted)))
-        .group_by(t.c.store_id, t.c.question_id, t.c.value, t.c.suspect)
-    )
-    if len(store_ids) < 500:
-        query = query.where(t.c.store_id.in_(store_ids))
+    wanted = sorted({q for qs in questions.values() for q in qs})
+    few = len(store_ids) < 500
+
+    def columns(t: Any, _key: Any) -> list[Any]:
+        return [t.c.store_id, t.c.question_id, t.c.value, t.c.suspect, func.sum(t.c.n)]
+
+    def where(t: Any) -> list[Any]:
+        return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
+
     keep = set(store_ids)
     values: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     suspect: dict[tuple[str, str], int] = defaultdict(int)
-    for store_id, question_id, value, is_suspect, n in conn.execute(query):
-        if store_id not in keep or question_id not in questions.get(store_id, ()):
-            continue
-        key = (store_id, question_id)
-        if is_suspect:
-            suspect[key] += int(n)
-        else:
-            values[key][value] = values[key].get(value, 0) + int(n)
+    for query in _rollup_selects(period, columns, where):
+        grouped = query.group_by(
+            query.selected_columns[0],
+            query.selected_columns[1],
+            query.selected_columns[2],
+            query.selected_columns[3],
+        )
+        for store_id, question_id, value, is_suspect, n in conn.execute(grouped):
+            if store_id not in keep or question_id not in questions.get(store_id, ()):
+                continue
+            key = (store_id, question_id)
+            if is_suspect:
+                suspect[key] += int(n)
+            else:
+                values[key][value] = values[key].get(value, 0) + int(n)
     return {k: Counts(values.get(k, {}), suspect.get(k, 0)) for k in set(values) | set(suspect)}
 
 
@@ -242,20 +290,33 @@ def _trends(
     if not store_ids:
         return {}
     _kind, width = _trend_buckets(period)
-    t = rollup_daily
-    bucket = func.substr(t.c.local_day, 1, width)
-    query = (
-        select(t.c.store_id, t.c.question_id, bucket, t.c.value, func.sum(t.c.n))
-        .where(t.c.local_day >= period.start.isoformat(), t.c.local_day <= period.end.isoformat())
-        .where(t.c.kind.in_([str(k) for k in INDEXES[index][0]]), t.c.suspect.is_(False))
-        .group_by(t.c.store_id, t.c.question_id, bucket, t.c.value)
-    )
-    if len(store_ids) < 500:
-        query = query.where(t.c.store_id.in_(store_ids))
+    kinds = [str(k) for k in INDEXES[index][0]]
+    few = len(store_ids) < 500
+
+    def columns(t: Any, key: Any) -> list[Any]:
+        bucket = func.substr(key, 1, width)
+        return [t.c.store_id, t.c.question_id, bucket, t.c.value, func.sum(t.c.n)]
+
+    def where(t: Any) -> list[Any]:
+        return [t.c.kind.in_(kinds), t.c.suspect.is_(False), *([t.c.store_id.in_(store_ids)] if few else [])]
+
+    if width == 10:
+        # Daily points: the daily rollup only (a month row cannot be split into days).
+        t = rollup_daily
+        selects = [
+            select(*columns(t, t.c.local_day)).where(
+                t.c.local_day >= period.start.isoformat(), t.c.local_day <= period.end.isoformat(), *where(t)
+            )
+        ]
+    else:
+        selects = _rollup_selects(period, columns, where)
     result: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for store_id, question_id, key, value, n in conn.execute(query):
-        if questions.get(store_id) == question_id:
-            result[store_id][key][value] = int(n)
+    for query in selects:
+        c = query.selected_columns
+        for store_id, question_id, key, value, n in conn.execute(query.group_by(c[0], c[1], c[2], c[3])):
+            if questions.get(store_id) == question_id:
+                bucket = result[store_id][key]
+                bucket[value] = bucket.get(value, 0) + int(n)
     return result
 
 

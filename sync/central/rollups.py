@@ -1,7 +1,7 @@
 """Answer counts kept beside the answers, in the ingest transaction: per store, store-local day, question,
 kind, value and suspect flag (`rollup_daily`), and the same per store-local hour (`rollup_hourly`).
 
-Every head-office page reads these counts, never the raw answers. `after_insert(db, conn, rows)` is the
+A coarser `rollup_monthly` (per store-local month) serves long periods. Every head-office page reads these counts, never the raw answers. `after_insert(db, conn, rows)` is the
 ingest hook (sync/central/hooks.py calls it with the rows just inserted); `rebuild(conn)` recounts
 everything from the answers (the Alembic revision's backfill, and a repair tool).
 """
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.config import ConfigError, check_config_text
-from sync.central.db import answers, rollup_daily, rollup_hourly, store_directory, stores
+from sync.central.db import answers, rollup_daily, rollup_hourly, rollup_monthly, store_directory, stores
 
 UNKNOWN_KIND = "unknown"
 # (store id, config ETag) -> (question id -> kind, time zone of the file)
@@ -65,6 +65,7 @@ def local_hour(created_at: str, zone: ZoneInfo | None) -> int:
 
 def _count(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> tuple[Counter[tuple[Any, ...]], ...]:
     daily: Counter[tuple[Any, ...]] = Counter()
+    monthly: Counter[tuple[Any, ...]] = Counter()
     hourly: Counter[tuple[Any, ...]] = Counter()
     facts: dict[str, tuple[dict[str, str], ZoneInfo | None]] = {}
     for row in rows:
@@ -75,9 +76,10 @@ def _count(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> tuple[Counter
         kind = row.get("kind") or kinds.get(row["question_id"], UNKNOWN_KIND)
         suspect = bool(row["suspect"])
         daily[(store, row["local_day"], row["question_id"], kind, row["value"], suspect)] += 1
+        monthly[(store, row["local_day"][:7], row["question_id"], kind, row["value"], suspect)] += 1
         hour = local_hour(row["created_at"], zone)
         hourly[(store, row["local_day"], hour, row["question_id"], kind, row["value"], suspect)] += 1
-    return daily, hourly
+    return daily, monthly, hourly
 
 
 def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:
@@ -90,20 +92,23 @@ def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], counts: Counter
 
 
 DAILY_KEYS = ("store_id", "local_day", "question_id", "kind", "value", "suspect")
+MONTHLY_KEYS = ("store_id", "month", "question_id", "kind", "value", "suspect")
 HOURLY_KEYS = ("store_id", "local_day", "hour", "question_id", "kind", "value", "suspect")
 
 
 def after_insert(db: Any, conn: Connection, rows: list[dict[str, Any]]) -> None:
     """The ingest hook: count the answers just inserted, in the same transaction (rows sorted by key, so
     two concurrent ingests lock rollup rows in the same order and cannot deadlock)."""
-    daily, hourly = _count(conn, rows)
+    daily, monthly, hourly = _count(conn, rows)
     _upsert(conn, rollup_daily, DAILY_KEYS, daily)
+    _upsert(conn, rollup_monthly, MONTHLY_KEYS, monthly)
     _upsert(conn, rollup_hourly, HOURLY_KEYS, hourly)
 
 
 def rebuild(conn: Connection, chunk: int = 20_000) -> None:
     """Recount every rollup from the stored answers."""
     conn.execute(delete(rollup_daily))
+    conn.execute(delete(rollup_monthly))
     conn.execute(delete(rollup_hourly))
     columns = (answers.c.store_id, answers.c.question_id, answers.c.value, answers.c.created_at)
     query = select(*columns, answers.c.local_day, answers.c.suspect).order_by(answers.c.seq)

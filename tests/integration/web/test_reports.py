@@ -227,3 +227,34 @@ def test_kiosks_get_the_directory_name_time_zone_and_targets_in_their_configurat
         headers={"Authorization": f"Bearer {token}", "If-None-Match": served.headers["etag"]},
     )
     assert changed.status_code == 200 and "Paris Rivoli (new)" in changed.text
+
+
+def test_long_periods_read_the_monthly_rollup_with_the_same_figures(
+    directory_db: CentralDB, make_client: AppFactory
+) -> None:
+    seed(directory_db)
+    client = sign_in(make_client(), "alice")
+    # 20 Aug - 10 Dec: September to November from the monthly rollup, the edges from the daily one.
+    body = client.get("/api/v1/aggregate", params={"from": "2026-08-20", "to": "2026-12-10"}).json()
+    paris = next(r for r in body["stores"] if r["store"] == "paris-01")
+    # Six visits in November (four promoters, two detractors) and the repeated press.
+    assert (paris["responses"], paris["repeated_presses"], paris["value"]) == (6, 1, 33.3)
+    assert paris["trend"] == [None, None, None, 33.3, None]  # a point a month, August to December
+    from sync.central.db import rollup_monthly
+
+    with directory_db.reading() as conn:
+        monthly = sorted(
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    rollup_monthly.c.store_id,
+                    rollup_monthly.c.question_id,
+                    rollup_monthly.c.value,
+                    rollup_monthly.c.n,
+                )
+            )
+        )
+    daily: dict[tuple[str, str, str], int] = {}
+    for store, _day, question, value, _suspect, n in naive(directory_db):
+        daily[(store, question, value)] = daily.get((store, question, value), 0) + n  # type: ignore[index]
+    assert sum(n for *_, n in monthly) == sum(daily.values())

@@ -1,4 +1,5 @@
-"""Head office: users, audit log, store directory (groups, opening hours, targets), answer rollups, and a
+"""Head office: users, audit log, store directory (groups, opening hours, targets), answer rollups (per
+store-local day, month and hour), and a
 scope and an expiry for admin tokens. The rollups are backfilled from the answers already stored.
 
 Revision ID: 0003
@@ -80,6 +81,18 @@ def upgrade() -> None:
     )
     op.create_index("rollup_daily_day", "rollup_daily", ["local_day", "kind"])
     op.create_table(
+        "rollup_monthly",
+        sa.Column("store_id", sa.String(64), nullable=False),
+        sa.Column("month", sa.String(7), nullable=False),
+        sa.Column("question_id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("value", sa.String(200), nullable=False),
+        sa.Column("suspect", sa.Boolean, nullable=False),
+        sa.Column("n", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("store_id", "month", "question_id", "value", "suspect"),
+    )
+    op.create_index("rollup_monthly_month", "rollup_monthly", ["month", "kind"])
+    op.create_table(
         "rollup_hourly",
         sa.Column("store_id", sa.String(64), nullable=False),
         sa.Column("local_day", sa.String(10), nullable=False),
@@ -105,5 +118,13 @@ def downgrade() -> None:
     with op.batch_alter_table("admins") as batch:
         for column in ("expires_at", "store_id", "group_id"):
             batch.drop_column(column)
-    for table in ("rollup_hourly", "rollup_daily", "store_directory", "store_groups", "audit_log", "users"):
+    for table in (
+        "rollup_hourly",
+        "rollup_monthly",
+        "rollup_daily",
+        "store_directory",
+        "store_groups",
+        "audit_log",
+        "users",
+    ):
         op.drop_table(table)
