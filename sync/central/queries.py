@@ -17,11 +17,11 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, or_, select
 
 from kiosk.config import ConfigError, check_config_text
-from kiosk.domain.scoring import question_scores, round1
-from kiosk.domain.survey import Kind, Question
+from kiosk.domain.scoring import round1
+from kiosk.domain.survey import SCALES, Kind, Question
 from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, rollup_monthly, stores
 from sync.central.directory import Directory, load
 from sync.central.service import CentralError
@@ -137,23 +137,12 @@ def survey_facts(conn: Connection, store_ids: Iterable[str]) -> dict[str, Survey
 # -- the overview -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Non-suspect answer counts per value of one question, and the suspect ones apart."""
-
-    by_value: dict[str, int]
-    suspect: int = 0
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_value.values())
-
-
 def _figure(question: Question | None, index: str, counts: Mapping[str, int]) -> float | None:
+    """The index from one question's counts: the same figure as `question_scores` (a property test checks
+    it), without building the whole score dictionary."""
     if question is None or not counts:
         return None
-    value = question_scores(question, counts).get(INDEXES[index][1])
-    return None if value is None else float(value)
+    return _combined([_parts(question, index, counts)])
 
 
 def _parts(question: Question, index: str, counts: Mapping[str, int]) -> tuple[Fraction, int]:
@@ -242,81 +231,137 @@ def _rollup_selects(period: Period, columns: Any, where: Any) -> list[Any]:
     return selects
 
 
-def _counts(
-    conn: Connection, store_ids: list[str], period: Period, questions: Mapping[str, set[str]]
-) -> dict[tuple[str, str], Counts]:
-    """(store, question) -> counts over the period, for the questions asked (per store)."""
-    if not store_ids:
-        return {}
-    wanted = sorted({q for qs in questions.values() for q in qs})
-    few = len(store_ids) < 500
-
-    def columns(t: Any, _key: Any) -> list[Any]:
-        return [t.c.store_id, t.c.question_id, t.c.value, t.c.suspect, func.sum(t.c.n)]
-
-    def where(t: Any) -> list[Any]:
-        return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
-
-    keep = set(store_ids)
-    values: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    suspect: dict[tuple[str, str], int] = defaultdict(int)
-    for query in _rollup_selects(period, columns, where):
-        grouped = query.group_by(
-            query.selected_columns[0],
-            query.selected_columns[1],
-            query.selected_columns[2],
-            query.selected_columns[3],
-        )
-        for store_id, question_id, value, is_suspect, n in conn.execute(grouped):
-            if store_id not in keep or question_id not in questions.get(store_id, ()):
-                continue
-            key = (store_id, question_id)
-            if is_suspect:
-                suspect[key] += int(n)
-            else:
-                values[key][value] = values[key].get(value, 0) + int(n)
-    return {k: Counts(values.get(k, {}), suspect.get(k, 0)) for k in set(values) | set(suspect)}
-
-
 def _trend_buckets(period: Period) -> tuple[str, int]:
     """Sparkline points: days up to 62 days, else months (a line of 365 points says no more)."""
     return ("day", 10) if period.days <= 62 else ("month", 7)
 
 
-def _trends(
-    conn: Connection, store_ids: list[str], period: Period, index: str, questions: Mapping[str, str]
-) -> dict[str, dict[str, dict[str, int]]]:
-    """store -> bucket (day or month) -> value -> count, for the index question of each store."""
+def _score_sql(index: str, t: Any) -> Any:
+    """Per rollup row, the row's share of the index's numerator (see `_parts`), in SQL: a scope's index
+    then comes from two sums per store instead of a row per value."""
+    if index == "nps":
+        return case((t.c.value.in_(["9", "10"]), t.c.n), (t.c.value.in_(["7", "8"]), 0), else_=-t.c.n)
+    if index == "csat":
+        top = or_(
+            and_(t.c.kind == "smiley5", t.c.value.in_(["4", "5"])),
+            and_(t.c.kind == "smiley4", t.c.value.in_(["3", "4"])),
+        )
+        return case((top, t.c.n), else_=0)
+    if index == "happy_index":
+        return t.c.n * (cast(t.c.value, Integer) - 1)  # both smiley scales start at 1
+    return case((t.c.value.in_(["5", "6", "7"]), t.c.n), else_=0)
+
+
+def _divisor(kind: str, index: str) -> int:
+    """What the SQL numerator is still to be divided by: the scale's width for the Happy Index."""
+    if index != "happy_index":
+        return 1
+    low, high = SCALES[Kind(kind)]
+    return high - low
+
+
+# Happy Index numerators are counted in twelfths (the scales' widths 4 and 3 both divide 12), so every
+# sum stays an integer and a scope mixing 5- and 4-face surveys still adds up exactly.
+UNIT = 12
+
+
+def ratio1(numerator: int, denominator: int) -> float:
+    """numerator / denominator rounded half away from zero to one decimal, exactly (integers only; the
+    same as `round1(Fraction(...))`)."""
+    negative = (numerator < 0) != (denominator < 0)
+    tenths, rest = divmod(10 * abs(numerator), abs(denominator))
+    if 2 * rest >= abs(denominator):
+        tenths += 1
+    return (-tenths if negative else tenths) / 10
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    score: int  # in UNITs of one answer's full score
+    answers: int
+
+    @property
+    def value(self) -> float | None:
+        return None if self.answers == 0 else ratio1(100 * self.score, UNIT * self.answers)
+
+
+def _index_parts(
+    conn: Connection,
+    store_ids: list[str],
+    period: Period,
+    index: str,
+    questions: Mapping[str, str],
+    by_bucket: int = 0,
+) -> dict[tuple[str, str], Parts]:
+    """(store, bucket) -> the index's parts over the period, from each store's index question; the bucket
+    is "" (the whole period), or the first `by_bucket` characters of the day (10: days, 7: months)."""
     if not store_ids:
         return {}
-    _kind, width = _trend_buckets(period)
     kinds = [str(k) for k in INDEXES[index][0]]
     few = len(store_ids) < 500
 
     def columns(t: Any, key: Any) -> list[Any]:
-        bucket = func.substr(key, 1, width)
-        return [t.c.store_id, t.c.question_id, bucket, t.c.value, func.sum(t.c.n)]
+        bucket = func.substr(key, 1, by_bucket) if by_bucket else literal("")
+        return [
+            t.c.store_id,
+            t.c.question_id,
+            t.c.kind,
+            bucket,
+            func.sum(_score_sql(index, t)),
+            func.sum(t.c.n),
+        ]
 
     def where(t: Any) -> list[Any]:
         return [t.c.kind.in_(kinds), t.c.suspect.is_(False), *([t.c.store_id.in_(store_ids)] if few else [])]
 
-    if width == 10:
-        # Daily points: the daily rollup only (a month row cannot be split into days).
+    if by_bucket == 10:
         t = rollup_daily
+        day = t.c.local_day
         selects = [
-            select(*columns(t, t.c.local_day)).where(
-                t.c.local_day >= period.start.isoformat(), t.c.local_day <= period.end.isoformat(), *where(t)
+            select(*columns(t, day)).where(
+                day >= period.start.isoformat(), day <= period.end.isoformat(), *where(t)
             )
         ]
     else:
         selects = _rollup_selects(period, columns, where)
-    result: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    result: dict[tuple[str, str], Parts] = {}
     for query in selects:
         c = query.selected_columns
-        for store_id, question_id, key, value, n in conn.execute(query.group_by(c[0], c[1], c[2], c[3])):
-            if questions.get(store_id) == question_id:
-                bucket = result[store_id][key]
-                bucket[value] = bucket.get(value, 0) + int(n)
+        for store_id, question_id, kind, bucket, score, n in conn.execute(
+            query.group_by(c[0], c[1], c[2], c[3])
+        ):
+            if questions.get(store_id) != question_id or not n:
+                continue
+            key = (store_id, bucket)
+            before = result.get(key, Parts(0, 0))
+            added = int(score) * (UNIT // _divisor(kind, index))
+            result[key] = Parts(before.score + added, before.answers + int(n))
+    return result
+
+
+def _visits(
+    conn: Connection, store_ids: list[str], period: Period, first: Mapping[str, str]
+) -> dict[str, tuple[int, int]]:
+    """store -> (visits, repeated presses): answers to the survey's first question, suspect ones apart."""
+    if not store_ids:
+        return {}
+    wanted = sorted(set(first.values()))
+    few = len(store_ids) < 500
+
+    def columns(t: Any, _key: Any) -> list[Any]:
+        return [t.c.store_id, t.c.question_id, t.c.suspect, func.sum(t.c.n)]
+
+    def where(t: Any) -> list[Any]:
+        return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
+
+    result: dict[str, tuple[int, int]] = {}
+    for query in _rollup_selects(period, columns, where):
+        c = query.selected_columns
+        for store_id, question_id, suspect, n in conn.execute(query.group_by(c[0], c[1], c[2])):
+            if first.get(store_id) != question_id:
+                continue
+            visits, repeated = result.get(store_id, (0, 0))
+            result[store_id] = (visits, repeated + int(n)) if suspect else (visits + int(n), repeated)
     return result
 
 
@@ -357,50 +402,41 @@ def overview(
     """The overview: every store of the scope ranked for a period, with what changed since the previous
     period, its target and the gap, a trend, and the scope's totals (from counts)."""
     previous = period.previous()
+    _kind, width = _trend_buckets(period)
     with db.reading() as conn:
         directory = load(conn)
         ids = scope_stores(conn, directory, visible, group)
         facts = survey_facts(conn, ids)
         index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
-        asked: dict[str, set[str]] = {
-            s: {q for q in (facts[s].first, index_question.get(s)) if q} for s in ids
-        }
-        now_counts = _counts(conn, ids, period, asked)
-        before_counts = _counts(conn, ids, previous, {s: {q} for s, q in index_question.items()})
-        trends = _trends(conn, ids, period, index, index_question)
+        first = {s: f.first for s, f in facts.items() if f.first}
+        visits = _visits(conn, ids, period, first)
+        now_parts = _index_parts(conn, ids, period, index, index_question)
+        before_parts = _index_parts(conn, ids, previous, index, index_question)
+        trends = _index_parts(conn, ids, period, index, index_question, by_bucket=width)
     keys = _bucket_keys(period)
+    empty = Parts(0, 0)
     rows: list[dict[str, Any]] = []
-    # The scope's figure from the counts of every store: sum of each answer's score over the answers.
-    parts_now: list[tuple[Fraction, int]] = []
-    parts_before: list[tuple[Fraction, int]] = []
     for store_id in ids:
-        fact = facts[store_id]
-        question = fact.for_index(index)
-        visits = now_counts.get((store_id, fact.first or ""), Counts({}))
-        counts = now_counts.get((store_id, question.id), Counts({})) if question else Counts({})
-        before = before_counts.get((store_id, question.id), Counts({})) if question else Counts({})
-        if question is not None:
-            parts_now.append(_parts(question, index, counts.by_value))
-            parts_before.append(_parts(question, index, before.by_value))
-        value = _figure(question, index, counts.by_value)
-        before_value = _figure(question, index, before.by_value)
+        parts = now_parts.get((store_id, ""), empty)
+        value = parts.value
+        before_value = before_parts.get((store_id, ""), empty).value
         target = directory.target(store_id, index) if index != "ces" else None
         entry = directory.stores.get(store_id)
-        trend = trends.get(store_id, {})
+        responses, repeated = visits.get(store_id, (0, 0))
         rows.append(
             {
                 "store": store_id,
                 "name": entry.name if entry else store_id,
                 "group": entry.group_id if entry else None,
-                "responses": visits.total,
-                "repeated_presses": visits.suspect,
-                "answers": counts.total,
+                "responses": responses,
+                "repeated_presses": repeated,
+                "answers": parts.answers,
                 "value": value,
                 "previous": before_value,
                 "change": None if value is None or before_value is None else round(value - before_value, 1),
                 "target": target,
                 "gap": None if value is None or target is None else round(value - target, 1),
-                "trend": [_figure(question, index, trend.get(k, {})) for k in keys],
+                "trend": [trends.get((store_id, k), empty).value for k in keys],
             }
         )
     scores = ranking_scores({r["store"]: (r["value"], r["answers"]) for r in rows})
@@ -409,8 +445,9 @@ def overview(
     rows.sort(key=lambda r: (r["ranking_score"] is None, -(r["ranking_score"] or 0), r["name"]))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank if row["ranking_score"] is not None else None
-    total_value = _combined(parts_now)
-    total_before = _combined(parts_before)
+    # The scope's figure from the counts of every store: its numerators over its answers.
+    total = _sum_parts(now_parts.values())
+    total_before = _sum_parts(before_parts.values())
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -423,14 +460,22 @@ def overview(
         "total": {
             "responses": sum(r["responses"] for r in rows),
             "repeated_presses": sum(r["repeated_presses"] for r in rows),
-            "answers": sum(n for _, n in parts_now),
-            "value": total_value,
-            "previous": total_before,
+            "answers": total.answers,
+            "value": total.value,
+            "previous": total_before.value,
             "change": None
-            if total_value is None or total_before is None
-            else round(total_value - total_before, 1),
+            if total.value is None or total_before.value is None
+            else round(total.value - total_before.value, 1),
         },
     }
+
+
+def _sum_parts(parts: Iterable[Parts]) -> Parts:
+    score, answers = 0, 0
+    for part in parts:
+        score += part.score
+        answers += part.answers
+    return Parts(score, answers)
 
 
 # -- one store --------------------------------------------------------------------------------------------

@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sync.central.queries import Period, ranking_scores, resolve_period, segments
+from kiosk.domain.scoring import question_scores
+from kiosk.domain.survey import SCALES, Kind, Question
+from sync.central.queries import INDEXES, Period, _figure, ranking_scores, resolve_period, segments
 from sync.central.service import CentralError
 
 D = dt.date
@@ -59,3 +63,29 @@ def test_ranking_score_pulls_small_stores_toward_the_average() -> None:
     assert scores["small"] == round((wai * 501 + 100 * 2) / 503, 1)
     assert scores["big"] == round((wai * 501 + 50 * 1000) / 1501, 1)
     assert scores["none"] is None and scores["small"] < 51
+
+
+@given(
+    kind=st.sampled_from([Kind.SMILEY5, Kind.SMILEY4, Kind.NPS, Kind.CES7]),
+    raw=st.dictionaries(st.integers(0, 10), st.integers(0, 10_000), max_size=11),
+)
+def test_the_index_from_parts_is_the_kiosks_own_figure(kind: Kind, raw: dict[int, int]) -> None:
+    """Head office computes an index as numerator / answers (so scopes add up exactly); it must equal the
+    kiosk's scoring of the same counts."""
+    question = Question("q", kind, {"en": "q"})
+    low, high = SCALES[kind]
+    counts = {str(v): n for v, n in raw.items() if low <= v <= high and n}
+    scores = question_scores(question, counts)
+    for index, (kinds, key) in INDEXES.items():
+        if kind in kinds:
+            assert _figure(question, index, counts) == (scores[key] if counts else None)
+
+
+@given(st.integers(-(10**9), 10**9), st.integers(1, 10**6))
+def test_integer_rounding_is_the_kiosks_rounding(numerator: int, denominator: int) -> None:
+    from fractions import Fraction
+
+    from kiosk.domain.scoring import round1
+    from sync.central.queries import ratio1
+
+    assert ratio1(numerator, denominator) == round1(Fraction(numerator, denominator))
