@@ -440,7 +440,13 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
 
 @main.command()
 @click.argument("url")
-@click.argument("token")
+@click.argument("token", required=False)
+@click.option(
+    "--code",
+    "use_code",
+    is_flag=True,
+    help="Pair with a one-time enrolment code from head office (asked for, or read from stdin).",
+)
 @click.option(
     "--ca-bundle",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -448,17 +454,37 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
 )
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback address (lab only).")
 @data_dir_option
-def pair(url: str, token: str, ca_bundle: Path | None, allow_http: bool, data_dir: Path) -> None:
+def pair(
+    url: str, token: str | None, use_code: bool, ca_bundle: Path | None, allow_http: bool, data_dir: Path
+) -> None:
     """Pair this kiosk with head office: store the central URL and the device token (file mode 0600).
 
-    TOKEN is printed by `kiosk-central add-device` on the server.
+    TOKEN is printed by `kiosk-central add-device` on the server; with --code, type the one-time code
+    from `kiosk-central enrol` (or the head-office fleet page) instead.
     """
     from sync.outbox import Outbox
-    from sync.pairing import Pairing, PairingError, check_url, save_pairing
+    from sync.pairing import Pairing, PairingError, check_url, exchange_code, save_pairing
 
+    if use_code == bool(token):
+        fail("give the TOKEN, or --code to pair with an enrolment code (not both)")
     try:
         clean = check_url(url, allow_http)
         with opened(data_dir) as kiosk:
+            if use_code:
+                if sys.stdin.isatty():
+                    code = click.prompt("Enrolment code", err=True)
+                else:
+                    code = sys.stdin.readline().strip()
+                if not code:
+                    fail("no enrolment code given")
+                token = exchange_code(
+                    clean,
+                    kiosk.config.store.id,
+                    kiosk.config.device_id,
+                    code,
+                    str(ca_bundle) if ca_bundle else None,
+                )
+            assert token is not None
             path = save_pairing(
                 data_dir, Pairing(clean, token.strip(), str(ca_bundle) if ca_bundle else None, allow_http)
             )

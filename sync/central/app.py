@@ -14,7 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from kiosk import __version__
 from sync.central.db import CentralDB
 from sync.central.deps import LoginRequired
-from sync.central.routers import admin, device, reports
+from sync.central.routers import admin, device, enrol, reports
 from sync.central.service import CentralError
 from sync.central.sessions import Signer
 from sync.central.settings import Settings, secret_key_for
@@ -42,6 +42,7 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
     app.include_router(device.router)
     app.include_router(admin.router)
     app.include_router(reports.router)
+    app.include_router(enrol.router)
     # The head-office pages (imported here: the device API does not need Jinja2 to start).
     from sync.central.web import admin as web_admin
     from sync.central.web import auth as web_auth

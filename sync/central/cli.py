@@ -231,3 +231,28 @@ def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
     except CentralError as error:
         fail(f"{file}: {error}")
     click.echo(f"store {store_id}: configuration set (ETag {etag})")
+
+
+@main.command("enrol")
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--device", "device_id", required=True, help="Device id, unique within the store.")
+@click.option("--revoke", is_flag=True, help="Revoke the device's waiting code instead.")
+@db_option
+def enrol_cmd(store_id: str, device_id: str, revoke: bool, db_url: str) -> None:
+    """Print a one-time enrolment code for a device (15 minutes, 5 tries); on the kiosk run
+    `kiosk pair URL --code` and type it."""
+    from sync.central.enrolment import create_code, revoke_code
+    from sync.central.service import now_utc
+
+    db = open_db(db_url)
+    if revoke:
+        if not revoke_code(db, "cli", store_id, device_id):
+            fail(f"no waiting code for {store_id}/{device_id}")
+        click.echo(f"code for {store_id}/{device_id} revoked")
+        return
+    try:
+        code = create_code(db, "cli", store_id, device_id, now_utc())
+    except CentralError as error:
+        fail(str(error))
+    click.echo(code.code)
+    click.echo(f"valid until {code.expires_at}: on the kiosk run `kiosk pair URL --code`", err=True)

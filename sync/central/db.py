@@ -169,6 +169,22 @@ store_directory = Table(
 )
 Index("store_directory_group", store_directory.c.group_id)
 
+# One-time short codes a kiosk exchanges for its token (`kiosk pair URL --code`): one live code a device.
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("tries_left", Integer, nullable=False),
+    Column("used_at", String(32), nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("store_id", "device_id"),
+)
+
 # Answer counts per store, store-local day, question, value and suspect flag (what every page reads).
 rollup_daily = Table(
     "rollup_daily",

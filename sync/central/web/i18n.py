@@ -110,6 +110,13 @@ FR: dict[str, str] = {
     "Store directory": "Annuaire des magasins",
     "Time zone": "Fuseau horaire",
     "Link to this view": "Lien vers cette vue",
+    "Enrolment code": "Code d'enrôlement",
+    "On the kiosk run": "Sur la borne, lancez",
+    "and type this code. It works once, for 15 minutes, and is not shown again.": "et tapez ce code. Il sert une fois, pendant 15 minutes, et ne sera plus affiché.",
+    "Add a device": "Ajouter un appareil",
+    "Get an enrolment code": "Obtenir un code d'enrôlement",
+    "Codes waiting": "Codes en attente",
+    "Revoke": "Révoquer",
     "below target": "sous la cible",
     "on target": "au-dessus de la cible",
 }

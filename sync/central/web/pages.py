@@ -5,18 +5,21 @@ reads the same `queries` functions as the JSON API, and keeps its view in the UR
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
-from sync.central import queries, service
-from sync.central.deps import DB, PagePrincipal, PageStore, Principal
+from sync.central import enrolment, queries, service
+from sync.central.deps import DB, AdminPrincipal, PagePrincipal, PageStore, Principal
 from sync.central.directory import load_directory
 from sync.central.routers.reports import today
 from sync.central.service import CentralError
-from sync.central.web.common import render
+from sync.central.web.common import checked_form, field, redirect, render
+
+Form = Annotated[FormData, Depends(checked_form)]
 
 router = APIRouter(include_in_schema=False)
 INDEX_NAMES = {"nps": "NPS", "csat": "CSAT", "happy_index": "Happy Index", "ces": "CES"}
@@ -119,7 +122,33 @@ async def store_page(
     return render(request, "store.html", principal, context)
 
 
+def _fleet(
+    request: Request, db: DB, principal: Principal, new_code: Any = None, store: str = "", device: str = ""
+) -> Response:
+    now = service.now_utc()
+    data = queries.fleet(db, principal.visible, now)
+    context: dict[str, Any] = {"data": data, "new_code": new_code, "code_store": store, "code_device": device}
+    if principal.is_admin:
+        with db.reading() as conn:
+            context["stores"] = queries.scope_stores(conn, load_directory(db), None, None)
+        context["pending"] = enrolment.pending_codes(db, now)
+    return render(request, "fleet.html", principal, context)
+
+
 @router.get("/fleet", response_class=HTMLResponse)
 def fleet_page(request: Request, db: DB, principal: PagePrincipal) -> Response:
-    data = queries.fleet(db, principal.visible, service.now_utc())
-    return render(request, "fleet.html", principal, {"data": data})
+    return _fleet(request, db, principal)
+
+
+@router.post("/fleet/enrol", response_class=HTMLResponse)
+def enrol_device(request: Request, db: DB, principal: AdminPrincipal, form: Form) -> Response:
+    """An admin adds a device: the page shows its one-time code (once; only a digest is kept)."""
+    store, device = field(form, "store", 64), field(form, "device", 64)
+    code = enrolment.create_code(db, principal.name, store, device, service.now_utc())
+    return _fleet(request, db, principal, code, store, device)
+
+
+@router.post("/fleet/enrol/{store}/{device}/revoke")
+def revoke_enrolment(store: str, device: str, db: DB, principal: AdminPrincipal, _form: Form) -> Response:
+    enrolment.revoke_code(db, principal.name, store, device)
+    return redirect("/fleet")

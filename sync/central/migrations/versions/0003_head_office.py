@@ -1,5 +1,5 @@
 """Head office: users, audit log, store directory (groups, opening hours, targets), answer rollups (per
-store-local day, month and hour), and a
+store-local day, month and hour), enrolment codes, and a
 scope and an expiry for admin tokens. The rollups are backfilled from the answers already stored.
 
 Revision ID: 0003
@@ -69,6 +69,19 @@ def upgrade() -> None:
     )
     op.create_index("store_directory_group", "store_directory", ["group_id"])
     op.create_table(
+        "enrolment_codes",
+        sa.Column("store_id", sa.String(64), nullable=False),
+        sa.Column("device_id", sa.String(64), nullable=False),
+        sa.Column("code_hash", sa.String(64), nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("expires_at", sa.String(32), nullable=False),
+        sa.Column("tries_left", sa.Integer, nullable=False),
+        sa.Column("used_at", sa.String(32), nullable=True),
+        sa.Column("revoked", sa.Boolean, nullable=False),
+        sa.PrimaryKeyConstraint("store_id", "device_id"),
+    )
+    op.create_table(
         "rollup_daily",
         sa.Column("store_id", sa.String(64), nullable=False),
         sa.Column("local_day", sa.String(10), nullable=False),
@@ -122,6 +135,7 @@ def downgrade() -> None:
         "rollup_hourly",
         "rollup_monthly",
         "rollup_daily",
+        "enrolment_codes",
         "store_directory",
         "store_groups",
         "audit_log",
