@@ -126,6 +126,7 @@ PAGES = {
     "overview": "/",
     "store": "/stores/paris-01",
     "fleet": "/fleet",
+    "directory": "/admin/stores",
     "users": "/admin/users",
     "audit": "/admin/audit",
 }

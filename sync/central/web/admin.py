@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from sync.central import accounts
 from sync.central.db import stores
 from sync.central.deps import DB, AdminPrincipal
-from sync.central.directory import load_directory
+from sync.central.directory import WEEKDAYS, load_directory, set_stores
 from sync.central.service import CentralError
 from sync.central.web.common import checked_form, field, redirect, render
 
@@ -75,3 +75,36 @@ async def change_user(
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, db: DB, principal: AdminPrincipal) -> Response:
     return render(request, "audit.html", principal, {"entries": accounts.audit_entries(db)})
+
+
+@router.get("/stores", response_class=HTMLResponse)
+def directory_page(request: Request, db: DB, principal: AdminPrincipal) -> Response:
+    return _directory(request, db, principal, None, 200)
+
+
+def _directory(
+    request: Request, db: DB, principal: AdminPrincipal, message: str | None, status: int, source: str = ""
+) -> Response:
+    directory = load_directory(db)
+    stores_list = sorted(directory.stores.values(), key=lambda s: s.name)
+    groups = sorted(directory.groups.values(), key=lambda g: g.name)
+    context = {
+        "directory": directory,
+        "stores": stores_list,
+        "groups": groups,
+        "message": message,
+        "source": source,
+        "weekdays": WEEKDAYS,
+    }
+    return render(request, "directory.html", principal, context, status)
+
+
+@router.post("/stores", response_class=HTMLResponse)
+def directory_submit(request: Request, db: DB, principal: AdminPrincipal, form: Form) -> Response:
+    """The same file as `kiosk-central set-stores FILE`, pasted: checked whole, written in one go."""
+    source = field(form, "directory", 2_000_000)
+    try:
+        groups, entries = set_stores(db, principal.name, source)
+    except CentralError as error:
+        return _directory(request, db, principal, str(error), 400, source)
+    return _directory(request, db, principal, f"{groups} groups, {entries} stores set", 200)

@@ -117,6 +117,12 @@ FR: dict[str, str] = {
     "Get an enrolment code": "Obtenir un code d'enrôlement",
     "Codes waiting": "Codes en attente",
     "Revoke": "Révoquer",
+    "Opening hours": "Heures d'ouverture",
+    "group": "groupe",
+    "Load a directory file": "Charger un fichier d'annuaire",
+    "Directory file": "Fichier d'annuaire",
+    "Load": "Charger",
+    "The same TOML as kiosk-central set-stores FILE: [groups.ID] (name, parent, targets) and [stores.ID] (name, group, timezone, opening_hours, closed_days, targets). Entries are added or replaced; the whole file is checked first.": "Le même TOML que kiosk-central set-stores FICHIER : [groups.ID] (name, parent, targets) et [stores.ID] (name, group, timezone, opening_hours, closed_days, targets). Les entrées sont ajoutées ou remplacées ; tout le fichier est vérifié d'abord.",
     "below target": "sous la cible",
     "on target": "au-dessus de la cible",
 }

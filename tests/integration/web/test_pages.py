@@ -11,7 +11,7 @@ import re
 from openpyxl import load_workbook
 
 from sync.central.db import CentralDB
-from tests.integration.web.conftest import AppFactory, sign_in
+from tests.integration.web.conftest import AppFactory, csrf_of, sign_in
 from tests.integration.web.test_reports import PERIOD, seed
 
 
@@ -101,3 +101,30 @@ def test_bad_page_requests_answer_in_html_with_a_reason(
     missing = client.get("/stores/nowhere")
     assert missing.status_code == 404 and "no store" in missing.text
     assert client.get("/export/answers.pdf").status_code == 404
+
+
+def test_an_admin_edits_the_store_directory_in_the_browser(
+    directory_db: CentralDB, make_client: AppFactory
+) -> None:
+    admin = sign_in(make_client(), "alice")
+    page = admin.get("/admin/stores")
+    assert page.status_code == 200 and "Paris Rivoli" in page.text and "Europe/Paris" in page.text
+    token = csrf_of(page.text)
+    entry = '[stores.paris-01]\nname = "Paris Rivoli"\ngroup = "north"\ntimezone = "Europe/Paris"\ntargets = { nps = 50 }\n'
+    assert admin.post("/admin/stores", data={"directory": entry}).status_code == 403  # no CSRF token
+    done = admin.post("/admin/stores", data={"directory": entry, "csrf_token": token})
+    assert done.status_code == 200 and "0 groups, 1 stores set" in done.text
+    targets = {
+        r["store"]: r["target"] for r in admin.get("/api/v1/aggregate", params=PERIOD).json()["stores"]
+    }
+    assert targets["paris-01"] == 50.0
+    bad = admin.post(
+        "/admin/stores",
+        data={"directory": entry.replace("Europe/Paris", "Europe/Nowhere"), "csrf_token": token},
+    )
+    assert (
+        bad.status_code == 400 and "unknown time zone" in bad.text and "Europe/Nowhere" in bad.text
+    )  # kept to fix
+    assert "directory.set" in admin.get("/admin/audit").text
+    viewer = sign_in(make_client(), "nora")
+    assert viewer.get("/admin/stores").status_code == 403
