@@ -15,10 +15,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, select, update
 
 from kiosk.domain.days import format_utc
-from sync.central.db import CentralDB, audit_log, store_directory, store_groups, stores, users
+from sync.central.db import CentralDB, audit_log, login_throttle, store_directory, store_groups, stores, users
 from sync.central.service import CentralError, check_id
 
 ROLES = ("admin", "viewer", "manager")
@@ -241,3 +241,43 @@ def audit_entries(db: CentralDB, limit: int = 200) -> list[dict[str, Any]]:
     with db.reading() as conn:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).mappings()
         return [dict(r) for r in rows]
+
+
+# -- per-address limit (a guesser trying many names from one place) ----------------------------------------
+
+ADDRESS_FAILURES = 20
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
+
+
+def check_address(db: CentralDB, address: str, now: dt.datetime) -> None:
+    """LoginError when this client address failed ADDRESS_FAILURES sign-ins in the current window. The
+    address is the peer's, or a trusted proxy's X-Forwarded-For only when `serve --trusted-proxy` says so."""
+    with db.reading() as conn:
+        row = conn.execute(select(login_throttle).where(login_throttle.c.address == address[:64])).first()
+    if row is None or row.window_start <= format_utc(now - ADDRESS_WINDOW):
+        return
+    if row.failures >= ADDRESS_FAILURES:
+        raise LoginError("too many failed sign-ins from this address: try again in 15 minutes")
+
+
+def record_address_failure(db: CentralDB, address: str, now: dt.datetime) -> None:
+    """Count a failed sign-in from `address` (a new window when the last one is over)."""
+    stale = format_utc(now - ADDRESS_WINDOW)
+    with db.writing() as conn:
+        stmt = db.insert(login_throttle).values(
+            address=address[:64], window_start=format_utc(now), failures=1
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["address"],
+                set_={
+                    "failures": case(
+                        (login_throttle.c.window_start <= stale, 1), else_=login_throttle.c.failures + 1
+                    ),
+                    "window_start": case(
+                        (login_throttle.c.window_start <= stale, format_utc(now)),
+                        else_=login_throttle.c.window_start,
+                    ),
+                },
+            )
+        )

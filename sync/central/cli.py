@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,8 +60,16 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Server processes (PostgreSQL; SQLite has one writer anyway).",
 )
-def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> None:
-    """Serve the API (put a TLS-terminating proxy in front of it outside a lab)."""
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    help="Address of a reverse proxy whose X-Forwarded-For/-Proto to believe (repeat; default: none).",
+)
+def serve(
+    db_url: str, host: str, port: int, max_batch: int, workers: int, trusted_proxies: tuple[str, ...]
+) -> None:
+    """Serve the API and the head-office pages (put a TLS-terminating proxy in front outside a lab)."""
     import os
 
     import uvicorn
@@ -74,13 +82,22 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
     except (SecretKeyMissing, OSError) as error:
         fail(f"no session key: {error}")
     db = open_db(db_url)  # creates the tables once, before any worker starts
+    # The client address (per-address sign-in limits, Secure cookies behind TLS) comes from proxy headers
+    # only when their sender is named; uvicorn would otherwise believe any proxy on 127.0.0.1.
+    proxy: dict[str, Any] = {"proxy_headers": bool(trusted_proxies)}
+    if trusted_proxies:
+        proxy["forwarded_allow_ips"] = ",".join(trusted_proxies)
     if workers == 1:
-        uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
+        uvicorn.run(
+            create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port, **proxy
+        )
         return
     db.dispose()
     os.environ["KIOSK_CENTRAL_DB"] = db_url
     os.environ["KIOSK_CENTRAL_MAX_BATCH"] = str(max_batch)
-    uvicorn.run("sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **proxy
+    )
 
 
 @main.command()

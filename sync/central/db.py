@@ -130,6 +130,15 @@ users = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Failed sign-ins per client address in the current window (shared by every server process).
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("address", String(64), primary_key=True),
+    Column("window_start", String(32), nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

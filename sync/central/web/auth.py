@@ -30,9 +30,14 @@ def login_page(request: Request, db: DB, next: str = "/") -> Response:
 async def login_submit(request: Request, db: DB, form: Form) -> Response:
     name, password = field(form, "username", 64), field(form, "password")
     target = safe_next(field(form, "next"))
+    address = request.client.host if request.client else "unknown"
+    now = service.now_utc()
     try:
-        user = await run_in_threadpool(accounts.login, db, name, password, service.now_utc())
+        accounts.check_address(db, address, now)
+        user = await run_in_threadpool(accounts.login, db, name, password, now)
     except accounts.LoginError as error:
+        if "wrong name or password" in str(error):
+            accounts.record_address_failure(db, address, now)
         context = {"next": target, "username": name, "error": str(error)}
         return render(request, "login.html", None, context, status=401)
     response = redirect(target)

@@ -236,3 +236,32 @@ def test_admin_tokens_have_a_scope_and_an_expiry(make_client: AppFactory, direct
     assert export.status_code == 403
     old = client.get("/api/v1/stores", headers={"Authorization": f"Bearer {expired}"})
     assert old.status_code == 403 and "expired" in old.json()["detail"]
+
+
+def test_one_address_failing_many_sign_ins_is_held_back(
+    directory_db: CentralDB, make_client: AppFactory
+) -> None:
+    now = service.now_utc()
+    for attempt in range(accounts.ADDRESS_FAILURES):
+        accounts.record_address_failure(directory_db, "203.0.113.7", now + dt.timedelta(seconds=attempt))
+    import pytest
+
+    with pytest.raises(accounts.LoginError, match="from this address"):
+        accounts.check_address(directory_db, "203.0.113.7", now)
+    accounts.check_address(directory_db, "198.51.100.1", now)  # another address is not held back
+    later = now + accounts.ADDRESS_WINDOW + dt.timedelta(seconds=1)
+    accounts.check_address(directory_db, "203.0.113.7", later)  # the window is over
+    accounts.record_address_failure(directory_db, "203.0.113.7", later)
+    accounts.check_address(directory_db, "203.0.113.7", later)  # a new window counts from 1
+    # Through the form: the test client's address, many names, then even the right password waits.
+    client = make_client()
+    for attempt in range(accounts.ADDRESS_FAILURES):
+        page = client.get("/login")
+        client.post(
+            "/login", data={"username": f"guess{attempt}", "password": "x", "csrf_token": csrf_of(page.text)}
+        )
+    page = client.get("/login")
+    held = client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_of(page.text)}
+    )
+    assert held.status_code == 401 and "from this address" in held.text

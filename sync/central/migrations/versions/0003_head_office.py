@@ -37,6 +37,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.String(32), nullable=False),
     )
     op.create_table(
+        "login_throttle",
+        sa.Column("address", sa.String(64), primary_key=True),
+        sa.Column("window_start", sa.String(32), nullable=False),
+        sa.Column("failures", sa.Integer, nullable=False),
+    )
+    op.create_table(
         "audit_log",
         sa.Column("seq", SeqType, primary_key=True, autoincrement=True),
         sa.Column("at", sa.String(32), nullable=False),
@@ -139,6 +145,7 @@ def downgrade() -> None:
         "store_directory",
         "store_groups",
         "audit_log",
+        "login_throttle",
         "users",
     ):
         op.drop_table(table)
