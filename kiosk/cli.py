@@ -449,6 +449,12 @@ def doctor(min_free_mb: int, data_dir: Path) -> None:
     help="Read the device token from the first line of standard input (keeps it out of ps and history).",
 )
 @click.option(
+    "--code",
+    "use_code",
+    is_flag=True,
+    help="Pair with a one-time enrolment code from head office (asked for, or read from stdin).",
+)
+@click.option(
     "--ca-bundle",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CA certificates to trust for head office (default: the system's).",
@@ -464,6 +470,7 @@ def pair(
     url: str,
     token: str | None,
     token_stdin: bool,
+    use_code: bool,
     ca_bundle: Path | None,
     allow_http: bool,
     offline: bool,
@@ -472,25 +479,24 @@ def pair(
     """Pair this kiosk with head office: check URL, certificate and token with head office, then store
     them (file mode 0600).
 
-    The token is printed by `kiosk-central add-device` on the server; give it with --token-stdin
+    Type the one-time code from `kiosk-central enrol` (or the head-office fleet page) with --code, or,
+    for scripted installs, pipe the token printed by `kiosk-central add-device` into --token-stdin
     (TOKEN on the command line still works in this release, with a warning).
     """
     from sync.outbox import Outbox
     from sync.pair_check import check_pairing
-    from sync.pairing import Pairing, PairingError, check_url, save_pairing
+    from sync.pairing import Pairing, PairingError, check_url, exchange_code, save_pairing
 
+    if sum((token is not None, token_stdin, use_code)) != 1:
+        fail("give one of --code (enrolment code), --token-stdin, or TOKEN")
     if token_stdin:
-        if token is not None:
-            fail("give the token either as TOKEN or with --token-stdin, not both")
         token = sys.stdin.readline().strip()
         if not token:
             fail("--token-stdin: standard input holds no token")
-    elif token is None:
-        fail("no token: pipe it in with --token-stdin (printed by `kiosk-central add-device`)")
-    else:
+    elif token is not None:
         click.echo(
             "kiosk pair: warning: a token on the command line is visible to other users (ps, shell "
-            "history); use --token-stdin (TOKEN as an argument goes away in the next release)",
+            "history); use --code or --token-stdin (TOKEN as an argument goes away in the next release)",
             err=True,
         )
     try:
@@ -499,6 +505,14 @@ def pair(
             store, device = kiosk.config.store.id, kiosk.config.device_id
             # Absolute: the sync jobs run from another working directory than this command.
             bundle = str(ca_bundle.resolve()) if ca_bundle else None
+            if use_code:
+                code = (
+                    click.prompt("Enrolment code", err=True) if sys.stdin.isatty() else sys.stdin.readline()
+                )
+                if not code.strip():
+                    fail("no enrolment code given")
+                token = exchange_code(clean, store, device, code.strip(), bundle)
+            assert token is not None
             pairing = Pairing(clean, token.strip(), bundle, allow_http)
             if not offline:
                 check_pairing(pairing, store, device)

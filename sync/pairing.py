@@ -100,3 +100,32 @@ def load_pairing(data_dir: Path) -> Pairing:
         raise PairingError(f"{path}: incomplete pairing; run `kiosk pair URL --token-stdin` again") from None
     check_url(pairing.url, pairing.allow_http)
     return pairing
+
+
+ENROL_PATH = "/api/v1/device/enrol"
+
+
+def exchange_code(
+    url: str, store: str, device: str, code: str, ca_bundle: str | None = None, timeout: float = 15.0
+) -> str:
+    """The device token head office gives for a one-time enrolment code, or PairingError with its reason."""
+    import requests
+
+    try:
+        reply = requests.post(
+            url + ENROL_PATH,
+            json={"store": store, "device": device, "code": code.strip()},
+            timeout=(5.0, timeout),
+            verify=ca_bundle or True,
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        raise PairingError(f"cannot reach {url}: {type(error).__name__}") from None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("token"), str):
+        detail = body.get("detail") if isinstance(body, dict) else None
+        raise PairingError(f"head office refused the code: {detail or f'HTTP {reply.status_code}'}")
+    return str(body["token"])

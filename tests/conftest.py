@@ -19,6 +19,10 @@ from kiosk.storage import ResponseStore
 
 PARIS = "Europe/Paris"
 
+# kiosk-central signs sessions with a key every server process shares; the test servers (several on one
+# PostgreSQL database) get it from the environment like a real deployment would.
+os.environ.setdefault("KIOSK_CENTRAL_SECRET_KEY", "test-only-key-" + "x" * 40)
+
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:

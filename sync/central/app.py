@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from kiosk import __version__
 from sync.central.db import CentralDB
-from sync.central.routers import admin, device
+from sync.central.deps import LoginRequired
+from sync.central.routers import admin, device, enrol, reports
 from sync.central.service import CentralError
-from sync.central.settings import Settings
+from sync.central.sessions import Signer
+from sync.central.settings import Settings, secret_key_for
+
+STATIC = Path(__file__).resolve().with_name("static")
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
 
 # Swagger UI, vendored with its licence (static/swagger-ui-*/README.md says where from).
 SWAGGER_UI = "swagger-ui-5.35.0"
-SWAGGER_DIR = Path(__file__).with_name("static") / SWAGGER_UI
+SWAGGER_DIR = STATIC / SWAGGER_UI
 SWAGGER_URL = f"/docs/{SWAGGER_UI}"
 SWAGGER_FILES = {
     "swagger-ui-bundle.js": "text/javascript",
@@ -40,15 +51,38 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=secret_key_for(settings.db_url))
     app.state.settings = settings
     app.state.db = db or CentralDB(settings.db_url)
+    app.state.signer = Signer(settings.secret_key)
     # Upload answers list every id: gzip makes them about half as large on the wire.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     app.include_router(device.router)
     app.include_router(admin.router)
+    app.include_router(reports.router)
+    app.include_router(enrol.router)
+    # The head-office pages (imported here: the device API does not need Jinja2 to start).
+    from sync.central.web import admin as web_admin
+    from sync.central.web import auth as web_auth
+    from sync.central.web.common import redirect, render
+
+    app.include_router(web_auth.router)
+    app.include_router(web_admin.router)
+    from sync.central.web import pages as web_pages
+
+    app.include_router(web_pages.router)
+    from sync.central.web import exports as web_exports
+
+    app.include_router(web_exports.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(CentralError)
-    async def central_error(_request: Request, error: CentralError) -> JSONResponse:
+    async def central_error(request: Request, error: CentralError) -> Response:
+        if _is_page(request):
+            # The web routes answer errors in HTML (principal None: the page shows no user menu).
+            context = {"status": error.status, "message": str(error)}
+            return render(request, "error.html", None, context, status=error.status)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
 
@@ -68,6 +102,13 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
             raise CentralError(404, f"no {name} here")
         return FileResponse(SWAGGER_DIR / name, media_type=SWAGGER_FILES[name])
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _error: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return redirect(f"/login?next={quote(target, safe='')}")
+
     @app.get("/api/v1/health", tags=["health"], summary="Liveness: the server answers")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -78,7 +119,10 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """The app for `kiosk-central serve --workers N`: each worker process builds its own from the env."""
     max_batch = os.environ.get("KIOSK_CENTRAL_MAX_BATCH")
-    settings = Settings(db_url=os.environ["KIOSK_CENTRAL_DB"])
+    settings = Settings(
+        db_url=os.environ["KIOSK_CENTRAL_DB"],
+        secure_cookies=bool(os.environ.get("KIOSK_CENTRAL_SECURE_COOKIES")),
+    )
     if max_batch:
-        settings = Settings(db_url=settings.db_url, max_batch=int(max_batch))
+        settings = replace(settings, max_batch=int(max_batch))
     return create_app(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -62,29 +62,51 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Server processes (PostgreSQL; SQLite has one writer anyway).",
 )
-def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> None:
-    """Serve the API (put a TLS-terminating proxy in front of it outside a lab)."""
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    help="Address of a reverse proxy whose X-Forwarded-For/-Proto to believe (repeat; default: none).",
+)
+def serve(
+    db_url: str, host: str, port: int, max_batch: int, workers: int, trusted_proxies: tuple[str, ...]
+) -> None:
+    """Serve the API and the head-office pages (put a TLS-terminating proxy in front outside a lab)."""
     import os
 
     import uvicorn
 
     from sync.central.app import create_app
+    from sync.central.settings import SecretKeyMissing, secret_key_for
 
     if workers > 1 and normalise_url(db_url).startswith("sqlite"):
         fail(
             f"--workers {workers} needs PostgreSQL: SQLite has one writer, so keep --workers 1 with "
             f"{db_url} (or use a postgresql:// URL)"
         )
+    try:
+        secret_key_for(db_url)  # the session key: from the environment, or made once next to SQLite
+    except (SecretKeyMissing, OSError) as error:
+        fail(f"no session key: {error}")
     db = open_db(db_url)  # creates the tables once, before any worker starts
     # After a restore from a dump, numbers restart above any handed out before it (sync/central/export.py).
     raise_answer_numbers(db)
+    # The client address (per-address sign-in limits, Secure cookies behind TLS) comes from proxy headers
+    # only when their sender is named; uvicorn would otherwise believe any proxy on 127.0.0.1.
+    proxy: dict[str, Any] = {"proxy_headers": bool(trusted_proxies)}
+    if trusted_proxies:
+        proxy["forwarded_allow_ips"] = ",".join(trusted_proxies)
     if workers == 1:
-        uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
+        uvicorn.run(
+            create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port, **proxy
+        )
         return
     db.dispose()
     os.environ["KIOSK_CENTRAL_DB"] = db_url
     os.environ["KIOSK_CENTRAL_MAX_BATCH"] = str(max_batch)
-    uvicorn.run("sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "sync.central.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, **proxy
+    )
 
 
 @main.command()
@@ -127,11 +149,26 @@ def revoke_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
 
 @main.command("add-admin")
 @click.argument("name")
+@click.option("--group", default=None, help="Read only this group's stores (and its sub-groups').")
+@click.option("--store", default=None, help="Read only this store.")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="The token stops working after this many days (default: never).",
+)
 @db_option
-def add_admin_cmd(name: str, db_url: str) -> None:
-    """Create a head-office reader and print its token (shown once)."""
+def add_admin_cmd(
+    name: str, group: str | None, store: str | None, expires_days: int | None, db_url: str
+) -> None:
+    """Create a head-office API reader and print its token (shown once)."""
+    import datetime as dt
+
+    from sync.central.service import now_utc
+
+    expires = now_utc() + dt.timedelta(days=expires_days) if expires_days else None
     try:
-        click.echo(add_admin(open_db(db_url), name))
+        click.echo(add_admin(open_db(db_url), name, group=group, store=store, expires_at=expires))
     except CentralError as error:
         fail(str(error))
 
@@ -153,6 +190,78 @@ def read_config_file(path: Path) -> str:
         fail(f"{path}: not UTF-8 text: {error}")
     except OSError as error:
         fail(f"{path}: cannot read: {error.strerror}")
+
+
+def read_password_stdin() -> str:
+    """The first line of standard input (a password is never an argument: it would show in `ps`)."""
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        fail("no password on standard input (echo ... | kiosk-central add-user NAME --password-stdin)")
+    return password
+
+
+@main.command("add-user")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer", "manager"]),
+    required=True,
+    help="admin: everything; viewer: reads its scope; manager: reads its store or group.",
+)
+@click.option("--group", default=None, help="Scope: this group and its sub-groups.")
+@click.option("--store", default=None, help="Scope: this store only.")
+@click.option("--email", default=None, help="E-mail address (digests go there).")
+@click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@db_option
+def add_user_cmd(
+    name: str,
+    role: str,
+    group: str | None,
+    store: str | None,
+    email: str | None,
+    language: str,
+    password_stdin: bool,
+    db_url: str,
+) -> None:
+    """Create a head-office user who signs in to the web pages."""
+    from sync.central.accounts import add_user
+
+    password = read_password_stdin()
+    try:
+        add_user(
+            open_db(db_url),
+            "cli",
+            name,
+            role,
+            password,
+            group=group,
+            store=store,
+            email=email,
+            language=language,
+        )
+    except CentralError as error:
+        fail(str(error))
+    click.echo(f"user {name} ({role}) added")
+
+
+@main.command("set-stores")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def set_stores_cmd(file: Path, db_url: str) -> None:
+    """Load the store directory (groups, names, time zones, opening hours, targets) from a TOML file."""
+    from sync.central.directory import set_stores
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{file}: cannot read: {error}")
+    try:
+        groups, entries = set_stores(open_db(db_url), "cli", text)
+    except CentralError as error:
+        fail(f"{file}: {error}")
+    click.echo(f"{groups} groups and {entries} stores set")
 
 
 @main.command("set-config")
@@ -255,3 +364,28 @@ def config_template(store_id: str, name: str | None, timezone: str) -> None:
     except ConfigError as error:
         fail(error.problems[0])
     click.echo(text, nl=False)
+
+
+@main.command("enrol")
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--device", "device_id", required=True, help="Device id, unique within the store.")
+@click.option("--revoke", is_flag=True, help="Revoke the device's waiting code instead.")
+@db_option
+def enrol_cmd(store_id: str, device_id: str, revoke: bool, db_url: str) -> None:
+    """Print a one-time enrolment code for a device (15 minutes, 5 tries); on the kiosk run
+    `kiosk pair URL --code` and type it."""
+    from sync.central.enrolment import create_code, revoke_code
+    from sync.central.service import now_utc
+
+    db = open_db(db_url)
+    if revoke:
+        if not revoke_code(db, "cli", store_id, device_id):
+            fail(f"no waiting code for {store_id}/{device_id}")
+        click.echo(f"code for {store_id}/{device_id} revoked")
+        return
+    try:
+        code = create_code(db, "cli", store_id, device_id, now_utc())
+    except CentralError as error:
+        fail(str(error))
+    click.echo(code.code)
+    click.echo(f"valid until {code.expires_at}: on the kiosk run `kiosk pair URL --code`", err=True)

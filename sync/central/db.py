@@ -80,6 +80,10 @@ admins = Table(
     Column("token_hash", String(64), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("created_at", String(32), nullable=False),
+    # Revision 0003: a token reads a group or a store only (neither: every store), until it expires.
+    Column("group_id", String(64), nullable=True),
+    Column("store_id", String(64), nullable=True),
+    Column("expires_at", String(32), nullable=True),
 )
 
 answers = Table(
@@ -102,6 +106,138 @@ answers = Table(
 )
 Index("answers_store_day", answers.c.store_id, answers.c.local_day)
 Index("answers_store_seq", answers.c.store_id, answers.c.seq)
+
+
+# -- head office (revision 0003): users, sessions, audit, the store directory, rollups ----------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("email", String(254), nullable=True),
+    Column("language", String(8), nullable=False),
+    # admin: everything, edits; viewer: reads its scope; manager: reads its store (or group).
+    Column("role", String(16), nullable=False),
+    # The scope: a group (with its sub-groups), a store, or neither (every store).
+    Column("group_id", String(64), nullable=True),
+    Column("store_id", String(64), nullable=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    # Bumped to end every session of the user (a cookie carries the epoch it was issued under).
+    Column("session_epoch", Integer, nullable=False, default=0),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", String(32), nullable=True),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Failed sign-ins per client address in the current window (shared by every server process).
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("address", String(64), primary_key=True),
+    Column("window_start", String(32), nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", Text, nullable=True),
+)
+
+store_groups = Table(
+    "store_groups",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("parent_id", String(64), nullable=True),
+    Column("target_nps", Float, nullable=True),
+    Column("target_csat", Float, nullable=True),
+    Column("target_happy_index", Float, nullable=True),
+)
+
+store_directory = Table(
+    "store_directory",
+    metadata,
+    Column("store_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("group_id", String(64), nullable=True),
+    Column("timezone", String(64), nullable=False),
+    # JSON: {"mon": [["09:00", "19:00"]], ..., "sun": []} and ["2026-12-25", ...].
+    Column("opening_hours", Text, nullable=False),
+    Column("closed_days", Text, nullable=False),
+    Column("target_nps", Float, nullable=True),
+    Column("target_csat", Float, nullable=True),
+    Column("target_happy_index", Float, nullable=True),
+    Column("updated_at", String(32), nullable=False),
+)
+Index("store_directory_group", store_directory.c.group_id)
+
+# One-time short codes a kiosk exchanges for its token (`kiosk pair URL --code`): one live code a device.
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("tries_left", Integer, nullable=False),
+    Column("used_at", String(32), nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("store_id", "device_id"),
+)
+
+# Answer counts per store, store-local day, question, value and suspect flag (what every page reads).
+rollup_daily = Table(
+    "rollup_daily",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("local_day", String(10), nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("suspect", Boolean, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("store_id", "local_day", "question_id", "value", "suspect"),
+)
+Index("rollup_daily_day", rollup_daily.c.local_day, rollup_daily.c.kind)
+
+# The same per store-local month (YYYY-MM): a year's overview reads 12 rows a value, not 365.
+rollup_monthly = Table(
+    "rollup_monthly",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("suspect", Boolean, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("store_id", "month", "question_id", "value", "suspect"),
+)
+Index("rollup_monthly_month", rollup_monthly.c.month, rollup_monthly.c.kind)
+
+# The same per store-local hour (0-23) of the day: the weekday x hour heat map.
+rollup_hourly = Table(
+    "rollup_hourly",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("local_day", String(10), nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("suspect", Boolean, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("store_id", "local_day", "hour", "question_id", "value", "suspect"),
+)
 
 
 def normalise_url(url: str) -> str:

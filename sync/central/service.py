@@ -20,6 +20,7 @@ from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import KioskConfig
+from sync.central import rollups
 from sync.central.db import CentralDB, admins, answers, devices, stores
 from sync.central.security import matches, new_token, split_token
 
@@ -102,9 +103,24 @@ def revoke_device(db: CentralDB, store_id: str, device_id: str) -> bool:
     return bool(result.rowcount)
 
 
-def add_admin(db: CentralDB, name: str) -> str:
+def add_admin(
+    db: CentralDB,
+    name: str,
+    *,
+    group: str | None = None,
+    store: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> str:
+    """An admin token (shown once) reading a group, a store, or every store, until `expires_at`."""
     check_id(name, "admin")
+    if group and store:
+        raise CentralError(400, "a scope is a group or a store, not both")
     token = new_token()
+    scope = {
+        "group_id": group or None,
+        "store_id": store or None,
+        "expires_at": format_utc(expires_at) if expires_at else None,
+    }
     with db.writing() as conn:
         stmt = db.insert(admins).values(
             name=name,
@@ -112,11 +128,12 @@ def add_admin(db: CentralDB, name: str) -> str:
             token_hash=token.token_hash,
             revoked=False,
             created_at=format_utc(now_utc()),
+            **scope,
         )
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["name"],
-                set_={"token_id": token.token_id, "token_hash": token.token_hash, "revoked": False},
+                set_={"token_id": token.token_id, "token_hash": token.token_hash, "revoked": False, **scope},
             )
         )
     return token.token
@@ -145,18 +162,30 @@ def authenticate_device(db: CentralDB, token: str) -> DeviceIdentity:
     return DeviceIdentity(row.store_id, row.device_id)
 
 
-def authenticate_admin(db: CentralDB, token: str) -> str:
+@dataclass(frozen=True, slots=True)
+class AdminToken:
+    name: str
+    group_id: str | None
+    store_id: str | None
+
+
+def authenticate_admin_token(db: CentralDB, token: str, now: dt.datetime) -> AdminToken:
+    """A valid, unexpired admin token with its scope (a group, a store, or every store)."""
     parts = split_token(token)
     if parts is None:
         raise CentralError(401, "malformed token")
     with db.reading() as conn:
-        row = conn.execute(
-            select(admins.c.name, admins.c.token_hash, admins.c.revoked).where(admins.c.token_id == parts[0])
-        ).first()
+        row = conn.execute(select(admins).where(admins.c.token_id == parts[0])).first()
     if row is None or not matches(parts[1], row.token_hash) or row.revoked:
         # A device token (or anything else) reads nothing: 403 only once we know who it is would leak.
         raise CentralError(403, "an admin token is needed")
-    return str(row.name)
+    if row.expires_at and row.expires_at <= format_utc(now):
+        raise CentralError(403, "this admin token has expired")
+    return AdminToken(str(row.name), row.group_id, row.store_id)
+
+
+def authenticate_admin(db: CentralDB, token: str) -> str:
+    return authenticate_admin_token(db, token, now_utc()).name
 
 
 def parse_store_config(text: str) -> KioskConfig:
@@ -355,6 +384,8 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
     with db.writing() as conn:
         if rows:
             inserted = insert_new_answers(db, conn, rows)
+            # The head-office rollups, counted in the same transaction (hooks.py calls it after the merge).
+            rollups.after_insert(db, conn, [r for r in rows if r["id"] in inserted])
             others = [r["id"] for r in rows if r["id"] not in inserted]
             for start in range(0, len(others), 500):
                 chunk = others[start : start + 500]

@@ -23,3 +23,42 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_inflated_bytes: int = 16 * 1024 * 1024
     max_export_page: int = 10_000
+    # Signs session cookies and CSRF tokens: the same in every server process (KIOSK_CENTRAL_SECRET_KEY,
+    # else a key file made once next to a SQLite database; see `secret_key_for`).
+    secret_key: str = ""
+    # Set the Secure flag on cookies even when the request looks like plain HTTP (a TLS proxy in front
+    # that does not say so); behind one that sends X-Forwarded-Proto, uvicorn's proxy headers do it.
+    secure_cookies: bool = False
+
+
+SECRET_ENV = "KIOSK_CENTRAL_SECRET_KEY"
+
+
+class SecretKeyMissing(RuntimeError):
+    pass
+
+
+def secret_key_for(db_url: str) -> str:
+    """The key that signs sessions: $KIOSK_CENTRAL_SECRET_KEY, else (SQLite only) the file `DB.key` next to
+    the database, made once with mode 0600. PostgreSQL servers may be several: they must share a key."""
+    import secrets
+    from pathlib import Path
+
+    from_env = os.environ.get(SECRET_ENV, "").strip()
+    if from_env:
+        if len(from_env) < 32:
+            raise SecretKeyMissing(f"{SECRET_ENV} must be at least 32 characters")
+        return from_env
+    prefix = "sqlite:///"
+    if not db_url.startswith(prefix) or db_url == prefix or ":memory:" in db_url:
+        raise SecretKeyMissing(
+            f"set {SECRET_ENV} (the same random text of 32+ characters in every server process)"
+        )
+    path = Path(db_url[len(prefix) :] + ".key")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text(encoding="ascii").strip()

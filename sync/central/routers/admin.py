@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from sync.central import export, service
-from sync.central.deps import DB, Admin, AppSettings
+from sync.central.deps import DB, ApiPrincipal, ApiStore, AppSettings
 from sync.central.service import CentralError
 
 router = APIRouter(prefix="/api/v1/stores", tags=["head office"])
@@ -20,8 +20,8 @@ MAX_SEQ = 2**63 - 1
 
 
 @router.get("", summary="Stores, their devices and when each was last seen")
-def list_stores(_admin: Admin, db: DB) -> list[dict[str, Any]]:
-    return service.list_stores(db)
+def list_stores(principal: ApiPrincipal, db: DB) -> list[dict[str, Any]]:
+    return [s for s in service.list_stores(db) if principal.sees(s["store"])]
 
 
 def _day(text: str, name: str) -> dt.date:
@@ -33,8 +33,7 @@ def _day(text: str, name: str) -> dt.date:
 
 @router.get("/{store_id}/scores", summary="Daily scores, same JSON as `kiosk scores --json`")
 def scores(
-    store_id: str,
-    _admin: Admin,
+    store_id: ApiStore,
     db: DB,
     # Checked by _day (a clear 400), documented as dates so that clients and fuzzers send days.
     start: str = Query(alias="from", json_schema_extra={"format": "date"}),
@@ -63,8 +62,7 @@ def scores(
     },
 )
 def export_answers(
-    store_id: str,
-    _admin: Admin,
+    store_id: ApiStore,
     db: DB,
     settings: AppSettings,
     format: Literal["jsonl", "csv"] = "jsonl",

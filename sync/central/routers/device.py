@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,6 +25,16 @@ from sync.protocol import (
 )
 
 router = APIRouter(prefix="/api/v1/device", tags=["device"])
+
+
+def served_config(db: DB, store_id: str, text: str, etag: str) -> tuple[str, str]:
+    from sync.central.directory import load_directory, stamp_config
+
+    directory = load_directory(db)
+    stamped = stamp_config(directory.stores.get(store_id), text, directory)
+    if stamped == text:
+        return text, etag
+    return stamped, '"' + hashlib.sha256(stamped.encode()).hexdigest()[:32] + '"'
 
 
 @router.post(
@@ -91,7 +102,8 @@ def get_config(request: Request, who: Device, db: DB) -> Response:
     found = service.store_config(db, who.store_id)
     if found is None:
         raise CentralError(404, f"no configuration set for store {who.store_id!r}")
-    text, etag = found
+    # The store directory's name, time zone and targets written in (sync/central/directory.py).
+    text, etag = served_config(db, who.store_id, *found)
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     return Response(text, media_type="application/toml", headers={"ETag": etag})

@@ -1,0 +1,660 @@
+"""Every head-office read, from the rollups (never the raw answers): the overview of a scope and period,
+a store's page, the fleet. Pages, exports and the JSON API all call these, so a figure is the same number
+everywhere by construction.
+
+Counting follows DESIGN.md: "responses" and "repeated presses" are visits (answers to the survey's first
+question, suspect ones apart); an index comes from the counts of its question over the whole period (never
+an average of daily figures); the ranking score is HappyOrNot's RS = (WAI*W + I*R) / (W + R).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, or_, select
+
+from kiosk.config import ConfigError, check_config_text
+from kiosk.domain.scoring import round1
+from kiosk.domain.survey import SCALES, Kind, Question
+from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, rollup_monthly, stores
+from sync.central.directory import Directory, load
+from sync.central.service import CentralError
+
+# The indexes a page ranks by: the kinds of question that give them and the figure's key.
+INDEXES: Mapping[str, tuple[tuple[Kind, ...], str]] = {
+    "nps": ((Kind.NPS,), "nps"),
+    "csat": ((Kind.SMILEY5, Kind.SMILEY4), "csat"),
+    "happy_index": ((Kind.SMILEY5, Kind.SMILEY4), "happy_index"),
+    "ces": ((Kind.CES7,), "ces_easy"),
+}
+PRESETS = ("today", "yesterday", "7d", "30d", "month", "custom")
+MAX_DAYS = 3660
+ONLINE_WITHIN = dt.timedelta(hours=1)
+
+
+# -- periods ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    preset: str = "custom"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        length = dt.timedelta(days=self.days)
+        return Period(self.start - length, self.start - dt.timedelta(days=1))
+
+
+def _day(text: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CentralError(400, f"{name}: not a day (YYYY-MM-DD): {text[:40]!r}") from None
+
+
+def resolve_period(preset: str | None, start: str | None, end: str | None, today: dt.date) -> Period:
+    """`?from=&to=` wins (a bookmarked view stays the same view); else a preset; else the last 7 days."""
+    if start or end:
+        first = _day(start or end or "", "from")
+        last = _day(end or start or "", "to")
+        if first > last:
+            raise CentralError(400, f"from {first} is after to {last}")
+        if (last - first).days >= MAX_DAYS:
+            raise CentralError(400, f"a period is at most {MAX_DAYS} days")
+        return Period(first, last, "custom")
+    preset = preset or "7d"
+    if preset == "today":
+        return Period(today, today, preset)
+    if preset == "yesterday":
+        day = today - dt.timedelta(days=1)
+        return Period(day, day, preset)
+    if preset == "7d":
+        return Period(today - dt.timedelta(days=6), today, preset)
+    if preset == "30d":
+        return Period(today - dt.timedelta(days=29), today, preset)
+    if preset == "month":
+        return Period(today.replace(day=1), today, preset)
+    raise CentralError(400, f"period must be one of {', '.join(PRESETS[:-1])}, or from= and to=")
+
+
+def check_index(index: str | None) -> str:
+    index = index or "nps"
+    if index not in INDEXES:
+        raise CentralError(400, f"index must be one of {', '.join(INDEXES)}")
+    return index
+
+
+# -- what each store's survey asks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFacts:
+    first: str | None  # the first question: its answers are the visits
+    questions: tuple[Question, ...]
+
+    def for_index(self, index: str) -> Question | None:
+        kinds = INDEXES[index][0]
+        return next((q for q in self.questions if q.kind in kinds), None)
+
+    def reasons(self) -> Question | None:
+        return next((q for q in self.questions if q.kind is Kind.CHOICE), None)
+
+
+_facts_cache: dict[str, SurveyFacts] = {}
+NO_SURVEY = SurveyFacts(None, ())
+
+
+def survey_facts(conn: Connection, store_ids: Iterable[str]) -> dict[str, SurveyFacts]:
+    """Each store's survey, parsed once per configuration version (ETag) and kept in memory."""
+    wanted = set(store_ids)
+    etags = {r.id: r.config_etag for r in conn.execute(select(stores.c.id, stores.c.config_etag))}
+    missing = [etags[s] for s in wanted if etags.get(s) and etags[s] not in _facts_cache]
+    if missing:
+        found = conn.execute(
+            select(stores.c.config_etag, stores.c.config_toml).where(stores.c.config_etag.in_(missing))
+        )
+        for etag, text in found:
+            try:
+                survey = check_config_text(text, "central").survey
+                _facts_cache[etag] = SurveyFacts(survey.questions[0].id, survey.questions)
+            except ConfigError:
+                _facts_cache[etag] = NO_SURVEY
+    return {s: _facts_cache.get(etags.get(s) or "", NO_SURVEY) for s in wanted}
+
+
+# -- the overview -----------------------------------------------------------------------------------------
+
+
+def _figure(question: Question | None, index: str, counts: Mapping[str, int]) -> float | None:
+    """The index from one question's counts: the same figure as `question_scores` (a property test checks
+    it), without building the whole score dictionary."""
+    if question is None or not counts:
+        return None
+    return _combined([_parts(question, index, counts)])
+
+
+def _parts(question: Question, index: str, counts: Mapping[str, int]) -> tuple[Fraction, int]:
+    """(sum of each answer's score, answers): an index is 100 * sum / answers, so a scope's index is its
+    stores' sums over their answers, exactly (never an average of store or daily figures)."""
+    low, high = question.scale or (0, 1)
+    score = Fraction(0)
+    answers = 0
+    for text, n in counts.items():
+        value = int(text)
+        answers += n
+        if index == "nps":
+            score += n * (1 if value >= 9 else -1 if value <= 6 else 0)
+        elif index == "csat":
+            score += n * (value >= high - 1)
+        elif index == "happy_index":
+            score += Fraction(n * (value - low), high - low)
+        else:
+            score += n * (value >= 5)
+    return score, answers
+
+
+def _combined(parts: Iterable[tuple[Fraction, int]]) -> float | None:
+    score = sum((s for s, _ in parts), Fraction(0))
+    answers = sum(n for _, n in parts)
+    return None if answers == 0 else round1(100 * score / answers)
+
+
+def _store_ids(conn: Connection, directory: Directory, visible: frozenset[str] | None) -> list[str]:
+    known = {r[0] for r in conn.execute(select(stores.c.id))} | set(directory.stores)
+    return sorted(s for s in known if visible is None or s in visible)
+
+
+def scope_stores(
+    conn: Connection, directory: Directory, visible: frozenset[str] | None, group: str | None
+) -> list[str]:
+    """The stores a reader sees, narrowed to a group (and its sub-groups) when one is asked for."""
+    ids = _store_ids(conn, directory, visible)
+    if group:
+        if group not in directory.groups:
+            raise CentralError(404, f"no group {group!r}")
+        in_group = directory.stores_in(group)
+        ids = [s for s in ids if s in in_group]
+    return ids
+
+
+def segments(period: Period) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The period as whole months (read from `rollup_monthly`) and the days around them (`rollup_daily`):
+    (day ranges, (first month, last month) or None)."""
+    first_month = period.start if period.start.day == 1 else _next_month(period.start)
+    after_last = (
+        _next_month(period.end)
+        if _next_month(period.end) - dt.timedelta(days=1) == period.end
+        else period.end.replace(day=1)
+    )
+    if first_month >= after_last:
+        return [(period.start.isoformat(), period.end.isoformat())], None
+    days = []
+    if period.start < first_month:
+        days.append((period.start.isoformat(), (first_month - dt.timedelta(days=1)).isoformat()))
+    if after_last <= period.end:
+        days.append((after_last.isoformat(), period.end.isoformat()))
+    last_month = after_last - dt.timedelta(days=1)
+    return days, (first_month.isoformat()[:7], last_month.isoformat()[:7])
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _rollup_selects(period: Period, columns: Any, where: Any) -> list[Any]:
+    """One SELECT per segment of the period, each over the rollup that fits it; `columns(t, key)` and
+    `where(t)` take the table and its time column (local_day or month)."""
+    days, months = segments(period)
+    selects = []
+    for start, end in days:
+        t = rollup_daily
+        selects.append(
+            select(*columns(t, t.c.local_day)).where(t.c.local_day >= start, t.c.local_day <= end, *where(t))
+        )
+    if months:
+        m = rollup_monthly
+        selects.append(
+            select(*columns(m, m.c.month)).where(m.c.month >= months[0], m.c.month <= months[1], *where(m))
+        )
+    return selects
+
+
+def _trend_buckets(period: Period) -> tuple[str, int]:
+    """Sparkline points: days up to 62 days, else months (a line of 365 points says no more)."""
+    return ("day", 10) if period.days <= 62 else ("month", 7)
+
+
+def _score_sql(index: str, t: Any) -> Any:
+    """Per rollup row, the row's share of the index's numerator (see `_parts`), in SQL: a scope's index
+    then comes from two sums per store instead of a row per value."""
+    if index == "nps":
+        return case((t.c.value.in_(["9", "10"]), t.c.n), (t.c.value.in_(["7", "8"]), 0), else_=-t.c.n)
+    if index == "csat":
+        top = or_(
+            and_(t.c.kind == "smiley5", t.c.value.in_(["4", "5"])),
+            and_(t.c.kind == "smiley4", t.c.value.in_(["3", "4"])),
+        )
+        return case((top, t.c.n), else_=0)
+    if index == "happy_index":
+        return t.c.n * (cast(t.c.value, Integer) - 1)  # both smiley scales start at 1
+    return case((t.c.value.in_(["5", "6", "7"]), t.c.n), else_=0)
+
+
+def _divisor(kind: str, index: str) -> int:
+    """What the SQL numerator is still to be divided by: the scale's width for the Happy Index."""
+    if index != "happy_index":
+        return 1
+    low, high = SCALES[Kind(kind)]
+    return high - low
+
+
+# Happy Index numerators are counted in twelfths (the scales' widths 4 and 3 both divide 12), so every
+# sum stays an integer and a scope mixing 5- and 4-face surveys still adds up exactly.
+UNIT = 12
+
+
+def ratio1(numerator: int, denominator: int) -> float:
+    """numerator / denominator rounded half away from zero to one decimal, exactly (integers only; the
+    same as `round1(Fraction(...))`)."""
+    negative = (numerator < 0) != (denominator < 0)
+    tenths, rest = divmod(10 * abs(numerator), abs(denominator))
+    if 2 * rest >= abs(denominator):
+        tenths += 1
+    return (-tenths if negative else tenths) / 10
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    score: int  # in UNITs of one answer's full score
+    answers: int
+
+    @property
+    def value(self) -> float | None:
+        return None if self.answers == 0 else ratio1(100 * self.score, UNIT * self.answers)
+
+
+def _index_parts(
+    conn: Connection,
+    store_ids: list[str],
+    period: Period,
+    index: str,
+    questions: Mapping[str, str],
+    by_bucket: int = 0,
+) -> dict[tuple[str, str], Parts]:
+    """(store, bucket) -> the index's parts over the period, from each store's index question; the bucket
+    is "" (the whole period), or the first `by_bucket` characters of the day (10: days, 7: months)."""
+    if not store_ids:
+        return {}
+    kinds = [str(k) for k in INDEXES[index][0]]
+    few = len(store_ids) < 500
+
+    def columns(t: Any, key: Any) -> list[Any]:
+        bucket = func.substr(key, 1, by_bucket) if by_bucket else literal("")
+        return [
+            t.c.store_id,
+            t.c.question_id,
+            t.c.kind,
+            bucket,
+            func.sum(_score_sql(index, t)),
+            func.sum(t.c.n),
+        ]
+
+    def where(t: Any) -> list[Any]:
+        return [t.c.kind.in_(kinds), t.c.suspect.is_(False), *([t.c.store_id.in_(store_ids)] if few else [])]
+
+    if by_bucket == 10:
+        t = rollup_daily
+        day = t.c.local_day
+        selects = [
+            select(*columns(t, day)).where(
+                day >= period.start.isoformat(), day <= period.end.isoformat(), *where(t)
+            )
+        ]
+    else:
+        selects = _rollup_selects(period, columns, where)
+    result: dict[tuple[str, str], Parts] = {}
+    for query in selects:
+        c = query.selected_columns
+        for store_id, question_id, kind, bucket, score, n in conn.execute(
+            query.group_by(c[0], c[1], c[2], c[3])
+        ):
+            if questions.get(store_id) != question_id or not n:
+                continue
+            key = (store_id, bucket)
+            before = result.get(key, Parts(0, 0))
+            added = int(score) * (UNIT // _divisor(kind, index))
+            result[key] = Parts(before.score + added, before.answers + int(n))
+    return result
+
+
+def _visits(
+    conn: Connection, store_ids: list[str], period: Period, first: Mapping[str, str]
+) -> dict[str, tuple[int, int]]:
+    """store -> (visits, repeated presses): answers to the survey's first question, suspect ones apart."""
+    if not store_ids:
+        return {}
+    wanted = sorted(set(first.values()))
+    few = len(store_ids) < 500
+
+    def columns(t: Any, _key: Any) -> list[Any]:
+        return [t.c.store_id, t.c.question_id, t.c.suspect, func.sum(t.c.n)]
+
+    def where(t: Any) -> list[Any]:
+        return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
+
+    result: dict[str, tuple[int, int]] = {}
+    for query in _rollup_selects(period, columns, where):
+        c = query.selected_columns
+        for store_id, question_id, suspect, n in conn.execute(query.group_by(c[0], c[1], c[2])):
+            if first.get(store_id) != question_id:
+                continue
+            visits, repeated = result.get(store_id, (0, 0))
+            result[store_id] = (visits, repeated + int(n)) if suspect else (visits + int(n), repeated)
+    return result
+
+
+def _bucket_keys(period: Period) -> list[str]:
+    kind, _ = _trend_buckets(period)
+    keys: list[str] = []
+    day = period.start
+    while day <= period.end:
+        key = day.isoformat() if kind == "day" else day.isoformat()[:7]
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day += dt.timedelta(days=1)
+    return keys
+
+
+def ranking_scores(figures: Mapping[str, tuple[float | None, int]]) -> dict[str, float | None]:
+    """HappyOrNot's RS = (WAI*W + I*R) / (W + R): WAI the response-weighted average index of all stores,
+    W the average response count, I and R a store's index and response count."""
+    counted = {s: (i, r) for s, (i, r) in figures.items() if i is not None and r > 0}
+    if not counted:
+        return dict.fromkeys(figures)
+    total = sum(r for _, r in counted.values())
+    wai = sum(i * r for i, r in counted.values() if i is not None) / total
+    weight = total / len(counted)
+    return {
+        s: None if i is None or r == 0 else round((wai * weight + i * r) / (weight + r), 1)
+        for s, (i, r) in figures.items()
+    }
+
+
+def overview(
+    db: CentralDB,
+    visible: frozenset[str] | None,
+    period: Period,
+    index: str,
+    group: str | None = None,
+) -> dict[str, Any]:
+    """The overview: every store of the scope ranked for a period, with what changed since the previous
+    period, its target and the gap, a trend, and the scope's totals (from counts)."""
+    previous = period.previous()
+    _kind, width = _trend_buckets(period)
+    with db.reading() as conn:
+        directory = load(conn)
+        ids = scope_stores(conn, directory, visible, group)
+        facts = survey_facts(conn, ids)
+        index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
+        first = {s: f.first for s, f in facts.items() if f.first}
+        visits = _visits(conn, ids, period, first)
+        now_parts = _index_parts(conn, ids, period, index, index_question)
+        before_parts = _index_parts(conn, ids, previous, index, index_question)
+        trends = _index_parts(conn, ids, period, index, index_question, by_bucket=width)
+    keys = _bucket_keys(period)
+    empty = Parts(0, 0)
+    rows: list[dict[str, Any]] = []
+    for store_id in ids:
+        parts = now_parts.get((store_id, ""), empty)
+        value = parts.value
+        before_value = before_parts.get((store_id, ""), empty).value
+        target = directory.target(store_id, index) if index != "ces" else None
+        entry = directory.stores.get(store_id)
+        responses, repeated = visits.get(store_id, (0, 0))
+        rows.append(
+            {
+                "store": store_id,
+                "name": entry.name if entry else store_id,
+                "group": entry.group_id if entry else None,
+                "responses": responses,
+                "repeated_presses": repeated,
+                "answers": parts.answers,
+                "value": value,
+                "previous": before_value,
+                "change": None if value is None or before_value is None else round(value - before_value, 1),
+                "target": target,
+                "gap": None if value is None or target is None else round(value - target, 1),
+                "trend": [trends.get((store_id, k), empty).value for k in keys],
+            }
+        )
+    scores = ranking_scores({r["store"]: (r["value"], r["answers"]) for r in rows})
+    for row in rows:
+        row["ranking_score"] = scores[row["store"]]
+    rows.sort(key=lambda r: (r["ranking_score"] is None, -(r["ranking_score"] or 0), r["name"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank if row["ranking_score"] is not None else None
+    # The scope's figure from the counts of every store: its numerators over its answers.
+    total = _sum_parts(now_parts.values())
+    total_before = _sum_parts(before_parts.values())
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "previous_from": previous.start.isoformat(),
+        "previous_to": previous.end.isoformat(),
+        "index": index,
+        "group": group,
+        "trend_buckets": keys,
+        "stores": rows,
+        "total": {
+            "responses": sum(r["responses"] for r in rows),
+            "repeated_presses": sum(r["repeated_presses"] for r in rows),
+            "answers": total.answers,
+            "value": total.value,
+            "previous": total_before.value,
+            "change": None
+            if total.value is None or total_before.value is None
+            else round(total.value - total_before.value, 1),
+        },
+    }
+
+
+def _sum_parts(parts: Iterable[Parts]) -> Parts:
+    score, answers = 0, 0
+    for part in parts:
+        score += part.score
+        answers += part.answers
+    return Parts(score, answers)
+
+
+# -- one store --------------------------------------------------------------------------------------------
+
+
+def _iso_week(day: str) -> str:
+    year, week, _ = dt.date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def store_page(db: CentralDB, store_id: str, period: Period, index: str) -> dict[str, Any]:
+    """A store for a period: daily and weekly trend of the index with its target, the weekday x hour heat
+    map (store-local time, opening hours), the distribution, top reasons (and how they moved), the store
+    against its group's average, and its devices."""
+    previous = period.previous()
+    with db.reading() as conn:
+        directory = load(conn)
+        known = _store_ids(conn, directory, None)
+        if store_id not in known:
+            raise CentralError(404, f"no store {store_id!r}")
+        fact = survey_facts(conn, [store_id])[store_id]
+        question = fact.for_index(index)
+        reasons = fact.reasons()
+        t = rollup_daily
+        in_period = and_(
+            t.c.store_id == store_id,
+            t.c.local_day >= previous.start.isoformat(),
+            t.c.local_day <= period.end.isoformat(),
+        )
+        daily = conn.execute(
+            select(t.c.local_day, t.c.question_id, t.c.value, t.c.suspect, t.c.n).where(in_period)
+        ).all()
+        h = rollup_hourly
+        hourly = conn.execute(
+            select(h.c.local_day, h.c.hour, func.sum(h.c.n))
+            .where(
+                h.c.store_id == store_id,
+                h.c.local_day >= period.start.isoformat(),
+                h.c.local_day <= period.end.isoformat(),
+                h.c.question_id == (fact.first or ""),
+                h.c.suspect.is_(False),
+            )
+            .group_by(h.c.local_day, h.c.hour)
+        ).all()
+        device_rows = conn.execute(
+            select(devices).where(devices.c.store_id == store_id).order_by(devices.c.device_id)
+        ).all()
+    start, end = period.start.isoformat(), period.end.isoformat()
+    per_day: dict[str, dict[str, int]] = defaultdict(dict)
+    per_week: dict[str, dict[str, int]] = defaultdict(dict)
+    distribution: dict[str, int] = defaultdict(int)
+    reasons_now: dict[str, int] = defaultdict(int)
+    reasons_before: dict[str, int] = defaultdict(int)
+    visits = repeated = 0
+    for day, question_id, value, suspect, n in daily:
+        current = start <= day <= end
+        if question_id == fact.first and current:
+            if suspect:
+                repeated += n
+            else:
+                visits += n
+        if suspect:
+            continue
+        if question is not None and question_id == question.id and current:
+            per_day[day][value] = per_day[day].get(value, 0) + n
+            week = _iso_week(day)
+            per_week[week][value] = per_week[week].get(value, 0) + n
+            distribution[value] += n
+        if reasons is not None and question_id == reasons.id:
+            (reasons_now if current else reasons_before)[value] += n
+    entry = directory.stores.get(store_id)
+    target = directory.target(store_id, index) if index != "ces" else None
+    days = [d.isoformat() for d in _days(period)]
+    weeks = sorted({_iso_week(d) for d in days})
+    heat: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for day, hour, n in hourly:
+        heat[dt.date.fromisoformat(day).weekday()][int(hour)] += int(n)
+    hours = entry.open_hours() if entry else list(range(24))
+    seen_hours = sorted({hour for row in heat.values() for hour in row})
+    hours = sorted(set(hours) | set(seen_hours))
+    value = _figure(question, index, distribution)
+    group_average = None
+    if entry and entry.group_id:
+        group_view = overview(db, None, period, index, entry.group_id)
+        group_average = group_view["total"]["value"]
+    top = sorted(reasons_now.items(), key=lambda kv: (-kv[1], kv[0]))
+    labels = {o.id: o.text for o in reasons.options} if reasons else {}
+    return {
+        "store": store_id,
+        "name": entry.name if entry else store_id,
+        "group": entry.group_id if entry else None,
+        "timezone": entry.timezone if entry else None,
+        "from": start,
+        "to": end,
+        "index": index,
+        "responses": visits,
+        "repeated_presses": repeated,
+        "value": value,
+        "target": target,
+        "group_average": group_average,
+        "daily": [
+            {
+                "day": d,
+                "value": _figure(question, index, per_day.get(d, {})),
+                "answers": sum(per_day.get(d, {}).values()),
+            }
+            for d in days
+        ],
+        "weekly": [
+            {
+                "week": w,
+                "value": _figure(question, index, per_week.get(w, {})),
+                "answers": sum(per_week.get(w, {}).values()),
+            }
+            for w in weeks
+        ],
+        "heatmap": {
+            "hours": hours,
+            "rows": [[heat[wd][hour] for hour in hours] for wd in range(7)],
+        },
+        "distribution": {v: distribution.get(v, 0) for v in (question.values if question else ())},
+        "reasons": [
+            {"reason": r, "label": labels.get(r, {}), "count": n, "previous": reasons_before.get(r, 0)}
+            for r, n in top
+        ],
+        "devices": [_device(d, entry) for d in device_rows],
+    }
+
+
+def _days(period: Period) -> list[dt.date]:
+    return [period.start + dt.timedelta(days=i) for i in range(period.days)]
+
+
+# -- fleet ------------------------------------------------------------------------------------------------
+
+
+def _device(row: Any, entry: Any, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or dt.datetime.now(dt.UTC)
+    seen = dt.datetime.fromisoformat(row.last_seen_at) if row.last_seen_at else None
+    online = seen is not None and now - seen <= ONLINE_WITHIN
+    open_now = False
+    if entry is not None:
+        open_now = entry.open_at(now.astimezone(ZoneInfo(entry.timezone)))
+    return {
+        "store": row.store_id,
+        "device": row.device_id,
+        "revoked": bool(row.revoked),
+        "last_seen_at": row.last_seen_at,
+        "online": online,
+        "silent_while_open": bool(open_now and not online and not row.revoked),
+        "app_version": row.app_version,
+        "pending": row.pending,
+        "quarantined": row.quarantined,
+        "free_disk_bytes": row.free_disk_bytes,
+        "clock_skew_s": row.clock_skew_s,
+        "last_error": row.last_error,
+    }
+
+
+def fleet(db: CentralDB, visible: frozenset[str] | None, now: dt.datetime) -> dict[str, Any]:
+    """Every device of the scope with its health; "silent while open": not seen within the hour while its
+    store is open (directory's opening hours, store-local time)."""
+    with db.reading() as conn:
+        directory = load(conn)
+        rows = conn.execute(select(devices).order_by(devices.c.store_id, devices.c.device_id)).all()
+    result = [
+        {
+            **_device(r, directory.stores.get(r.store_id), now),
+            "store_name": (
+                directory.stores[r.store_id].name if r.store_id in directory.stores else r.store_id
+            ),
+        }
+        for r in rows
+        if visible is None or r.store_id in visible
+    ]
+    result.sort(key=lambda d: (not d["silent_while_open"], d["online"], d["store"], d["device"]))
+    return {
+        "at": now.isoformat(timespec="seconds"),
+        "devices": result,
+        "silent_while_open": sum(d["silent_while_open"] for d in result),
+        "online": sum(d["online"] for d in result),
+    }

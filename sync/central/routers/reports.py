@@ -1,0 +1,75 @@
+"""Head office's aggregate JSON API: every figure the pages show, for a scope and a period, with the same
+numbers (pages and this API call the same functions in `queries`). Signed-in users (cookie) or admin
+tokens; both see only their scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from sync.central import queries, service
+from sync.central.deps import DB, ApiPrincipal, ApiStore
+from sync.central.service import CentralError
+
+router = APIRouter(prefix="/api/v1", tags=["head office"])
+
+PeriodQuery = Query(None, description="today, yesterday, 7d, 30d, month (ignored when from/to are given)")
+FromQuery = Query(None, alias="from", json_schema_extra={"format": "date"})
+ToQuery = Query(None, alias="to", json_schema_extra={"format": "date"})
+IndexQuery = Query("nps", description="nps, csat, happy_index or ces")
+
+
+def today() -> dt.date:
+    return service.now_utc().date()
+
+
+@router.get(
+    "/aggregate", summary="Every store of the scope for a period: responses, index, change, target, rank"
+)
+async def aggregate(
+    principal: ApiPrincipal,
+    db: DB,
+    period: str | None = PeriodQuery,
+    start: str | None = FromQuery,
+    end: str | None = ToQuery,
+    index: str = IndexQuery,
+    group: str | None = Query(None, description="A group (with its sub-groups) of the store directory"),
+) -> dict[str, Any]:
+    span = queries.resolve_period(period, start, end, today())
+    index = queries.check_index(index)
+    if group and principal.visible is not None and not queries_group_visible(db, principal.visible, group):
+        raise CentralError(404, f"no group {group!r}")
+    return await run_in_threadpool(queries.overview, db, principal.visible, span, index, group)
+
+
+def queries_group_visible(db: DB, visible: frozenset[str], group: str) -> bool:
+    """A reader limited to some stores may narrow to a group only where it sees a store of it."""
+    from sync.central.directory import load_directory
+
+    directory = load_directory(db)
+    return group in directory.groups and bool(directory.stores_in(group) & visible)
+
+
+@router.get(
+    "/aggregate/stores/{store_id}", summary="One store for a period: trends, heat map, reasons, devices"
+)
+async def aggregate_store(
+    store_id: ApiStore,
+    db: DB,
+    period: str | None = PeriodQuery,
+    start: str | None = FromQuery,
+    end: str | None = ToQuery,
+    index: str = IndexQuery,
+) -> dict[str, Any]:
+    span = queries.resolve_period(period, start, end, today())
+    return await run_in_threadpool(queries.store_page, db, store_id, span, queries.check_index(index))
+
+
+@router.get(
+    "/fleet", summary="Every device of the scope: last seen, pending, quarantined, version, disk, clock"
+)
+def fleet(principal: ApiPrincipal, db: DB) -> dict[str, Any]:
+    return queries.fleet(db, principal.visible, service.now_utc())

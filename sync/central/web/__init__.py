@@ -1,0 +1,1 @@
+"""The head-office web pages (HTML routers): login, overview, store, fleet, users, directory."""

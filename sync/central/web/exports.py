@@ -1,0 +1,147 @@
+"""Exports of what a reader sees: the overview table (`/export/overview.csv|xlsx`, the same query string as
+the page) and the raw answers of the scope and period (`/export/answers.csv|xlsx`, optionally one
+`store`). CSV is streamed; XLSX is written by openpyxl in write-only mode. Every export is scoped."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
+
+from sync.central import queries
+from sync.central.db import CentralDB, answers
+from sync.central.deps import DB, ApiPrincipal, check_store
+from sync.central.directory import load
+from sync.central.routers.reports import today
+from sync.central.service import CentralError
+
+router = APIRouter(prefix="/export", include_in_schema=False)
+OVERVIEW_COLUMNS = (
+    "rank",
+    "store",
+    "name",
+    "responses",
+    "repeated_presses",
+    "value",
+    "previous",
+    "change",
+    "target",
+    "gap",
+    "ranking_score",
+)
+ANSWER_COLUMNS = (
+    "store_id",
+    "device_id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "language",
+    "survey_version",
+    "suspect",
+    "id",
+)
+XLSX_MAX_ROWS = 1_048_575
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(title: str, header: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(list(header))
+    for count, row in enumerate(rows, 1):
+        if count > XLSX_MAX_ROWS:
+            raise CentralError(400, "too many answers for one XLSX sheet: export CSV, or a shorter period")
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _csv(header: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _file(name: str, fmt: str, header: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> Response:
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    if fmt == "csv":
+        return StreamingResponse(
+            _csv(header, rows), media_type="text/csv; charset=utf-8", headers=disposition
+        )
+    if fmt == "xlsx":
+        return Response(_xlsx(name[:31], header, rows), media_type=XLSX, headers=disposition)
+    raise CentralError(404, "exports are .csv or .xlsx")
+
+
+@router.get("/overview.{fmt}")
+def overview_export(
+    fmt: str,
+    principal: ApiPrincipal,
+    db: DB,
+    period: str | None = None,
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+    index: str = "nps",
+    group: str | None = None,
+) -> Response:
+    span = queries.resolve_period(period, start or None, end or None, today())
+    index = queries.check_index(index)
+    data = queries.overview(db, principal.visible, span, index, group or None)
+    rows = (tuple(row[c] for c in OVERVIEW_COLUMNS) for row in data["stores"])
+    name = f"overview-{index}-{span.start}-{span.end}"
+    return _file(name, fmt, OVERVIEW_COLUMNS, rows)
+
+
+def _answers(db: CentralDB, store_ids: list[str], span: queries.Period) -> Iterator[tuple[Any, ...]]:
+    a = answers.c
+    for start in range(0, len(store_ids), 200):
+        chunk = store_ids[start : start + 200]
+        with db.reading() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                select(*(a[c] for c in ANSWER_COLUMNS))
+                .where(a.store_id.in_(chunk))
+                .where(a.local_day >= span.start.isoformat(), a.local_day <= span.end.isoformat())
+                .order_by(a.store_id, a.created_at, a.seq)
+            )
+            for row in result:
+                yield tuple(row)
+
+
+@router.get("/answers.{fmt}")
+def answers_export(
+    fmt: str,
+    principal: ApiPrincipal,
+    db: DB,
+    period: str | None = None,
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+    group: str | None = None,
+    store: str | None = None,
+) -> Response:
+    span = queries.resolve_period(period, start or None, end or None, today())
+    if store:
+        ids = [check_store(principal, store)]
+    else:
+        with db.reading() as conn:
+            ids = queries.scope_stores(conn, load(conn), principal.visible, group or None)
+    if fmt not in ("csv", "xlsx"):
+        raise CentralError(404, "exports are .csv or .xlsx")
+    rows = _answers(db, ids, span)
+    return _file(f"answers-{store or group or 'all'}-{span.start}-{span.end}", fmt, ANSWER_COLUMNS, rows)
