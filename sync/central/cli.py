@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk import __version__
 from sync.central.db import CentralDB
 from sync.central.service import CentralError, add_admin, add_device, revoke_device, set_config
-from sync.central.settings import Settings, default_db_url
+from sync.central.settings import Settings, alert_settings_from_env, default_db_url
 from sync.protocol import SERVER_MAX_BATCH
 
 db_option = click.option(
@@ -70,7 +70,8 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
 
     db = open_db(db_url)  # creates the tables once, before any worker starts
     if workers == 1:
-        uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
+        settings = Settings(db_url=db_url, max_batch=max_batch, background=True, **alert_settings_from_env())
+        uvicorn.run(create_app(settings, db), host=host, port=port)
         return
     db.dispose()
     os.environ["KIOSK_CENTRAL_DB"] = db_url
@@ -139,3 +140,59 @@ def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
     except CentralError as error:
         fail(f"{file}: {error}")
     click.echo(f"store {store_id}: configuration set (ETag {etag})")
+
+
+@main.command("set-alerts")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def set_alerts_cmd(file: Path, db_url: str) -> None:
+    """Set the alert rules from a TOML file of [[rule]] tables (it replaces the rules of the last file).
+
+    Each rule: name, kind (negative_share, positive_share, index_below, volume, device), the kind's
+    parameters, stores (ids, group names or "*") and notify (mailto:ADDRESS, https:// webhook, Apprise URL).
+    See docs/alerts.md.
+    """
+    from kiosk.config import ConfigError
+    from sync.central.alert_rules import set_alerts
+    from sync.central.service import now_utc
+
+    db = open_db(db_url)
+    try:
+        count, removed = set_alerts(db, file, now_utc())
+    except ConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        sys.exit(2)
+    click.echo(f"{count} alert rules set" + (f", {removed} removed" if removed else ""))
+
+
+@main.command()
+@db_option
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def deliver(db_url: str, once: bool) -> None:
+    """Deliver pending notifications (and evaluate absence rules) without serving the API.
+
+    Every `serve` process does this too; on PostgreSQL any number of them share the work, each message
+    delivered once. SMTP and webhook settings come from KIOSK_CENTRAL_SMTP_URL, KIOSK_CENTRAL_MAIL_FROM,
+    KIOSK_CENTRAL_WEBHOOK_SECRET and KIOSK_CENTRAL_PUBLIC_URL.
+    """
+    import signal
+    import threading
+
+    from sync.central.notify import Background, ChannelNotifier, deliver_due, utc_now
+
+    db = open_db(db_url)
+    settings = Settings(db_url=db_url, **alert_settings_from_env())
+    notifier = ChannelNotifier(settings)
+    if once:
+        click.echo(f"{deliver_due(db, notifier, utc_now)} delivery attempts")
+        return
+    background = Background(db, notifier, settings).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    background.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -384,7 +385,19 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
         else:
             duplicate.append(answer_id)
     flagged = [f for f in flagged if f["id"] in inserted]
+    _after_ingest(db, [row for row in rows if row["id"] in inserted], now)
     return IngestResult(accepted, duplicate, conflict, rejected, flagged)
+
+
+def _after_ingest(db: CentralDB, inserted: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Alert rules for the stores the batch touched (their own transaction: the answers are committed and
+    acknowledged whatever happens here; the ticker closes what this misses)."""
+    from sync.central import alerts
+
+    try:
+        alerts.after_ingest(db, inserted, now)
+    except Exception:
+        logging.getLogger(__name__).exception("alert evaluation after ingest failed")
 
 
 # -- head-office reads ------------------------------------------------------------------------------------

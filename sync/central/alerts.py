@@ -1,0 +1,655 @@
+"""Alerts on central: evaluate the rules after each ingest and on a ticker, keep one open alert per rule and
+store, acknowledge and close them, and write each notification to the outbox in the same transaction.
+
+Gather (the store's recent answers, its open alerts) -> decide (kiosk.domain.alerts, pure) -> apply (alert
+rows and outbox rows, one transaction per store). Answers that arrive late are evaluated at their own time;
+an alert whose window ended more than `late_after` ago is recorded, closed at once and never sent.
+Delivery is sync.central.notify's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from kiosk.domain.alerts import (
+    OpenAlert,
+    TimedAnswer,
+    WindowFigures,
+    bottom_values,
+    is_late,
+    next_step,
+    share_fires,
+    top_values,
+    volume_fires,
+    window_figures,
+)
+from kiosk.domain.days import format_utc
+from kiosk.domain.scoring import question_scores
+from kiosk.domain.survey import AnswerError, Kind, Survey
+from sync.central import directory_view
+from sync.central.alert_rules import Rule, load_rules, rule_stores
+from sync.central.db import CentralDB, alerts, answers, devices, outbox
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = dt.timedelta(hours=24)
+OPENED, ACKED, CLOSED = "alert.opened", "alert.acknowledged", "alert.closed"
+# Mail and chat messages are sent when an alert opens and closes; webhooks get every event.
+PERSON_EVENTS = (OPENED, CLOSED)
+
+
+class AlertError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_time(text: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One evaluation of a rule for a store at one instant."""
+
+    fires: bool
+    at: dt.datetime
+    figures: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+@dataclass
+class StoreView:
+    """What the evaluation of one store reads, once."""
+
+    store_id: str
+    name: str
+    survey: Survey | None
+    answers: dict[str, list[TimedAnswer]]
+    reasons: dict[str, list[str]]
+    conn: Connection
+
+
+# -- gather ------------------------------------------------------------------------------------------------
+
+
+def _store_view(conn: Connection, store_id: str, start: dt.datetime, end: dt.datetime) -> StoreView:
+    tz = directory_view.store_timezone(conn, store_id)
+    first = (start.astimezone(tz).date() - dt.timedelta(days=1)).isoformat()
+    last = (end.astimezone(tz).date() + dt.timedelta(days=1)).isoformat()
+    survey = directory_view.store_survey(conn, store_id)
+    choice = {q.id for q in survey.questions if q.kind is Kind.CHOICE} if survey else set()
+    by_question: dict[str, list[TimedAnswer]] = {}
+    reasons: dict[str, list[str]] = {}
+    rows = conn.execute(
+        select(
+            answers.c.question_id,
+            answers.c.value,
+            answers.c.created_at,
+            answers.c.suspect,
+            answers.c.session_id,
+        ).where(answers.c.store_id == store_id, answers.c.local_day >= first, answers.c.local_day <= last)
+    )
+    for question, value, created, suspect, session in rows:
+        try:
+            at = parse_time(created)
+        except ValueError:
+            continue
+        if not start <= at <= end:
+            continue
+        if question in choice:
+            reasons.setdefault(session, []).append(value)
+        by_question.setdefault(question, []).append(TimedAnswer(at, value, bool(suspect), session))
+    return StoreView(store_id, directory_view.store_name(conn, store_id), survey, by_question, reasons, conn)
+
+
+# -- decide ------------------------------------------------------------------------------------------------
+
+
+def _reason_text(survey: Survey, value: str) -> str:
+    for question in survey.questions:
+        for option in question.options:
+            if option.id == value:
+                return option.text.get("en") or next(iter(option.text.values()), value)
+    return value
+
+
+def _share_verdict(view: StoreView, rule: Rule, end: dt.datetime) -> Verdict | None:
+    if view.survey is None or rule.question is None:
+        return None
+    try:
+        question = view.survey.question(rule.question)
+    except AnswerError:
+        return None
+    negative = rule.kind == "negative_share"
+    faces = bottom_values(question) if negative else top_values(question)
+    answered = view.answers.get(question.id, [])
+    figures = window_figures(answered, end, rule.window, faces)
+    fires = share_fires(figures, rule.share, rule.min_answers)
+    data = _figures(figures, rule, question.id)
+    mood = "unhappy" if negative else "happy"
+    summary = f"{figures.matching} of {figures.total} answers {mood} in the last {rule.window_minutes} minutes at {view.name}"
+    if negative and fires:
+        sessions = {
+            a.session
+            for a in answered
+            if not a.suspect and a.value in faces and figures.start < a.at <= figures.end
+        }
+        counted = Counter(v for s in sessions for v in view.reasons.get(s, []))
+        if counted:
+            top, count = counted.most_common(1)[0]
+            text = _reason_text(view.survey, top)
+            data["top_reason"] = {"id": top, "text": text, "count": count}
+            summary += f", top reason: {text.lower()}"
+    return Verdict(fires, end, data, summary)
+
+
+def _figures(figures: WindowFigures, rule: Rule, question: str) -> dict[str, Any]:
+    share = figures.share
+    return {
+        "question": question,
+        "matching": figures.matching,
+        "answers": figures.total,
+        "share": None if share is None else round(float(share), 3),
+        "threshold": float(rule.share),
+        "min_answers": rule.min_answers,
+        "window_minutes": rule.window_minutes,
+        "window_start": format_utc(figures.start),
+        "window_end": format_utc(figures.end),
+    }
+
+
+def _volume_verdict(view: StoreView, rule: Rule, end: dt.datetime, low_too: bool) -> Verdict | None:
+    if view.survey is None:
+        return None
+    question = rule.question or view.survey.questions[0].id
+    conn = view.conn
+    # Fewer than N means something only if the store was open for the whole window.
+    fewer = rule.fewer_than
+    if not low_too or not (
+        directory_view.is_open(conn, view.store_id, end - rule.window)
+        and directory_view.is_open(conn, view.store_id, end)
+    ):
+        fewer = None
+    figures = window_figures(view.answers.get(question, []), end, rule.window, frozenset())
+    fires = volume_fires(figures, fewer, rule.more_than)
+    data = _figures(figures, rule, question)
+    data.update(fewer_than=rule.fewer_than, more_than=rule.more_than, threshold=None)
+    summary = f"{figures.total} answers in the last {rule.window_minutes} minutes at {view.name}"
+    if fires and fewer is not None and figures.total < fewer:
+        summary += f" (fewer than {fewer}: is the kiosk working?)"
+    elif fires:
+        summary += f" (more than {rule.more_than}: a storm of presses?)"
+    return Verdict(fires, end, data, summary)
+
+
+def _index_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict | None:
+    conn = view.conn
+    if view.survey is None or rule.index is None:
+        return None
+    wanted = {
+        "nps": (Kind.NPS,),
+        "csat": (Kind.SMILEY5, Kind.SMILEY4),
+        "happy_index": (Kind.SMILEY5, Kind.SMILEY4),
+    }[rule.index]
+    candidates = [q for q in view.survey.questions if q.kind in wanted and (rule.question in (None, q.id))]
+    if not candidates:
+        return None
+    question = candidates[0]
+    tz = directory_view.store_timezone(conn, view.store_id)
+    today = now.astimezone(tz).date()
+    first = today if rule.period == "day" else today - dt.timedelta(days=today.weekday())
+    counts: dict[str, int] = {}
+    rows = conn.execute(
+        select(answers.c.value, answers.c.suspect).where(
+            answers.c.store_id == view.store_id,
+            answers.c.question_id == question.id,
+            answers.c.local_day >= first.isoformat(),
+            answers.c.local_day <= today.isoformat(),
+        )
+    )
+    for value, suspect in rows:
+        if not suspect:
+            counts[value] = counts.get(value, 0) + 1
+    scores = question_scores(question, counts)
+    value = scores.get(rule.index)
+    threshold = (
+        directory_view.store_target(conn, view.store_id, rule.index) if rule.below_target else rule.below
+    )
+    if threshold is None:
+        return None
+    responses = int(scores["responses"])
+    fires = value is not None and responses >= rule.min_answers and value < threshold
+    period = "today" if rule.period == "day" else "this week"
+    label = {"nps": "NPS", "csat": "CSAT", "happy_index": "Happy Index"}[rule.index]
+    summary = f"{label} {value} {period} at {view.name}, below {threshold:g} ({responses} responses)"
+    data = {
+        "index": rule.index,
+        "value": value,
+        "threshold": threshold,
+        "responses": responses,
+        "period": rule.period,
+        "from": first.isoformat(),
+        "to": today.isoformat(),
+    }
+    return Verdict(fires, now, data, summary)
+
+
+def _device_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
+    conn = view.conn
+    found = []
+    for device in conn.execute(
+        select(devices).where(devices.c.store_id == view.store_id, devices.c.revoked.is_(False))
+    ):
+        if rule.check == "silent":
+            seen = parse_time(device.last_seen_at) if device.last_seen_at else parse_time(device.created_at)
+            minutes = (now - seen).total_seconds() / 60
+            if minutes >= rule.minutes and directory_view.is_open(conn, view.store_id, now):
+                found.append(
+                    {"device": device.device_id, "last_seen_at": device.last_seen_at, "minutes": int(minutes)}
+                )
+        elif rule.check == "quarantined" and (device.quarantined or 0) > 0:
+            found.append({"device": device.device_id, "quarantined": device.quarantined})
+        elif (
+            rule.check == "low_disk"
+            and device.free_disk_bytes is not None
+            and device.free_disk_bytes < rule.free_disk_mb * 1_000_000
+        ):
+            found.append({"device": device.device_id, "free_disk_bytes": device.free_disk_bytes})
+        elif (
+            rule.check == "clock_skew"
+            and device.clock_skew_s is not None
+            and abs(device.clock_skew_s) > rule.seconds
+        ):
+            found.append({"device": device.device_id, "clock_skew_s": device.clock_skew_s})
+    what = {
+        "silent": "not seen for {minutes} minutes",
+        "quarantined": "has {quarantined} quarantined answers",
+        "low_disk": "has {free_disk_bytes} bytes of disk free",
+        "clock_skew": "clock is {clock_skew_s:.0f} s off",
+    }[rule.check or "silent"]
+    summary = "; ".join(f"{d['device']} " + what.format(**d) for d in found) + f" at {view.name}"
+    return Verdict(bool(found), now, {"check": rule.check, "devices": found}, summary)
+
+
+def _muted(view: StoreView, rule: Rule, at: dt.datetime) -> bool:
+    day = at.astimezone(directory_view.store_timezone(view.conn, view.store_id)).date()
+    return rule.muted_on(day) or directory_view.is_closed_day(view.conn, view.store_id, day)
+
+
+def verdicts(view: StoreView, rule: Rule, ends: Sequence[dt.datetime], now: dt.datetime) -> list[Verdict]:
+    """The rule evaluated at each of `ends` (new answers' times) and then at `now`, in time order."""
+    found: list[Verdict | None] = []
+    if rule.kind in ("negative_share", "positive_share"):
+        found = [_share_verdict(view, rule, end) for end in [*sorted(ends), now]]
+    elif rule.kind == "volume":
+        found = [_volume_verdict(view, rule, end, False) for end in sorted(ends)] + [
+            _volume_verdict(view, rule, now, True)
+        ]
+    elif rule.kind == "index_below":
+        found = [_index_verdict(view, rule, now)]
+    elif rule.kind == "device":
+        found = [_device_verdict(view, rule, now)]
+    return [
+        Verdict(False, v.at, v.figures, v.summary) if v.fires and _muted(view, rule, v.at) else v
+        for v in found
+        if v is not None
+    ]
+
+
+# -- apply -------------------------------------------------------------------------------------------------
+
+
+def _open_alerts(conn: Connection, store_id: str) -> dict[str, Any]:
+    rows = conn.execute(select(alerts).where(alerts.c.store_id == store_id, alerts.c.closed_at.is_(None)))
+    return {row.rule: row for row in rows}
+
+
+def event_payload(
+    event_type: str, alert: Mapping[str, Any], store_name: str, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "created_at": format_utc(now),
+        "store": {"id": alert["store_id"], "name": store_name},
+        "rule": {"name": alert["rule"], "kind": alert["kind"]},
+        "alert": {
+            "id": alert["id"],
+            "status": alert["status"],
+            "opened_at": alert["opened_at"],
+            "window_end": alert["window_end"],
+            "summary": alert["summary"],
+            "figures": json.loads(alert["figures"])
+            if isinstance(alert["figures"], str)
+            else alert["figures"],
+            "acknowledged_by": alert.get("acked_by"),
+            "comment": alert.get("ack_comment"),
+            "closed_at": alert.get("closed_at"),
+            "closed_by": alert.get("closed_by"),
+        },
+    }
+
+
+def enqueue(
+    conn: Connection,
+    rule: Rule | None,
+    event_type: str,
+    alert: Mapping[str, Any],
+    store_name: str,
+    now: dt.datetime,
+) -> int:
+    """Outbox rows for an event, one per target of the rule (in the caller's transaction)."""
+    if rule is None:
+        return 0
+    payload = event_payload(event_type, alert, store_name, now)
+    rows = [
+        {
+            "event_id": payload["id"],
+            "event_type": event_type,
+            "alert_id": alert["id"],
+            "channel": target.channel,
+            "target": target.url,
+            "secret_env": target.secret_env,
+            "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+            "status": "pending",
+            "attempts": 0,
+            "created_at": format_utc(now),
+            "next_attempt_at": format_utc(now),
+        }
+        for target in rule.notify
+        if target.channel == "webhook" or event_type in PERSON_EVENTS
+    ]
+    if rows:
+        conn.execute(outbox.insert(), rows)
+    return len(rows)
+
+
+def _open(
+    db: CentralDB,
+    conn: Connection,
+    view: StoreView,
+    rule: Rule,
+    verdict: Verdict,
+    now: dt.datetime,
+    late_after: dt.timedelta,
+) -> bool:
+    late = is_late(verdict.at, now, late_after)
+    row = {
+        "id": str(uuid.uuid4()),
+        "rule": rule.name,
+        "store_id": view.store_id,
+        "kind": rule.kind,
+        "status": "closed" if late else "open",
+        "open_key": None if late else f"{rule.name}|{view.store_id}",
+        "opened_at": format_utc(now),
+        "window_end": format_utc(verdict.at),
+        "figures": json.dumps(verdict.figures, ensure_ascii=False, sort_keys=True),
+        "summary": verdict.summary[:2000],
+        "late": late,
+        "closed_at": format_utc(now) if late else None,
+        "closed_by": f"late: its window ended more than {late_after.total_seconds() / 3600:g} h ago"
+        if late
+        else None,
+    }
+    stmt = db.insert(alerts).values(**row)
+    inserted = conn.execute(stmt.on_conflict_do_nothing(index_elements=["open_key"])).rowcount
+    if inserted and not late:
+        enqueue(conn, rule, OPENED, row, view.name, now)
+    return bool(inserted) and not late
+
+
+def _close(
+    conn: Connection, rule: Rule | None, alert: Any, store_name: str, now: dt.datetime, by: str
+) -> None:
+    done = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert.id, alerts.c.closed_at.is_(None))
+        .values(status="closed", closed_at=format_utc(now), closed_by=by, open_key=None)
+    ).rowcount
+    if done:
+        row = dict(alert._mapping) | {"status": "closed", "closed_at": format_utc(now), "closed_by": by}
+        enqueue(conn, rule, CLOSED, row, store_name, now)
+
+
+def evaluate_store(
+    db: CentralDB,
+    store_id: str,
+    rules: Sequence[Rule],
+    ends: Sequence[dt.datetime],
+    now: dt.datetime,
+    late_after: dt.timedelta = LATE_AFTER,
+) -> int:
+    """Evaluate `rules` (those watching the store) at `ends` and `now`; returns the alerts opened."""
+    if not rules:
+        return 0
+    longest = max(rule.window for rule in rules)
+    start = min([*ends, now]) - longest
+    opened = 0
+    with db.writing() as conn:
+        view = _store_view(conn, store_id, start, max([*ends, now]))
+        current = _open_alerts(conn, store_id)
+        for rule in rules:
+            alert = current.get(rule.name)
+            state = (
+                None
+                if alert is None
+                else OpenAlert(
+                    parse_time(alert.opened_at),
+                    parse_time(alert.cleared_since) if alert.cleared_since else None,
+                )
+            )
+            for verdict in verdicts(view, rule, ends, now):
+                step = next_step(state, verdict.fires, verdict.at, rule.clear_after)
+                if step.action == "open":
+                    opened += _open(db, conn, view, rule, verdict, now, late_after)
+                    # None after a late alert (recorded closed): the rest of its episode opens nothing more.
+                    alert = _open_alerts(conn, store_id).get(rule.name)
+                    state = OpenAlert(verdict.at, None)
+                elif step.action == "close":
+                    if alert is not None:
+                        _close(conn, rule, alert, view.name, now, "condition cleared")
+                    alert = state = None
+                elif state is not None:
+                    if alert is not None and step.action in ("cleared", "refired"):
+                        cleared = format_utc(step.cleared_since) if step.cleared_since else None
+                        conn.execute(
+                            update(alerts).where(alerts.c.id == alert.id).values(cleared_since=cleared)
+                        )
+                    state = OpenAlert(state.opened_at, step.cleared_since)
+    return opened
+
+
+def _rules_by_store(conn: Connection, store_ids: Sequence[str] | None) -> dict[str, list[Rule]]:
+    rules = load_rules(conn)
+    every = directory_view.all_stores(conn)
+    wanted = set(every if store_ids is None else store_ids)
+    found: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for store in rule_stores(conn, rule, every) & wanted:
+            found.setdefault(store, []).append(rule)
+    return found
+
+
+def after_ingest(
+    db: CentralDB, rows: Sequence[Mapping[str, Any]], now: dt.datetime, late_after: dt.timedelta = LATE_AFTER
+) -> int:
+    """Evaluate the rules of the stores a batch touched, at each new answer's own time and at `now`. `rows`
+    are the inserted answers (store_id, question_id, created_at, ...). Returns the alerts opened."""
+    if not rows:
+        return 0
+    times: dict[str, set[dt.datetime]] = {}
+    for row in rows:
+        if row.get("suspect"):
+            continue
+        try:
+            times.setdefault(str(row["store_id"]), set()).add(parse_time(str(row["created_at"])))
+        except (ValueError, KeyError):
+            continue
+    if not times:
+        return 0
+    with db.reading() as conn:
+        by_store = _rules_by_store(conn, sorted(times))
+    opened = 0
+    for store_id, ends in times.items():
+        # A device's clock a little ahead must not move the window into the future.
+        opened += evaluate_store(
+            db, store_id, by_store.get(store_id, []), sorted(min(t, now) for t in ends), now, late_after
+        )
+    return opened
+
+
+def tick(db: CentralDB, now: dt.datetime, late_after: dt.timedelta = LATE_AFTER) -> int:
+    """Evaluate every rule for every store at `now`: absence rules (volume, devices), indices, and the
+    closing of alerts whose condition cleared."""
+    with db.reading() as conn:
+        by_store = _rules_by_store(conn, None)
+    return sum(
+        evaluate_store(db, store_id, rules, [], now, late_after) for store_id, rules in by_store.items()
+    )
+
+
+# -- reads and hand actions (the JSON API, the heartbeat) --------------------------------------------------
+
+PUBLIC = (
+    "id",
+    "rule",
+    "store_id",
+    "kind",
+    "status",
+    "opened_at",
+    "window_end",
+    "summary",
+    "late",
+    "acked_by",
+    "acked_at",
+    "ack_comment",
+    "closed_at",
+    "closed_by",
+)
+
+
+def _public(row: Any) -> dict[str, Any]:
+    data = {name: getattr(row, name) for name in PUBLIC}
+    data["late"] = bool(data["late"])
+    data["store"] = data.pop("store_id")
+    data["figures"] = json.loads(row.figures)
+    return data
+
+
+def list_alerts(
+    db: CentralDB, store: str | None, status: str | None, limit: int = 500
+) -> list[dict[str, Any]]:
+    query = select(alerts).order_by(alerts.c.opened_at.desc(), alerts.c.id).limit(limit)
+    if store:
+        query = query.where(alerts.c.store_id == store)
+    if status == "open":
+        query = query.where(alerts.c.closed_at.is_(None))
+    elif status:
+        query = query.where(alerts.c.status == status)
+    with db.reading() as conn:
+        return [_public(row) for row in conn.execute(query)]
+
+
+def open_alerts_of_store(db: CentralDB, store_id: str) -> list[dict[str, Any]]:
+    """What the kiosk's manager screen shows (sent with the heartbeat reply)."""
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(alerts.c.id, alerts.c.rule, alerts.c.opened_at, alerts.c.summary, alerts.c.status)
+            .where(alerts.c.store_id == store_id, alerts.c.closed_at.is_(None))
+            .order_by(alerts.c.opened_at)
+        )
+        return [
+            {"id": r.id, "rule": r.rule, "opened_at": r.opened_at, "summary": r.summary, "status": r.status}
+            for r in rows
+        ]
+
+
+def _rule_named(conn: Connection, name: str) -> Rule | None:
+    return next((rule for rule in load_rules(conn) if rule.name == name), None)
+
+
+def acknowledge(db: CentralDB, alert_id: str, who: str, comment: str, now: dt.datetime) -> dict[str, Any]:
+    comment = comment.strip()
+    if not comment or len(comment) > 2000:
+        raise AlertError(400, "an acknowledgement needs a comment of 1 to 2000 characters")
+    with db.writing() as conn:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            raise AlertError(404, f"no alert {alert_id!r}")
+        if row.closed_at is not None:
+            raise AlertError(409, "this alert is closed")
+        if row.status == "acknowledged":
+            raise AlertError(409, f"already acknowledged by {row.acked_by}")
+        values = {
+            "status": "acknowledged",
+            "acked_by": who,
+            "acked_at": format_utc(now),
+            "ack_comment": comment,
+        }
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+        enqueue(
+            conn,
+            _rule_named(conn, row.rule),
+            ACKED,
+            dict(row._mapping) | values,
+            directory_view.store_name(conn, row.store_id),
+            now,
+        )
+        return _public(conn.execute(select(alerts).where(alerts.c.id == alert_id)).one())
+
+
+def close_by_hand(db: CentralDB, alert_id: str, who: str, comment: str, now: dt.datetime) -> dict[str, Any]:
+    with db.writing() as conn:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            raise AlertError(404, f"no alert {alert_id!r}")
+        if row.closed_at is not None:
+            raise AlertError(409, "this alert is already closed")
+        by = f"{who}: {comment.strip()}"[:200] if comment.strip() else who
+        _close(conn, _rule_named(conn, row.rule), row, directory_view.store_name(conn, row.store_id), now, by)
+        return _public(conn.execute(select(alerts).where(alerts.c.id == alert_id)).one())
+
+
+def dead_letters(db: CentralDB, limit: int = 500) -> list[dict[str, Any]]:
+    from sync.central.alert_rules import Target
+
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(outbox).where(outbox.c.status == "dead").order_by(outbox.c.seq).limit(limit)
+        )
+        return [
+            {
+                "seq": r.seq,
+                "event_id": r.event_id,
+                "type": r.event_type,
+                "alert_id": r.alert_id,
+                "channel": r.channel,
+                "target": Target(r.target).shown,
+                "attempts": r.attempts,
+                "created_at": r.created_at,
+                "last_error": r.last_error,
+            }
+            for r in rows
+        ]
+
+
+def retry_dead(db: CentralDB, seq: int, now: dt.datetime) -> None:
+    with db.writing() as conn:
+        done = conn.execute(
+            update(outbox)
+            .where(outbox.c.seq == seq, outbox.c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=format_utc(now))
+        ).rowcount
+    if not done:
+        raise AlertError(404, f"no dead letter {seq}")
