@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -179,9 +180,15 @@ def check_target(check: _RuleChecker, raw: Any, key: Key) -> Target | None:
     return Target(url)
 
 
+def quiet_apprise() -> None:
+    """Apprise logs whole URLs (tokens included) when it refuses or fails one: never let it log."""
+    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
+
+
 def _apprise_accepts(url: str) -> bool:
     import apprise
 
+    quiet_apprise()
     return bool(apprise.Apprise().add(url))
 
 
@@ -320,26 +327,22 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
         raw_rules = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_rules):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            check.fail(("rule", index, "name"), f"another rule is named {name!r} (rule[{seen[name]}])")
+        elif isinstance(name, str):
+            seen[name] = index
         rule = parse_rule(check, raw, ("rule", index), known_stores)
-        if rule is None:
-            continue
-        if rule.name in seen:
-            check.fail(
-                ("rule", index, "name"), f"another rule is named {rule.name!r} (rule[{seen[rule.name]}])"
-            )
-            continue
-        seen[rule.name] = index
-        rules.append(rule)
-        definitions.append(raw)
+        if rule is not None:
+            rules.append(rule)
+            definitions.append(raw)
     if check.problems:
-        lines = []
-        for key, message in check.problems:
-            found = locate(source, key)
-            lines.append(
-                f"{origin}:{found}: {key_name(key)}: {message}"
-                if found
-                else f"{origin}: {key_name(key)}: {message}"
-            )
+        located = [(locate(source, key) or 0, key_name(key), message) for key, message in check.problems]
+        # In file order, as an editor goes through them.
+        lines = [
+            f"{origin}:{line}: {name}: {message}" if line else f"{origin}: {name}: {message}"
+            for line, name, message in sorted(located, key=lambda item: item[0])
+        ]
         raise ConfigError(lines)
     return AlertsFile(tuple(rules), tuple(definitions))
 

@@ -176,6 +176,7 @@ def deliver(db_url: str, once: bool) -> None:
     delivered once. SMTP and webhook settings come from KIOSK_CENTRAL_SMTP_URL, KIOSK_CENTRAL_MAIL_FROM,
     KIOSK_CENTRAL_WEBHOOK_SECRET and KIOSK_CENTRAL_PUBLIC_URL.
     """
+    import os
     import signal
     import threading
 
@@ -188,6 +189,7 @@ def deliver(db_url: str, once: bool) -> None:
         click.echo(f"{deliver_due(db, notifier, utc_now)} delivery attempts")
         return
     background = Background(db, notifier, settings).start()
+    click.echo(f"kiosk-central: delivering (process {os.getpid()}); stop with SIGTERM or Ctrl-C", err=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -33,9 +33,10 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Connection, select, update
 
+from kiosk import __version__
 from kiosk.domain.days import format_utc
 from sync.central import alerts
-from sync.central.alert_rules import Target
+from sync.central.alert_rules import Target, quiet_apprise
 from sync.central.db import CentralDB, outbox
 from sync.central.settings import Settings
 
@@ -224,7 +225,8 @@ class ChannelNotifier:
             method="POST",
             headers={
                 "Content-Type": "application/json",
-                "User-Agent": "kiosk-central",
+                # The process id tells which of several server processes sent it.
+                "User-Agent": f"kiosk-central/{__version__} ({os.getpid()})",
                 "X-Kiosk-Event-Id": message.event_id,
                 # Each attempt's own send time: a receiver refusing old timestamps accepts a late retry.
                 SIGNATURE_HEADER: sign(secret, body, int(self.clock())),
@@ -244,6 +246,7 @@ class ChannelNotifier:
     def send_apprise(self, message: Message) -> None:
         import apprise
 
+        quiet_apprise()
         subject, text, _html = subject_and_text(message, self.settings.public_url)
         notifier = apprise.Apprise()
         if not notifier.add(message.target):

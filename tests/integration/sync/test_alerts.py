@@ -248,3 +248,22 @@ def test_late_answers_are_recorded_not_sent(
     recorded = alerts.list_alerts(central_db, "paris-01", None)
     assert len(recorded) == 1 and recorded[0]["late"] and recorded[0]["status"] == "closed"
     assert outbox_rows(central_db) == 0
+
+
+def test_apprise_urls_go_through_apprise(
+    new_kiosk: KioskFactory, server: LiveServer, central_db: CentralDB, receiver: Receiver, tmp_path: Path
+) -> None:
+    # Apprise's own json:// scheme (not our webhook): Apprise posts its JSON to the local receiver.
+    kiosk = new_kiosk(url=server.url)
+    configure(central_db, tmp_path, kiosk, f"json://127.0.0.1:{receiver.port}/apprise")
+    now = service.now_utc()
+    for minutes in (8, 6, 4, 2):
+        unhappy_visit(kiosk, now - dt.timedelta(minutes=minutes))
+    assert sync_once(kiosk).ok
+    settings = Settings(db_url=central_db.url, smtp_url=SmtpSink().url)
+    assert deliver_due(central_db, ChannelNotifier(settings, timeout_s=2), Clock()) == 2
+    assert receiver.count() == 1
+    sent = receiver.requests[0]
+    assert sent.path == "/apprise" and "X-Kiosk-Signature" not in sent.headers
+    body = json.loads(sent.body)
+    assert "4 of 4 answers unhappy" in body["title"] and "Rule: queue" in body["message"]
