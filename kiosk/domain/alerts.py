@@ -107,6 +107,20 @@ class Episode:
     peak: WindowFigures
 
 
+def group_firings(firings: Sequence[WindowFigures], gap: dt.timedelta) -> list[Episode]:
+    """Group the windows that fired (in time order) into episodes: firings less than `gap` apart are one
+    episode, as one open alert would be. The peak is the highest share, then the most matching answers."""
+    episodes: list[Episode] = []
+    for figures in sorted(firings, key=lambda f: f.end):
+        if episodes and figures.end - episodes[-1].last.end <= gap:
+            current = episodes[-1]
+            better = (figures.share or 0, figures.matching) > (current.peak.share or 0, current.peak.matching)
+            episodes[-1] = Episode(current.first, figures, figures if better else current.peak)
+        else:
+            episodes.append(Episode(figures, figures, figures))
+    return episodes
+
+
 def share_episodes(
     answers: Sequence[TimedAnswer],
     window: dt.timedelta,
@@ -116,27 +130,15 @@ def share_episodes(
     gap: dt.timedelta | None = None,
 ) -> list[Episode]:
     """When a share rule would have fired over a history, evaluated at each counted answer's time (the only
-    instants at which a window can start to fire). Firings less than `gap` apart (default: the window) are
-    one episode, as one open alert would be."""
-    gap = window if gap is None else gap
+    instants at which a window can start to fire); firings less than `gap` (default: the window) apart are
+    one episode."""
     counted = sorted((a for a in answers if not a.suspect), key=lambda a: a.at)
-    episodes: list[Episode] = []
-    first = last = peak = None
-    for answer in counted:
-        figures = window_figures(counted, answer.at, window, faces)
-        if not share_fires(figures, share, min_answers):
-            continue
-        if last is not None and first is not None and peak is not None and answer.at - last.end <= gap:
-            last = figures
-            if (figures.share or 0, figures.matching) > (peak.share or 0, peak.matching):
-                peak = figures
-            continue
-        if first is not None and last is not None and peak is not None:
-            episodes.append(Episode(first, last, peak))
-        first = last = peak = figures
-    if first is not None and last is not None and peak is not None:
-        episodes.append(Episode(first, last, peak))
-    return episodes
+    firings = [
+        figures
+        for figures in (window_figures(counted, answer.at, window, faces) for answer in counted)
+        if share_fires(figures, share, min_answers)
+    ]
+    return group_firings(firings, window if gap is None else gap)
 
 
 # -- the life of an alert ----------------------------------------------------------------------------------

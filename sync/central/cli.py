@@ -198,3 +198,50 @@ def deliver(db_url: str, once: bool) -> None:
     except KeyboardInterrupt:
         pass
     background.stop()
+
+
+@main.group()
+def alerts() -> None:
+    """Alert rules: try them on the stored history."""
+
+
+@alerts.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--from", "start", required=True, help="First store-local day (YYYY-MM-DD).")
+@click.option("--to", "end", required=True, help="Last store-local day (YYYY-MM-DD).")
+@db_option
+def replay(file: Path, store_id: str, start: str, end: str, db_url: str) -> None:
+    """Print when each rule of FILE would have fired on the store's stored answers (nothing is sent)."""
+    import datetime as dt
+
+    from kiosk.config import ConfigError
+    from sync.central import directory_view
+    from sync.central.alert_rules import known_store_names, load_alerts_file
+    from sync.central.replay import describe
+    from sync.central.replay import replay as run_replay
+
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError as error:
+        fail(f"--from/--to: {error}")
+    if first > last:
+        fail(f"--from {first} is after --to {last}")
+    db = open_db(db_url)
+    with db.reading() as conn:
+        known = known_store_names(conn)
+        tz = directory_view.store_timezone(conn, store_id)
+    if store_id not in known:
+        fail(f"no store {store_id!r} on central")
+    try:
+        rules = load_alerts_file(file, known)
+    except ConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        sys.exit(2)
+    results = run_replay(db, rules, store_id, first, last)
+    if not results:
+        click.echo(f"no rule of {file} watches store {store_id}")
+    for result in results:
+        for line in describe(result, tz):
+            click.echo(line)

@@ -147,3 +147,72 @@ def test_set_alerts_good_then_bad(tmp_path: Path) -> None:
     assert cleared.exit_code == 0 and "5 removed" in cleared.output
     missing = runner.invoke(central_main, ["set-alerts", str(tmp_path / "nope.toml"), "--db", url])
     assert missing.exit_code == 2 and "nope.toml: cannot read" in missing.stderr
+
+
+def test_replay_prints_when_each_rule_would_have_fired(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from kiosk.config import default_config_text
+    from tests.integration.sync.test_alert_kinds import upload
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    db = CentralDB(url)
+    service.add_device(db, "paris-01", "till-1")
+    service.set_config(db, "paris-01", default_config_text("paris-01", "till-1", "Europe/Paris", "Paris"))
+    morning = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)  # 09:00 in Paris
+    upload(db, morning, [1, 2, 1, 1, 5, 1], spacing_s=60)
+    upload(db, morning + dt.timedelta(hours=3), [4, 5, 4, 1, 2, 5, 5], spacing_s=60)
+    upload(db, morning + dt.timedelta(hours=5), [2, 2, 1, 1], spacing_s=30)
+    rules = tmp_path / "try.toml"
+    rules.write_text(
+        """
+[[rule]]
+name = "strict"
+kind = "negative_share"
+question = "satisfaction"
+share = 0.5
+min_answers = 4
+stores = ["paris-01"]
+
+[[rule]]
+name = "lenient"
+kind = "negative_share"
+question = "satisfaction"
+share = 0.9
+min_answers = 6
+stores = ["*"]
+
+[[rule]]
+name = "kiosk"
+kind = "device"
+check = "silent"
+stores = ["*"]
+""",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    args = [
+        "alerts",
+        "replay",
+        str(rules),
+        "--store",
+        "paris-01",
+        "--from",
+        "2026-11-24",
+        "--to",
+        "2026-11-24",
+    ]
+    result = runner.invoke(central_main, [*args, "--db", url])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "strict (negative_share): would have fired 2 times",
+        "  2026-11-24 09:03 -> 09:05  peak 4 of 4 unhappy (100 %)",
+        "  2026-11-24 14:01 -> 14:01  peak 4 of 4 unhappy (100 %)",
+        "lenient (negative_share): would not have fired",
+        "kiosk (device): not replayable: central keeps no history of heartbeats",
+    ]
+    assert runner.invoke(central_main, ["alerts", "replay", "--help"]).exit_code == 0
+    bad = runner.invoke(
+        central_main, [*args[:4], "--store", "lyon", "--from", "2026-11-24", "--to", "x", "--db", url]
+    )
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
