@@ -23,7 +23,7 @@ from sqlalchemy import Connection, delete, select, update
 from kiosk.config import ConfigError, Key, _Checker, key_name, locate, unparsable_toml
 from kiosk.domain.days import format_utc
 from sync.central import directory_view
-from sync.central.db import CentralDB, alert_rules, alerts
+from sync.central.db import CentralDB, alert_rules, alerts, digest_subscriptions
 
 KINDS = ("negative_share", "positive_share", "index_below", "volume", "device")
 INDICES = ("nps", "csat", "happy_index")
@@ -103,9 +103,24 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestSubscription:
+    """A `[[digest]]` table: who gets the daily or weekly digest of which stores, in which language."""
+
+    address: str
+    language: str
+    stores: tuple[str, ...]
+    period: str  # daily, weekly
+
+    @property
+    def key(self) -> str:
+        return f"{self.period}|{self.address}"
+
+
+@dataclass(frozen=True, slots=True)
 class AlertsFile:
     rules: tuple[Rule, ...]
     definitions: tuple[dict[str, Any], ...]
+    digests: tuple[DigestSubscription, ...] = ()
 
 
 class _RuleChecker(_Checker):
@@ -318,7 +333,7 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
     except (ValueError, RecursionError) as error:
         raise ConfigError([unparsable_toml(origin, source, error)]) from None
     check = _RuleChecker()
-    check.table(data, (), {"rule"})
+    check.table(data, (), {"rule", "digest"})
     raw_rules = data.get("rule", [])
     rules: list[Rule] = []
     definitions: list[dict[str, Any]] = []
@@ -336,6 +351,7 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
         if rule is not None:
             rules.append(rule)
             definitions.append(raw)
+    digests = _digests(check, data.get("digest", []), known_stores)
     if check.problems:
         located = [(locate(source, key) or 0, key_name(key), message) for key, message in check.problems]
         # In file order, as an editor goes through them.
@@ -344,7 +360,38 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
             for line, name, message in sorted(located, key=lambda item: item[0])
         ]
         raise ConfigError(lines)
-    return AlertsFile(tuple(rules), tuple(definitions))
+    return AlertsFile(tuple(rules), tuple(definitions), tuple(digests))
+
+
+def _digests(check: _RuleChecker, raw: Any, known_stores: set[str] | None) -> list[DigestSubscription]:
+    if not isinstance(raw, list):
+        check.fail(("digest",), "write each digest as a [[digest]] table")
+        return []
+    found: list[DigestSubscription] = []
+    for index, item in enumerate(raw):
+        key: Key = ("digest", index)
+        if not isinstance(item, dict):
+            check.fail(key, "must be a table")
+            continue
+        before = len(check.problems)
+        check.table(item, key, {"address", "language", "stores", "period"})
+        address = check.text(item, key, "address")
+        if address and not _EMAIL.match(address):
+            check.fail((*key, "address"), f"{address!r} is not a mail address")
+        language = check.choice(item, key, "language", ("fr", "en"), "en")
+        period = check.choice(item, key, "period", ("daily", "weekly"), "daily")
+        stores = item.get("stores")
+        if isinstance(stores, str):
+            stores = [stores]
+        if not isinstance(stores, list) or not stores or not all(isinstance(s, str) for s in stores):
+            check.fail((*key, "stores"), 'must be a list of store ids or group names, or "*" for every store')
+            stores = []
+        for store in stores:
+            if store != "*" and known_stores is not None and store not in known_stores:
+                check.fail((*key, "stores"), f"{store!r} is neither a store nor a group central knows")
+        if len(check.problems) == before and language and period:
+            found.append(DigestSubscription(address, language, tuple(stores), period))
+    return found
 
 
 def load_alerts_file(path: Path, known_stores: set[str] | None = None) -> AlertsFile:
@@ -411,7 +458,32 @@ def set_alerts(db: CentralDB, path: Path, now: dt.datetime) -> tuple[int, int]:
             }
             stmt = db.insert(alert_rules).values(name=rule.name, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+        conn.execute(delete(digest_subscriptions))
+        for digest in parsed.digests:
+            definition = {
+                "address": digest.address,
+                "language": digest.language,
+                "stores": list(digest.stores),
+                "period": digest.period,
+            }
+            conn.execute(
+                digest_subscriptions.insert().values(
+                    key=digest.key, definition=json.dumps(definition, sort_keys=True), updated_at=stamp
+                )
+            )
     return len(parsed.rules), len(removed)
+
+
+def load_digests(conn: Connection) -> list[DigestSubscription]:
+    found = []
+    for (definition,) in conn.execute(
+        select(digest_subscriptions.c.definition).order_by(digest_subscriptions.c.key)
+    ):
+        data = json.loads(definition)
+        found.append(
+            DigestSubscription(data["address"], data["language"], tuple(data["stores"]), data["period"])
+        )
+    return found
 
 
 def load_rules(conn: Connection) -> list[Rule]:
@@ -427,8 +499,8 @@ def load_rules(conn: Connection) -> list[Rule]:
     return rules
 
 
-def rule_stores(conn: Connection, rule: Rule, every: Sequence[str]) -> set[str]:
-    """The store ids a rule watches: ids, group members, or every store for "*"."""
+def rule_stores(conn: Connection, rule: Rule | DigestSubscription, every: Sequence[str]) -> set[str]:
+    """The store ids a rule (or digest) watches: ids, group members, or every store for "*"."""
     found: set[str] = set()
     for entry in rule.stores:
         if entry == "*":

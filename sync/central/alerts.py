@@ -403,10 +403,13 @@ def _open(
         else None,
     }
     stmt = db.insert(alerts).values(**row)
-    inserted = conn.execute(stmt.on_conflict_do_nothing(index_elements=["open_key"])).rowcount
-    if inserted and not late:
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
+    inserted = conn.execute(
+        stmt.on_conflict_do_nothing(index_elements=["open_key"]).returning(alerts.c.id)
+    ).first()
+    if inserted is not None and not late:
         enqueue(conn, rule, OPENED, row, view.name, now)
-    return bool(inserted) and not late
+    return inserted is not None and not late
 
 
 def _close(

@@ -166,6 +166,25 @@ outbox = Table(
 )
 Index("outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 
+# Who gets which digest (the [[digest]] tables of the alerts file), and the digests already written to the
+# outbox: the primary key makes each (subscription, period) one mail, however many processes tick.
+digest_subscriptions = Table(
+    "digest_subscriptions",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("definition", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+digests_sent = Table(
+    "digests_sent",
+    metadata,
+    Column("key", String(300), nullable=False),
+    Column("period_start", String(10), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("key", "period_start"),
+)
+
 
 def normalise_url(url: str) -> str:
     """Accept plain postgresql:// (and postgres://) and use psycopg 3 for it."""

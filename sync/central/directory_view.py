@@ -61,6 +61,11 @@ def is_closed_day(conn: Connection, store_id: str, day: dt.date) -> bool:
     return False
 
 
+def closing_time(conn: Connection, store_id: str, day: dt.date) -> dt.time | None:
+    """When the store closes on a local day (a digest of that day is sent after it). None: at midnight."""
+    return None
+
+
 def store_target(conn: Connection, store_id: str, index: str) -> float | None:
     """The store's target for an index (nps, csat, happy_index). Default: none."""
     return None

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, select, update
 
 from kiosk import __version__
 from kiosk.domain.days import format_utc
-from sync.central import alerts
+from sync.central import alerts, digests
 from sync.central.alert_rules import Target, quiet_apprise
 from sync.central.db import CentralDB, outbox
 from sync.central.settings import Settings
@@ -176,7 +176,12 @@ class ChannelNotifier:
     def send_mail(self, message: Message) -> None:
         if not self.settings.smtp_url:
             raise DeliveryError("KIOSK_CENTRAL_SMTP_URL is not set")
-        subject, text, html = subject_and_text(message, self.settings.public_url)
+        if message.event_type.startswith("digest."):
+            payload = message.payload
+            subject, text, page = str(payload["subject"]), str(payload["text"]), str(payload["html"])
+        else:
+            subject, text, html = subject_and_text(message, self.settings.public_url)
+            page = f"<html><body><p>{html}</p></body></html>"
         mail = EmailMessage()
         mail["Subject"] = subject
         mail["From"] = self.settings.mail_from
@@ -184,7 +189,7 @@ class ChannelNotifier:
         mail["Message-ID"] = make_msgid(idstring=message.event_id)
         mail["X-Kiosk-Event-Id"] = message.event_id
         mail.set_content(text)
-        mail.add_alternative(f"<html><body><p>{html}</p></body></html>", subtype="html")
+        mail.add_alternative(page, subtype="html")
         url = urlsplit(self.settings.smtp_url)
         if url.scheme not in ("smtp", "smtps"):
             raise DeliveryError("KIOSK_CENTRAL_SMTP_URL must start with smtp:// or smtps://", permanent=True)
@@ -403,7 +408,8 @@ class Background:
         late = dt.timedelta(hours=self.settings.late_after_hours)
         while not self._stop.wait(self.settings.alert_tick_s):
             try:
-                if alerts.tick(self.db, self.now(), late):
+                now = self.now()
+                if alerts.tick(self.db, now, late) + digests.enqueue_due(self.db, now):
                     self._wake.set()
             except Exception:
                 log.exception("alert ticker: error")

@@ -253,3 +253,33 @@ notify = ["mailto:manager@example.com", "https://crm.example.com/hook"]
     # Closed by hand, the rule may open a new alert when it fires again.
     upload(store, now - dt.timedelta(minutes=1), [1, 1])
     assert len(opened(store, "open")) == 1
+
+
+def test_a_second_opening_of_the_same_rule_and_store_is_refused_by_the_database(
+    store: CentralDB, tmp_path: Path
+) -> None:
+    # What two server processes evaluating the same store at once would do: both decide to open.
+    rules(
+        store,
+        tmp_path,
+        """
+[[rule]]
+name = "queue"
+kind = "negative_share"
+question = "satisfaction"
+stores = ["paris-01"]
+notify = ["mailto:manager@example.com"]
+""",
+    )
+    upload(store, NOW, [1, 1, 2, 1])
+    assert len(messages(store)) == 1
+    with store.reading() as conn:
+        rule = alerts.load_rules(conn)[0]
+        view = alerts._store_view(conn, "paris-01", NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1))
+    verdict = alerts.Verdict(True, NOW + dt.timedelta(minutes=2), {"matching": 4}, "again")
+    with store.writing() as conn:
+        view.conn = conn
+        assert not alerts._open(
+            store, conn, view, rule, verdict, NOW + dt.timedelta(minutes=3), alerts.LATE_AFTER
+        )
+    assert len(opened(store)) == 1 and len(messages(store)) == 1

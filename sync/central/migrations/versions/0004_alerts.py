@@ -1,4 +1,4 @@
-"""Alerts: rules, alerts (one open per rule and store) and the notification outbox.
+"""Alerts: rules, alerts (one open per rule and store), the notification outbox, digest subscriptions.
 
 Revision ID: 0004
 Revises: 0001
@@ -67,8 +67,21 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text, nullable=True),
     )
     op.create_index("outbox_due", "outbox", ["status", "next_attempt_at"])
+    op.create_table(
+        "digest_subscriptions",
+        sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("definition", sa.Text, nullable=False),
+        sa.Column("updated_at", sa.String(32), nullable=False),
+    )
+    op.create_table(
+        "digests_sent",
+        sa.Column("key", sa.String(300), nullable=False),
+        sa.Column("period_start", sa.String(10), nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("key", "period_start"),
+    )
 
 
 def downgrade() -> None:
-    for table in ("outbox", "alerts", "alert_rules"):
+    for table in ("digests_sent", "digest_subscriptions", "outbox", "alerts", "alert_rules"):
         op.drop_table(table)
