@@ -23,7 +23,7 @@ from sqlalchemy import Connection, delete, select, update
 from kiosk.config import ConfigError, Key, _Checker, key_name, locate, unparsable_toml
 from kiosk.domain.days import format_utc
 from sync.central import directory_view
-from sync.central.db import CentralDB, alert_rules, alerts, digest_subscriptions
+from sync.central.db import CentralDB, alert_rules, alerts, subscriptions
 
 KINDS = ("negative_share", "positive_share", "index_below", "volume", "device")
 INDICES = ("nps", "csat", "happy_index")
@@ -117,10 +117,20 @@ class DigestSubscription:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    """A `[[webhook]]` table: an integration (CRM, BI) that gets every new answer of its stores, in batches."""
+
+    target: Target
+    events: tuple[str, ...]
+    stores: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertsFile:
     rules: tuple[Rule, ...]
     definitions: tuple[dict[str, Any], ...]
     digests: tuple[DigestSubscription, ...] = ()
+    webhooks: tuple[WebhookSubscription, ...] = ()
 
 
 class _RuleChecker(_Checker):
@@ -333,7 +343,7 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
     except (ValueError, RecursionError) as error:
         raise ConfigError([unparsable_toml(origin, source, error)]) from None
     check = _RuleChecker()
-    check.table(data, (), {"rule", "digest"})
+    check.table(data, (), {"rule", "digest", "webhook"})
     raw_rules = data.get("rule", [])
     rules: list[Rule] = []
     definitions: list[dict[str, Any]] = []
@@ -352,6 +362,7 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
             rules.append(rule)
             definitions.append(raw)
     digests = _digests(check, data.get("digest", []), known_stores)
+    webhooks = _webhooks(check, data.get("webhook", []), known_stores)
     if check.problems:
         located = [(locate(source, key) or 0, key_name(key), message) for key, message in check.problems]
         # In file order, as an editor goes through them.
@@ -360,7 +371,66 @@ def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = 
             for line, name, message in sorted(located, key=lambda item: item[0])
         ]
         raise ConfigError(lines)
-    return AlertsFile(tuple(rules), tuple(definitions), tuple(digests))
+    return AlertsFile(tuple(rules), tuple(definitions), tuple(digests), tuple(webhooks))
+
+
+def _store_list(
+    check: _RuleChecker, item: Mapping[str, Any], key: Key, known_stores: set[str] | None
+) -> list[str]:
+    stores = item.get("stores")
+    if isinstance(stores, str):
+        stores = [stores]
+    if not isinstance(stores, list) or not stores or not all(isinstance(s, str) for s in stores):
+        check.fail((*key, "stores"), 'must be a list of store ids or group names, or "*" for every store')
+        return []
+    for store in stores:
+        if store != "*" and known_stores is not None and store not in known_stores:
+            check.fail((*key, "stores"), f"{store!r} is neither a store nor a group central knows")
+    return list(stores)
+
+
+ANSWER_EVENTS = ("answers.created",)
+
+
+def _webhooks(check: _RuleChecker, raw: Any, known_stores: set[str] | None) -> list[WebhookSubscription]:
+    if not isinstance(raw, list):
+        check.fail(("webhook",), "write each webhook as a [[webhook]] table")
+        return []
+    found: list[WebhookSubscription] = []
+    for index, item in enumerate(raw):
+        key: Key = ("webhook", index)
+        if not isinstance(item, dict):
+            check.fail(key, "must be a table")
+            continue
+        before = len(check.problems)
+        check.table(item, key, {"url", "secret_env", "events", "stores"})
+        target = check_target(check, {k: v for k, v in item.items() if k in ("url", "secret_env")}, key)
+        if target is not None and target.channel != "webhook":
+            check.fail((*key, "url"), "must be an http:// or https:// URL (our signed webhook)")
+        events = item.get("events", list(ANSWER_EVENTS))
+        if not isinstance(events, list) or not events or not all(e in ANSWER_EVENTS for e in events):
+            check.fail((*key, "events"), f"must be a list of {', '.join(ANSWER_EVENTS)}, not {events!r}")
+        stores = _store_list(check, item, key, known_stores)
+        if len(check.problems) == before and target is not None:
+            found.append(WebhookSubscription(target, tuple(events), tuple(stores)))
+    return found
+
+
+def load_webhooks(conn: Connection) -> list[WebhookSubscription]:
+    found = []
+    rows = conn.execute(
+        select(subscriptions.c.definition)
+        .where(subscriptions.c.kind == "webhook")
+        .order_by(subscriptions.c.key)
+    )
+    for (definition,) in rows:
+        data = json.loads(definition)
+        found.append(
+            WebhookSubscription(
+                Target(data["url"], data["secret_env"]), tuple(data["events"]), tuple(data["stores"])
+            )
+        )
+    return found
 
 
 def _digests(check: _RuleChecker, raw: Any, known_stores: set[str] | None) -> list[DigestSubscription]:
@@ -458,17 +528,35 @@ def set_alerts(db: CentralDB, path: Path, now: dt.datetime) -> tuple[int, int]:
             }
             stmt = db.insert(alert_rules).values(name=rule.name, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
-        conn.execute(delete(digest_subscriptions))
+        conn.execute(delete(subscriptions))
         for digest in parsed.digests:
-            definition = {
+            settings: dict[str, Any] = {
                 "address": digest.address,
                 "language": digest.language,
                 "stores": list(digest.stores),
                 "period": digest.period,
             }
             conn.execute(
-                digest_subscriptions.insert().values(
-                    key=digest.key, definition=json.dumps(definition, sort_keys=True), updated_at=stamp
+                subscriptions.insert().values(
+                    key=digest.key,
+                    kind="digest",
+                    definition=json.dumps(settings, sort_keys=True),
+                    updated_at=stamp,
+                )
+            )
+        for index, hook in enumerate(parsed.webhooks):
+            settings = {
+                "url": hook.target.url,
+                "secret_env": hook.target.secret_env,
+                "events": list(hook.events),
+                "stores": list(hook.stores),
+            }
+            conn.execute(
+                subscriptions.insert().values(
+                    key=f"webhook|{index}",
+                    kind="webhook",
+                    definition=json.dumps(settings, sort_keys=True),
+                    updated_at=stamp,
                 )
             )
     return len(parsed.rules), len(removed)
@@ -477,7 +565,9 @@ def set_alerts(db: CentralDB, path: Path, now: dt.datetime) -> tuple[int, int]:
 def load_digests(conn: Connection) -> list[DigestSubscription]:
     found = []
     for (definition,) in conn.execute(
-        select(digest_subscriptions.c.definition).order_by(digest_subscriptions.c.key)
+        select(subscriptions.c.definition)
+        .where(subscriptions.c.kind == "digest")
+        .order_by(subscriptions.c.key)
     ):
         data = json.loads(definition)
         found.append(
@@ -499,7 +589,9 @@ def load_rules(conn: Connection) -> list[Rule]:
     return rules
 
 
-def rule_stores(conn: Connection, rule: Rule | DigestSubscription, every: Sequence[str]) -> set[str]:
+def rule_stores(
+    conn: Connection, rule: Rule | DigestSubscription | WebhookSubscription, every: Sequence[str]
+) -> set[str]:
     """The store ids a rule (or digest) watches: ids, group members, or every store for "*"."""
     found: set[str] = set()
     for entry in rule.stores:

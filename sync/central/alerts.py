@@ -36,7 +36,7 @@ from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import question_scores
 from kiosk.domain.survey import AnswerError, Kind, Survey
 from sync.central import directory_view
-from sync.central.alert_rules import Rule, load_rules, rule_stores
+from sync.central.alert_rules import Rule, load_rules, load_webhooks, rule_stores
 from sync.central.db import CentralDB, alerts, answers, devices, outbox
 
 log = logging.getLogger(__name__)
@@ -471,6 +471,69 @@ def evaluate_store(
                         )
                     state = OpenAlert(state.opened_at, step.cleared_since)
     return opened
+
+
+ANSWER_FIELDS = (
+    "id",
+    "device_id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "suspect",
+    "survey_version",
+)
+ANSWERS_PER_EVENT = 500
+
+
+def in_ingest(conn: Connection, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> int:
+    """In the ingest transaction: an `answers.created` event (in batches of at most 500 answers) for each
+    [[webhook]] subscription watching a store of the batch, so no stored answer is ever left unannounced."""
+    if not rows:
+        return 0
+    hooks = load_webhooks(conn)
+    if not hooks:
+        return 0
+    every = directory_view.all_stores(conn)
+    by_store: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_store.setdefault(str(row["store_id"]), []).append(row)
+    written = []
+    for hook in hooks:
+        watched = rule_stores(conn, hook, every)
+        for store_id, answered in by_store.items():
+            if store_id not in watched:
+                continue
+            name = directory_view.store_name(conn, store_id)
+            for start in range(0, len(answered), ANSWERS_PER_EVENT):
+                chunk = answered[start : start + ANSWERS_PER_EVENT]
+                event_id = str(uuid.uuid4())
+                payload = {
+                    "id": event_id,
+                    "type": "answers.created",
+                    "created_at": format_utc(now),
+                    "store": {"id": store_id, "name": name},
+                    "answers": [{name: row.get(name) for name in ANSWER_FIELDS} for row in chunk],
+                }
+                written.append(
+                    {
+                        "event_id": event_id,
+                        "event_type": "answers.created",
+                        "alert_id": None,
+                        "channel": "webhook",
+                        "target": hook.target.url,
+                        "secret_env": hook.target.secret_env,
+                        "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": format_utc(now),
+                        "next_attempt_at": format_utc(now),
+                    }
+                )
+    if written:
+        conn.execute(outbox.insert(), written)
+    return len(written)
 
 
 def _rules_by_store(conn: Connection, store_ids: Sequence[str] | None) -> dict[str, list[Rule]]:

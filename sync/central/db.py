@@ -166,12 +166,14 @@ outbox = Table(
 )
 Index("outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 
-# Who gets which digest (the [[digest]] tables of the alerts file), and the digests already written to the
-# outbox: the primary key makes each (subscription, period) one mail, however many processes tick.
-digest_subscriptions = Table(
-    "digest_subscriptions",
+# The [[digest]] and [[webhook]] tables of the alerts file (kind: digest, webhook), and the digests already
+# written to the outbox: that primary key makes each (subscription, period) one mail, however many processes
+# tick.
+subscriptions = Table(
+    "subscriptions",
     metadata,
     Column("key", String(300), primary_key=True),
+    Column("kind", String(16), nullable=False),
     Column("definition", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
 )

@@ -108,9 +108,9 @@ def verify(secret: str, body: bytes, header: str, now: float, tolerance_s: float
 def webhook_body(message: Message, public_url: str) -> bytes:
     """The JSON sent: the event as written in the outbox plus the dashboard link, the same bytes on every
     attempt."""
-    alert_id = message.payload.get("alert", {}).get("id")
     body = dict(message.payload)
-    body["link"] = f"{public_url.rstrip('/')}/api/v1/alerts/{alert_id}"
+    if "alert" in body:
+        body["link"] = f"{public_url.rstrip('/')}/api/v1/alerts/{body['alert'].get('id')}"
     return json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 

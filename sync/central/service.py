@@ -21,6 +21,7 @@ from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import KioskConfig
+from sync.central import alerts
 from sync.central.db import CentralDB, admins, answers, devices, stores
 from sync.central.security import matches, new_token, split_token
 
@@ -356,6 +357,8 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
     with db.writing() as conn:
         if rows:
             inserted = insert_new_answers(db, conn, rows)
+            # answers.created webhooks: outbox rows in this transaction (sync.central.alerts).
+            alerts.in_ingest(conn, [row for row in rows if row["id"] in inserted], now)
             others = [r["id"] for r in rows if r["id"] not in inserted]
             for start in range(0, len(others), 500):
                 chunk = others[start : start + 500]
@@ -392,8 +395,6 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
 def _after_ingest(db: CentralDB, inserted: list[dict[str, Any]], now: dt.datetime) -> None:
     """Alert rules for the stores the batch touched (their own transaction: the answers are committed and
     acknowledged whatever happens here; the ticker closes what this misses)."""
-    from sync.central import alerts
-
     try:
         alerts.after_ingest(db, inserted, now)
     except Exception:

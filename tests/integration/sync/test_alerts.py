@@ -267,3 +267,44 @@ def test_apprise_urls_go_through_apprise(
     assert sent.path == "/apprise" and "X-Kiosk-Signature" not in sent.headers
     body = json.loads(sent.body)
     assert "4 of 4 answers unhappy" in body["title"] and "Rule: queue" in body["message"]
+
+
+def test_integrations_get_every_new_answer_in_signed_batches(
+    new_kiosk: KioskFactory,
+    server: LiveServer,
+    central_db: CentralDB,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.sync.harness import fill
+
+    kiosk = new_kiosk(url=server.url)
+    rules = tmp_path / "alerts.toml"
+    rules.write_text(
+        f"""
+[[webhook]]
+url = "{receiver.url}/crm"
+secret_env = "CRM_SECRET"
+events = ["answers.created"]
+stores = ["paris-01"]
+""",
+        encoding="utf-8",
+    )
+    set_alerts(central_db, rules, service.now_utc())
+    with kiosk.opened() as store:
+        fill(store, 450, service.now_utc() - dt.timedelta(days=3))
+        total = store.answer_count()
+    assert sync_once(kiosk, batch_size=200).ok
+    again = sync_once(kiosk)  # nothing new: no event
+    assert again.ok
+    notifier = ChannelNotifier(Settings(db_url=central_db.url, webhook_secret="not this one"))
+    monkeypatch.setenv("CRM_SECRET", "the CRM's own")
+    assert deliver_due(central_db, notifier, Clock()) == 3
+    ids = []
+    for request in receiver.requests:
+        assert request.path == "/crm" and signature_ok(request.headers, request.body, "the CRM's own")
+        event = json.loads(request.body)
+        assert event["type"] == "answers.created" and event["store"]["id"] == "paris-01"
+        ids += [a["id"] for a in event["answers"]]
+    assert len(ids) == len(set(ids)) == total

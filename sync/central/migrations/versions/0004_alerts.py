@@ -1,4 +1,5 @@
-"""Alerts: rules, alerts (one open per rule and store), the notification outbox, digest subscriptions.
+"""Alerts: rules, alerts (one open per rule and store), the notification outbox, subscriptions (digests,
+answer webhooks).
 
 Revision ID: 0004
 Revises: 0001
@@ -68,8 +69,9 @@ def upgrade() -> None:
     )
     op.create_index("outbox_due", "outbox", ["status", "next_attempt_at"])
     op.create_table(
-        "digest_subscriptions",
+        "subscriptions",
         sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("definition", sa.Text, nullable=False),
         sa.Column("updated_at", sa.String(32), nullable=False),
     )
@@ -83,5 +85,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("digests_sent", "digest_subscriptions", "outbox", "alerts", "alert_rules"):
+    for table in ("digests_sent", "subscriptions", "outbox", "alerts", "alert_rules"):
         op.drop_table(table)
