@@ -14,15 +14,17 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from kiosk.domain.alerts import (
     OpenAlert,
     TimedAnswer,
+    Timeline,
     WindowFigures,
     bottom_values,
     is_late,
@@ -30,7 +32,6 @@ from kiosk.domain.alerts import (
     share_fires,
     top_values,
     volume_fires,
-    window_figures,
 )
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import question_scores
@@ -75,15 +76,45 @@ class StoreView:
     store_id: str
     name: str
     survey: Survey | None
-    answers: dict[str, list[TimedAnswer]]
+    answers: dict[str, Timeline]
     reasons: dict[str, list[str]]
     conn: Connection
+    tz: ZoneInfo
+    _closed: dict[dt.date, bool] = field(default_factory=dict)
+    _counts: dict[tuple[str, dt.date, dt.date], dict[str, int]] = field(default_factory=dict)
+
+    def closed_on(self, day: dt.date) -> bool:
+        if day not in self._closed:
+            self._closed[day] = directory_view.is_closed_day(self.conn, self.store_id, day)
+        return self._closed[day]
+
+    def counts(self, question: str, first: dt.date, last: dt.date) -> dict[str, int]:
+        """Counted answers per value of store-local days first..last (index rules share one query)."""
+        key = (question, first, last)
+        if key not in self._counts:
+            rows = self.conn.execute(
+                select(answers.c.value, func.count())
+                .where(
+                    answers.c.store_id == self.store_id,
+                    answers.c.question_id == question,
+                    answers.c.local_day >= first.isoformat(),
+                    answers.c.local_day <= last.isoformat(),
+                    answers.c.suspect.is_(False),
+                )
+                .group_by(answers.c.value)
+            )
+            self._counts[key] = {str(value): int(n) for value, n in rows}
+        return self._counts[key]
+
+    def timeline(self, question: str) -> Timeline:
+        return self.answers.get(question) or Timeline([])
 
 
 # -- gather ------------------------------------------------------------------------------------------------
 
 
 def _store_view(conn: Connection, store_id: str, start: dt.datetime, end: dt.datetime) -> StoreView:
+    # Each fact through its one function (the store directory answers them after the merge).
     tz = directory_view.store_timezone(conn, store_id)
     first = (start.astimezone(tz).date() - dt.timedelta(days=1)).isoformat()
     last = (end.astimezone(tz).date() + dt.timedelta(days=1)).isoformat()
@@ -110,7 +141,10 @@ def _store_view(conn: Connection, store_id: str, start: dt.datetime, end: dt.dat
         if question in choice:
             reasons.setdefault(session, []).append(value)
         by_question.setdefault(question, []).append(TimedAnswer(at, value, bool(suspect), session))
-    return StoreView(store_id, directory_view.store_name(conn, store_id), survey, by_question, reasons, conn)
+    timelines = {question: Timeline(answered) for question, answered in by_question.items()}
+    return StoreView(
+        store_id, directory_view.store_name(conn, store_id), survey, timelines, reasons, conn, tz
+    )
 
 
 # -- decide ------------------------------------------------------------------------------------------------
@@ -133,18 +167,16 @@ def _share_verdict(view: StoreView, rule: Rule, end: dt.datetime) -> Verdict | N
         return None
     negative = rule.kind == "negative_share"
     faces = bottom_values(question) if negative else top_values(question)
-    answered = view.answers.get(question.id, [])
-    figures = window_figures(answered, end, rule.window, faces)
+    timeline = view.timeline(question.id)
+    figures = timeline.figures(end, rule.window, faces)
     fires = share_fires(figures, rule.share, rule.min_answers)
+    if not fires:
+        return Verdict(False, end)
     data = _figures(figures, rule, question.id)
     mood = "unhappy" if negative else "happy"
     summary = f"{figures.matching} of {figures.total} answers {mood} in the last {rule.window_minutes} minutes at {view.name}"
-    if negative and fires:
-        sessions = {
-            a.session
-            for a in answered
-            if not a.suspect and a.value in faces and figures.start < a.at <= figures.end
-        }
+    if negative:
+        sessions = {a.session for a in timeline.window(end, rule.window) if a.value in faces}
         counted = Counter(v for s in sessions for v in view.reasons.get(s, []))
         if counted:
             top, count = counted.most_common(1)[0]
@@ -181,7 +213,7 @@ def _volume_verdict(view: StoreView, rule: Rule, end: dt.datetime, low_too: bool
         and directory_view.is_open(conn, view.store_id, end)
     ):
         fewer = None
-    figures = window_figures(view.answers.get(question, []), end, rule.window, frozenset())
+    figures = view.timeline(question).figures(end, rule.window, frozenset())
     fires = volume_fires(figures, fewer, rule.more_than)
     data = _figures(figures, rule, question)
     data.update(fewer_than=rule.fewer_than, more_than=rule.more_than, threshold=None)
@@ -206,21 +238,9 @@ def _index_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict | N
     if not candidates:
         return None
     question = candidates[0]
-    tz = directory_view.store_timezone(conn, view.store_id)
-    today = now.astimezone(tz).date()
+    today = now.astimezone(view.tz).date()
     first = today if rule.period == "day" else today - dt.timedelta(days=today.weekday())
-    counts: dict[str, int] = {}
-    rows = conn.execute(
-        select(answers.c.value, answers.c.suspect).where(
-            answers.c.store_id == view.store_id,
-            answers.c.question_id == question.id,
-            answers.c.local_day >= first.isoformat(),
-            answers.c.local_day <= today.isoformat(),
-        )
-    )
-    for value, suspect in rows:
-        if not suspect:
-            counts[value] = counts.get(value, 0) + 1
+    counts = view.counts(question.id, first, today)
     scores = question_scores(question, counts)
     value = scores.get(rule.index)
     threshold = (
@@ -283,28 +303,60 @@ def _device_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
 
 
 def _muted(view: StoreView, rule: Rule, at: dt.datetime) -> bool:
-    day = at.astimezone(directory_view.store_timezone(view.conn, view.store_id)).date()
-    return rule.muted_on(day) or directory_view.is_closed_day(view.conn, view.store_id, day)
+    day = at.astimezone(view.tz).date()
+    return rule.muted_on(day) or view.closed_on(day)
 
 
-def verdicts(view: StoreView, rule: Rule, ends: Sequence[dt.datetime], now: dt.datetime) -> list[Verdict]:
-    """The rule evaluated at each of `ends` (new answers' times) and then at `now`, in time order."""
-    found: list[Verdict | None] = []
+def verdict_now(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict | None:
+    """The rule evaluated for the window ending now (None: it cannot be evaluated for this store)."""
+    verdict: Verdict | None = None
     if rule.kind in ("negative_share", "positive_share"):
-        found = [_share_verdict(view, rule, end) for end in [*sorted(ends), now]]
+        verdict = _share_verdict(view, rule, now)
     elif rule.kind == "volume":
-        found = [_volume_verdict(view, rule, end, False) for end in sorted(ends)] + [
-            _volume_verdict(view, rule, now, True)
-        ]
+        verdict = _volume_verdict(view, rule, now, True)
     elif rule.kind == "index_below":
-        found = [_index_verdict(view, rule, now)]
+        verdict = _index_verdict(view, rule, now)
     elif rule.kind == "device":
-        found = [_device_verdict(view, rule, now)]
-    return [
-        Verdict(False, v.at, v.figures, v.summary) if v.fires and _muted(view, rule, v.at) else v
-        for v in found
-        if v is not None
-    ]
+        verdict = _device_verdict(view, rule, now)
+    if verdict is not None and verdict.fires and _muted(view, rule, now):
+        return Verdict(False, now)
+    return verdict
+
+
+def firing_verdicts(view: StoreView, rule: Rule, ends: Sequence[dt.datetime]) -> Iterator[Verdict]:
+    """The windows ending at new answers' times (of the rule's question) that fire, in time order: a tight
+    loop on running counts, the details (reasons, summary) only for those that fire."""
+    if view.survey is None or rule.kind not in ("negative_share", "positive_share", "volume"):
+        return
+    if rule.kind == "volume":
+        if rule.more_than is None:
+            return
+        question_id = rule.question or view.survey.questions[0].id
+        faces: frozenset[str] = frozenset()
+    else:
+        try:
+            question = view.survey.question(rule.question or "")
+        except AnswerError:
+            return
+        question_id = question.id
+        faces = bottom_values(question) if rule.kind == "negative_share" else top_values(question)
+    timeline, window = view.timeline(question_id), rule.window
+    for end in ends:
+        if not timeline.has_answer_at(end):
+            continue
+        figures = timeline.figures(end, window, faces)
+        if rule.kind == "volume":
+            fires = figures.total > (rule.more_than or 0)
+        else:
+            fires = share_fires(figures, rule.share, rule.min_answers)
+        if fires and not _muted(view, rule, end):
+            verdict = (
+                _share_verdict(view, rule, end)
+                if rule.kind != "volume"
+                else _volume_verdict(view, rule, end, False)
+            )
+            if verdict is not None:
+                yield verdict
 
 
 # -- apply -------------------------------------------------------------------------------------------------
@@ -425,6 +477,43 @@ def _close(
         enqueue(conn, rule, CLOSED, row, store_name, now)
 
 
+def _plan(
+    view: StoreView,
+    rule: Rule,
+    alert: Any,
+    ends: Sequence[dt.datetime],
+    now: dt.datetime,
+    late_after: dt.timedelta,
+) -> list[tuple[str, Any]]:
+    """What to do for one rule once the view is read: ("open", verdict), ("cleared", time or None) or
+    ("close", None)."""
+    clear_after = rule.clear_after
+    if alert is not None:
+        # An open alert only needs the present: whether it still fires, has cleared, or stayed clear long enough.
+        verdict = verdict_now(view, rule, now)
+        if verdict is None:
+            return []
+        cleared = parse_time(alert.cleared_since) if alert.cleared_since else None
+        step = next_step(OpenAlert(parse_time(alert.opened_at), cleared), verdict.fires, now, clear_after)
+        if step.action in ("cleared", "refired"):
+            return [("cleared", step.cleared_since)]
+        return [("close", None)] if step.action == "close" else []
+    actions: list[tuple[str, Any]] = []
+    last_late: dt.datetime | None = None
+    for verdict in firing_verdicts(view, rule, ends):
+        if last_late is not None and verdict.at - last_late <= max(clear_after, rule.window):
+            last_late = verdict.at  # the same (late) episode: recorded once
+            continue
+        actions.append(("open", verdict))
+        if not is_late(verdict.at, now, late_after):
+            return actions  # the rest is for the ticker, once the alert exists
+        last_late = verdict.at
+    verdict = verdict_now(view, rule, now)
+    if verdict is not None and verdict.fires:
+        actions.append(("open", verdict))
+    return actions
+
+
 def evaluate_store(
     db: CentralDB,
     store_id: str,
@@ -433,43 +522,39 @@ def evaluate_store(
     now: dt.datetime,
     late_after: dt.timedelta = LATE_AFTER,
 ) -> int:
-    """Evaluate `rules` (those watching the store) at `ends` and `now`; returns the alerts opened."""
+    """Evaluate `rules` (those watching the store) at `ends` and `now`; returns the alerts opened. Reads
+    first; takes a write transaction only when an alert opens, clears or closes."""
     if not rules:
         return 0
     longest = max(rule.window for rule in rules)
     start = min([*ends, now]) - longest
-    opened = 0
-    with db.writing() as conn:
+    with db.reading() as conn:
         view = _store_view(conn, store_id, start, max([*ends, now]))
         current = _open_alerts(conn, store_id)
-        for rule in rules:
-            alert = current.get(rule.name)
-            state = (
-                None
-                if alert is None
-                else OpenAlert(
-                    parse_time(alert.opened_at),
-                    parse_time(alert.cleared_since) if alert.cleared_since else None,
-                )
-            )
-            for verdict in verdicts(view, rule, ends, now):
-                step = next_step(state, verdict.fires, verdict.at, rule.clear_after)
-                if step.action == "open":
-                    opened += _open(db, conn, view, rule, verdict, now, late_after)
-                    # None after a late alert (recorded closed): the rest of its episode opens nothing more.
-                    alert = _open_alerts(conn, store_id).get(rule.name)
-                    state = OpenAlert(verdict.at, None)
-                elif step.action == "close":
-                    if alert is not None:
-                        _close(conn, rule, alert, view.name, now, "condition cleared")
-                    alert = state = None
-                elif state is not None:
-                    if alert is not None and step.action in ("cleared", "refired"):
-                        cleared = format_utc(step.cleared_since) if step.cleared_since else None
-                        conn.execute(
-                            update(alerts).where(alerts.c.id == alert.id).values(cleared_since=cleared)
-                        )
-                    state = OpenAlert(state.opened_at, step.cleared_since)
+        ends = sorted(ends)
+        plans = [
+            (rule, current.get(rule.name), _plan(view, rule, current.get(rule.name), ends, now, late_after))
+            for rule in rules
+        ]
+    if not any(actions for _, _, actions in plans):
+        return 0
+    opened = 0
+    with db.writing() as conn:
+        view.conn = conn
+        for rule, alert, actions in plans:
+            for action, value in actions:
+                if action == "open":
+                    opened += _open(db, conn, view, rule, value, now, late_after)
+                elif alert is None:
+                    continue  # closing and clearing concern an alert that was open when read
+                elif action == "close":
+                    _close(conn, rule, alert, view.name, now, "condition cleared")
+                else:
+                    conn.execute(
+                        update(alerts)
+                        .where(alerts.c.id == alert.id, alerts.c.closed_at.is_(None))
+                        .values(cleared_since=format_utc(value) if value else None)
+                    )
     return opened
 
 

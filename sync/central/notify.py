@@ -13,6 +13,7 @@ and retried by hand. Secrets (SMTP password, webhook keys, Apprise tokens) are n
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import hashlib
 import hmac
 import json
@@ -182,7 +183,9 @@ class ChannelNotifier:
         else:
             subject, text, html = subject_and_text(message, self.settings.public_url)
             page = f"<html><body><p>{html}</p></body></html>"
-        mail = EmailMessage()
+        # Headers folded only past 200 characters: Python folds a long subject before its first word, which
+        # some clients show as a leading space.
+        mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=200))
         mail["Subject"] = subject
         mail["From"] = self.settings.mail_from
         mail["To"] = message.target.removeprefix("mailto:")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from kiosk.domain.alerts import (
     OpenAlert,
     TimedAnswer,
+    Timeline,
     bottom_values,
     is_late,
     next_step,
@@ -108,6 +109,15 @@ def test_figures_are_a_brute_force_count(
     assert figures.total == len(inside)
     assert figures.matching == sum(a.value in RED for a in inside)
     assert 0 <= figures.matching <= figures.total
+
+
+@settings(max_examples=100)
+@given(answers_st, end_st, window_st)
+def test_the_timeline_counts_like_the_plain_function(
+    answers: list[TimedAnswer], end: dt.datetime, window: dt.timedelta
+) -> None:
+    timeline = Timeline(answers)
+    assert timeline.figures(end, window, RED) == window_figures(answers, end, window, RED)
 
 
 @settings(max_examples=100)

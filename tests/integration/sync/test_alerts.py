@@ -114,7 +114,7 @@ def test_unhappy_queue_mails_once_signs_the_webhook_and_closes_on_recovery(
         rcpt, mail = sink.messages[0]
         assert rcpt == ["manager@example.com"]
         summary = "4 of 4 answers unhappy in the last 15 minutes at Paris-01, top reason: waiting time"
-        assert summary in str(mail["Subject"])
+        assert str(mail["Subject"]) == f"[Paris-01] Alert: {summary}"
         assert mail.get_body(("plain",)) is not None and mail.get_body(("html",)) is not None
         hook = receiver.requests[0]
         assert hook.path == "/hook"
