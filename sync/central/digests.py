@@ -215,7 +215,8 @@ def enqueue_due(db: CentralDB, now: dt.datetime) -> int:
         subscriptions = load_digests(conn)
         every = directory_view.all_stores(conn)
     for subscription in subscriptions:
-        with db.writing() as conn:
+        # Read first: the write transaction only for a digest that is due and not written yet.
+        with db.reading() as conn:
             stores = sorted(rule_stores(conn, subscription, every))
             if not stores:
                 continue
@@ -225,6 +226,14 @@ def enqueue_due(db: CentralDB, now: dt.datetime) -> int:
             start, end = period_of(subscription, now.astimezone(tz).date())
             if not all(_closed(conn, store, end, now) for store in stores):
                 continue
+            done = conn.execute(
+                select(digests_sent.c.key).where(
+                    digests_sent.c.key == subscription.key, digests_sent.c.period_start == start.isoformat()
+                )
+            ).first()
+        if done is not None:
+            continue
+        with db.writing() as conn:
             inserted = conn.execute(
                 db.insert(digests_sent)
                 .values(key=subscription.key, period_start=start.isoformat(), created_at=format_utc(now))
