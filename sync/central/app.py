@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,12 +15,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from kiosk import __version__
+from sync.central.alerts import AlertError
 from sync.central.db import CentralDB
 from sync.central.deps import LoginRequired
-from sync.central.routers import admin, device, enrol, reports
+from sync.central.notify import Background, ChannelNotifier, Notifier
+from sync.central.routers import admin, alerts, device, enrol, reports
 from sync.central.service import CentralError
 from sync.central.sessions import Signer
-from sync.central.settings import Settings, secret_key_for
+from sync.central.settings import Settings, alert_settings_from_env, secret_key_for
 
 STATIC = Path(__file__).resolve().with_name("static")
 
@@ -41,8 +45,24 @@ SWAGGER_FILES = {
 }
 
 
-def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
+def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifier | None = None) -> FastAPI:
+    """The app; with `settings.background` its lifespan also runs the delivery worker and the alert ticker
+    (`notifier`: the adapter they send with; by default the real channels with these settings)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background = None
+        if settings.background:
+            background = Background(app.state.db, notifier or ChannelNotifier(settings), settings).start()
+        app.state.background = background
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="kiosk-central",
         version=__version__,
         description="Reference head-office API of the feedback kiosk; see docs/sync-protocol.md.",
@@ -76,6 +96,7 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
 
     app.include_router(web_exports.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(alerts.router)
 
     @app.exception_handler(CentralError)
     async def central_error(request: Request, error: CentralError) -> Response:
@@ -109,6 +130,10 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
 
         return redirect(f"/login?next={quote(target, safe='')}")
 
+    @app.exception_handler(AlertError)
+    async def alert_error(_request: Request, error: AlertError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=error.status)
+
     @app.get("/api/v1/health", tags=["health"], summary="Liveness: the server answers")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -122,6 +147,8 @@ def create_app_from_env() -> FastAPI:
     settings = Settings(
         db_url=os.environ["KIOSK_CENTRAL_DB"],
         secure_cookies=bool(os.environ.get("KIOSK_CENTRAL_SECURE_COOKIES")),
+        background=True,
+        **alert_settings_from_env(),
     )
     if max_batch:
         settings = replace(settings, max_batch=int(max_batch))

@@ -14,7 +14,7 @@ from kiosk import __version__
 from sync.central.db import CentralDB, normalise_url
 from sync.central.export import FORMATS, Format, count, export_to, raise_answer_numbers
 from sync.central.service import CentralError, add_admin, add_device, check_id, revoke_device, set_config
-from sync.central.settings import Settings, default_db_url
+from sync.central.settings import Settings, alert_settings_from_env, default_db_url
 from sync.protocol import SERVER_MAX_BATCH
 
 db_option = click.option(
@@ -97,9 +97,8 @@ def serve(
     if trusted_proxies:
         proxy["forwarded_allow_ips"] = ",".join(trusted_proxies)
     if workers == 1:
-        uvicorn.run(
-            create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port, **proxy
-        )
+        settings = Settings(db_url=db_url, max_batch=max_batch, background=True, **alert_settings_from_env())
+        uvicorn.run(create_app(settings, db), host=host, port=port, **proxy)
         return
     db.dispose()
     os.environ["KIOSK_CENTRAL_DB"] = db_url
@@ -389,3 +388,108 @@ def enrol_cmd(store_id: str, device_id: str, revoke: bool, db_url: str) -> None:
         fail(str(error))
     click.echo(code.code)
     click.echo(f"valid until {code.expires_at}: on the kiosk run `kiosk pair URL --code`", err=True)
+
+
+@main.command("set-alerts")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def set_alerts_cmd(file: Path, db_url: str) -> None:
+    """Set the alert rules from a TOML file of [[rule]] tables (it replaces the rules of the last file).
+
+    Each rule: name, kind (negative_share, positive_share, index_below, volume, device), the kind's
+    parameters, stores (ids, group names or "*") and notify (mailto:ADDRESS, https:// webhook, Apprise URL).
+    See docs/alerts.md.
+    """
+    from kiosk.config import ConfigError
+    from sync.central.alert_rules import set_alerts
+    from sync.central.service import now_utc
+
+    db = open_db(db_url)
+    try:
+        count, removed = set_alerts(db, file, now_utc())
+    except ConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        sys.exit(2)
+    click.echo(f"{count} alert rules set" + (f", {removed} removed" if removed else ""))
+
+
+@main.command()
+@db_option
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def deliver(db_url: str, once: bool) -> None:
+    """Deliver pending notifications (and evaluate absence rules) without serving the API.
+
+    Every `serve` process does this too; on PostgreSQL any number of them share the work, each message
+    delivered once. SMTP and webhook settings come from KIOSK_CENTRAL_SMTP_URL, KIOSK_CENTRAL_MAIL_FROM,
+    KIOSK_CENTRAL_WEBHOOK_SECRET and KIOSK_CENTRAL_DASHBOARD_URL.
+    """
+    import os
+    import signal
+    import threading
+
+    from sync.central.notify import Background, ChannelNotifier, deliver_due, utc_now
+
+    db = open_db(db_url)
+    settings = Settings(db_url=db_url, **alert_settings_from_env())
+    notifier = ChannelNotifier(settings)
+    if once:
+        click.echo(f"{deliver_due(db, notifier, utc_now)} delivery attempts")
+        return
+    background = Background(db, notifier, settings).start()
+    click.echo(f"kiosk-central: delivering (process {os.getpid()}); stop with SIGTERM or Ctrl-C", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    background.stop()
+
+
+@main.group()
+def alerts() -> None:
+    """Alert rules: try them on the stored history."""
+
+
+@alerts.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--from", "start", required=True, help="First store-local day (YYYY-MM-DD).")
+@click.option("--to", "end", required=True, help="Last store-local day (YYYY-MM-DD).")
+@db_option
+def replay(file: Path, store_id: str, start: str, end: str, db_url: str) -> None:
+    """Print when each rule of FILE would have fired on the store's stored answers (nothing is sent)."""
+    import datetime as dt
+
+    from kiosk.config import ConfigError
+    from sync.central import directory_view
+    from sync.central.alert_rules import known_store_names, load_alerts_file
+    from sync.central.replay import describe
+    from sync.central.replay import replay as run_replay
+
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError as error:
+        fail(f"--from/--to: {error}")
+    if first > last:
+        fail(f"--from {first} is after --to {last}")
+    db = open_db(db_url)
+    with db.reading() as conn:
+        known = known_store_names(conn)
+        tz = directory_view.store_timezone(conn, store_id)
+    if store_id not in known:
+        fail(f"no store {store_id!r} on central")
+    try:
+        rules = load_alerts_file(file, known)
+    except ConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        sys.exit(2)
+    results = run_replay(db, rules, store_id, first, last)
+    if not results:
+        click.echo(f"no rule of {file} watches store {store_id}")
+    for result in results:
+        for line in describe(result, tz):
+            click.echo(line)

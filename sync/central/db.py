@@ -107,6 +107,90 @@ answers = Table(
 Index("answers_store_day", answers.c.store_id, answers.c.local_day)
 Index("answers_store_seq", answers.c.store_id, answers.c.seq)
 
+# -- alerts (revision 0004) -------------------------------------------------------------------------------
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    # The rule's checked table as JSON, read back through the same checker (sync.central.alert_rules).
+    Column("definition", Text, nullable=False),
+    # "file": set by `kiosk-central set-alerts`, which replaces all of them.
+    Column("source", String(16), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("store_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # open, acknowledged, closed
+    Column("status", String(16), nullable=False),
+    # "<rule>|<store>" while not closed, NULL once closed: one open alert per rule and store, decided by the
+    # UNIQUE constraint (several server processes evaluate at once), never by a check-then-insert.
+    Column("open_key", String(140), nullable=True, unique=True),
+    Column("opened_at", String(32), nullable=False),
+    Column("window_end", String(32), nullable=False),
+    Column("figures", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    # Its window ended long before it was evaluated (a kiosk that was offline): recorded, not sent.
+    Column("late", Boolean, nullable=False),
+    Column("acked_by", String(64), nullable=True),
+    Column("acked_at", String(32), nullable=True),
+    Column("ack_comment", Text, nullable=True),
+    Column("cleared_since", String(32), nullable=True),
+    Column("closed_at", String(32), nullable=True),
+    Column("closed_by", String(200), nullable=True),
+)
+Index("alerts_store_opened", alerts.c.store_id, alerts.c.opened_at)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    # The event's id, the same on every attempt (a receiver de-duplicates with it).
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("alert_id", String(36), nullable=True),
+    Column("channel", String(16), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("secret_env", String(64), nullable=True),
+    Column("payload", Text, nullable=False),
+    # pending, sent, dead
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("next_attempt_at", String(32), nullable=False),
+    Column("sent_at", String(32), nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+Index("outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+
+# The [[digest]] and [[webhook]] tables of the alerts file (kind: digest, webhook), and the digests already
+# written to the outbox: that primary key makes each (subscription, period) one mail, however many processes
+# tick.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+digests_sent = Table(
+    "digests_sent",
+    metadata,
+    Column("key", String(300), nullable=False),
+    Column("period_start", String(10), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("key", "period_start"),
+)
+
 
 # -- head office (revision 0003): users, sessions, audit, the store directory, rollups ----------------------
 

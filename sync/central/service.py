@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import KioskConfig
-from sync.central import rollups
+from sync.central import alerts, rollups
 from sync.central.db import CentralDB, admins, answers, devices, stores
 from sync.central.security import matches, new_token, split_token
 
@@ -386,6 +387,8 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
             inserted = insert_new_answers(db, conn, rows)
             # The head-office rollups, counted in the same transaction (hooks.py calls it after the merge).
             rollups.after_insert(db, conn, [r for r in rows if r["id"] in inserted])
+            # answers.created webhooks: outbox rows in this transaction (sync.central.alerts).
+            alerts.in_ingest(conn, [row for row in rows if row["id"] in inserted], now)
             others = [r["id"] for r in rows if r["id"] not in inserted]
             for start in range(0, len(others), 500):
                 chunk = others[start : start + 500]
@@ -415,7 +418,17 @@ def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.dat
         else:
             duplicate.append(answer_id)
     flagged = [f for f in flagged if f["id"] in inserted]
+    _after_ingest(db, [row for row in rows if row["id"] in inserted], now)
     return IngestResult(accepted, duplicate, conflict, rejected, flagged)
+
+
+def _after_ingest(db: CentralDB, inserted: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Alert rules for the stores the batch touched (their own transaction: the answers are committed and
+    acknowledged whatever happens here; the ticker closes what this misses)."""
+    try:
+        alerts.after_ingest(db, inserted, now)
+    except Exception:
+        logging.getLogger(__name__).exception("alert evaluation after ingest failed")
 
 
 # -- head-office reads ------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sync.protocol import SERVER_MAX_BATCH
 
@@ -29,6 +30,20 @@ class Settings:
     # Set the Secure flag on cookies even when the request looks like plain HTTP (a TLS proxy in front
     # that does not say so); behind one that sends X-Forwarded-Proto, uvicorn's proxy headers do it.
     secure_cookies: bool = False
+
+    # Alerts and their notifications (sync.central.alerts, sync.central.notify).
+    smtp_url: str | None = field(
+        default=None, repr=False
+    )  # smtp://host:25 (STARTTLS if offered), smtps://u:p@h:465
+    mail_from: str = "kiosk-central@localhost"
+    webhook_secret: str | None = field(default=None, repr=False)
+    # Where the dashboard is, for the links in messages (the phone pages' public URL is another setting).
+    dashboard_url: str = "http://127.0.0.1:8080"
+    # Run the delivery worker and the alert ticker in this process (`serve`; tests start their own).
+    background: bool = False
+    alert_tick_s: float = 30.0
+    delivery_poll_s: float = 1.0
+    late_after_hours: float = 24.0
 
 
 SECRET_ENV = "KIOSK_CENTRAL_SECRET_KEY"
@@ -62,3 +77,24 @@ def secret_key_for(db_url: str) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(secrets.token_urlsafe(48) + "\n")
     return path.read_text(encoding="ascii").strip()
+
+
+def alert_settings_from_env() -> dict[str, Any]:
+    """The alert settings a server process takes from its environment (secrets never on a command line)."""
+    env = os.environ
+    found: dict[str, Any] = {}
+    for name, key in (
+        ("KIOSK_CENTRAL_SMTP_URL", "smtp_url"),
+        ("KIOSK_CENTRAL_MAIL_FROM", "mail_from"),
+        ("KIOSK_CENTRAL_WEBHOOK_SECRET", "webhook_secret"),
+        ("KIOSK_CENTRAL_DASHBOARD_URL", "dashboard_url"),
+    ):
+        if env.get(name):
+            found[key] = env[name]
+    for name, key in (
+        ("KIOSK_CENTRAL_ALERT_TICK_S", "alert_tick_s"),
+        ("KIOSK_CENTRAL_DELIVERY_POLL_S", "delivery_poll_s"),
+    ):
+        if env.get(name):
+            found[key] = float(env[name])
+    return found

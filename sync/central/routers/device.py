@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.days import format_utc
-from sync.central import service
+from sync.central import alerts, service
 from sync.central.bodies import read_json_body
 from sync.central.deps import DB, AppSettings, Device
 from sync.central.service import CentralError
@@ -82,7 +82,14 @@ async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings
         raise CentralError(400, "expected an object")
     now = service.now_utc()
     await run_in_threadpool(service.heartbeat, db, who, body, now)
-    return {"protocol": PROTOCOL_VERSION, "server_time": format_utc(now), "max_batch": settings.max_batch}
+    # The store's open alerts, for the kiosk's manager screen.
+    open_alerts = await run_in_threadpool(alerts.open_alerts_of_store, db, who.store_id)
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "server_time": format_utc(now),
+        "max_batch": settings.max_batch,
+        "alerts": open_alerts,
+    }
 
 
 @router.get(

@@ -1,0 +1,806 @@
+"""Alerts on central: evaluate the rules after each ingest and on a ticker, keep one open alert per rule and
+store, acknowledge and close them, and write each notification to the outbox in the same transaction.
+
+Gather (the store's recent answers, its open alerts) -> decide (kiosk.domain.alerts, pure) -> apply (alert
+rows and outbox rows, one transaction per store). Answers that arrive late are evaluated at their own time;
+an alert whose window ended more than `late_after` ago is recorded, closed at once and never sent.
+Delivery is sync.central.notify's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select, update
+
+from kiosk.domain.alerts import (
+    OpenAlert,
+    TimedAnswer,
+    Timeline,
+    WindowFigures,
+    bottom_values,
+    is_late,
+    next_step,
+    share_fires,
+    top_values,
+    volume_fires,
+)
+from kiosk.domain.days import format_utc
+from kiosk.domain.scoring import question_scores
+from kiosk.domain.survey import AnswerError, Kind, Survey
+from sync.central import directory_view
+from sync.central.alert_rules import Rule, load_rules, load_webhooks, rule_stores
+from sync.central.db import CentralDB, alerts, answers, devices, outbox
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = dt.timedelta(hours=24)
+OPENED, ACKED, CLOSED = "alert.opened", "alert.acknowledged", "alert.closed"
+# Mail and chat messages are sent when an alert opens and closes; webhooks get every event.
+PERSON_EVENTS = (OPENED, CLOSED)
+
+
+class AlertError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_time(text: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One evaluation of a rule for a store at one instant."""
+
+    fires: bool
+    at: dt.datetime
+    figures: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+@dataclass
+class StoreView:
+    """What the evaluation of one store reads, once."""
+
+    store_id: str
+    name: str
+    survey: Survey | None
+    answers: dict[str, Timeline]
+    reasons: dict[str, list[str]]
+    conn: Connection
+    tz: ZoneInfo
+    _closed: dict[dt.date, bool] = field(default_factory=dict)
+    _counts: dict[tuple[str, dt.date, dt.date], dict[str, int]] = field(default_factory=dict)
+
+    def closed_on(self, day: dt.date) -> bool:
+        if day not in self._closed:
+            self._closed[day] = directory_view.is_closed_day(self.conn, self.store_id, day)
+        return self._closed[day]
+
+    def counts(self, question: str, first: dt.date, last: dt.date) -> dict[str, int]:
+        """Counted answers per value of store-local days first..last (index rules share one query)."""
+        key = (question, first, last)
+        if key not in self._counts:
+            rows = self.conn.execute(
+                select(answers.c.value, func.count())
+                .where(
+                    answers.c.store_id == self.store_id,
+                    answers.c.question_id == question,
+                    answers.c.local_day >= first.isoformat(),
+                    answers.c.local_day <= last.isoformat(),
+                    answers.c.suspect.is_(False),
+                )
+                .group_by(answers.c.value)
+            )
+            self._counts[key] = {str(value): int(n) for value, n in rows}
+        return self._counts[key]
+
+    def timeline(self, question: str) -> Timeline:
+        return self.answers.get(question) or Timeline([])
+
+
+# -- gather ------------------------------------------------------------------------------------------------
+
+
+def _store_view(conn: Connection, store_id: str, start: dt.datetime, end: dt.datetime) -> StoreView:
+    # Each fact through its one function (the store directory answers them after the merge).
+    tz = directory_view.store_timezone(conn, store_id)
+    first = (start.astimezone(tz).date() - dt.timedelta(days=1)).isoformat()
+    last = (end.astimezone(tz).date() + dt.timedelta(days=1)).isoformat()
+    survey = directory_view.store_survey(conn, store_id)
+    choice = {q.id for q in survey.questions if q.kind is Kind.CHOICE} if survey else set()
+    by_question: dict[str, list[TimedAnswer]] = {}
+    reasons: dict[str, list[str]] = {}
+    rows = conn.execute(
+        select(
+            answers.c.question_id,
+            answers.c.value,
+            answers.c.created_at,
+            answers.c.suspect,
+            answers.c.session_id,
+        ).where(answers.c.store_id == store_id, answers.c.local_day >= first, answers.c.local_day <= last)
+    )
+    for question, value, created, suspect, session in rows:
+        try:
+            at = parse_time(created)
+        except ValueError:
+            continue
+        if not start <= at <= end:
+            continue
+        if question in choice:
+            reasons.setdefault(session, []).append(value)
+        by_question.setdefault(question, []).append(TimedAnswer(at, value, bool(suspect), session))
+    timelines = {question: Timeline(answered) for question, answered in by_question.items()}
+    return StoreView(
+        store_id, directory_view.store_name(conn, store_id), survey, timelines, reasons, conn, tz
+    )
+
+
+# -- decide ------------------------------------------------------------------------------------------------
+
+
+def _reason_text(survey: Survey, value: str) -> str:
+    for question in survey.questions:
+        for option in question.options:
+            if option.id == value:
+                return option.text.get("en") or next(iter(option.text.values()), value)
+    return value
+
+
+def _share_verdict(view: StoreView, rule: Rule, end: dt.datetime) -> Verdict | None:
+    if view.survey is None or rule.question is None:
+        return None
+    try:
+        question = view.survey.question(rule.question)
+    except AnswerError:
+        return None
+    negative = rule.kind == "negative_share"
+    faces = bottom_values(question) if negative else top_values(question)
+    timeline = view.timeline(question.id)
+    figures = timeline.figures(end, rule.window, faces)
+    fires = share_fires(figures, rule.share, rule.min_answers)
+    if not fires:
+        return Verdict(False, end)
+    data = _figures(figures, rule, question.id)
+    mood = "unhappy" if negative else "happy"
+    summary = f"{figures.matching} of {figures.total} answers {mood} in the last {rule.window_minutes} minutes at {view.name}"
+    if negative:
+        sessions = {a.session for a in timeline.window(end, rule.window) if a.value in faces}
+        counted = Counter(v for s in sessions for v in view.reasons.get(s, []))
+        if counted:
+            top, count = counted.most_common(1)[0]
+            text = _reason_text(view.survey, top)
+            data["top_reason"] = {"id": top, "text": text, "count": count}
+            summary += f", top reason: {text.lower()}"
+    return Verdict(fires, end, data, summary)
+
+
+def _figures(figures: WindowFigures, rule: Rule, question: str) -> dict[str, Any]:
+    share = figures.share
+    return {
+        "question": question,
+        "matching": figures.matching,
+        "answers": figures.total,
+        "share": None if share is None else round(float(share), 3),
+        "threshold": float(rule.share),
+        "min_answers": rule.min_answers,
+        "window_minutes": rule.window_minutes,
+        "window_start": format_utc(figures.start),
+        "window_end": format_utc(figures.end),
+    }
+
+
+def _volume_verdict(view: StoreView, rule: Rule, end: dt.datetime, low_too: bool) -> Verdict | None:
+    if view.survey is None:
+        return None
+    question = rule.question or view.survey.questions[0].id
+    conn = view.conn
+    # Fewer than N means something only if the store was open for the whole window.
+    fewer = rule.fewer_than
+    if not low_too or not (
+        directory_view.is_open(conn, view.store_id, end - rule.window)
+        and directory_view.is_open(conn, view.store_id, end)
+    ):
+        fewer = None
+    figures = view.timeline(question).figures(end, rule.window, frozenset())
+    fires = volume_fires(figures, fewer, rule.more_than)
+    data = _figures(figures, rule, question)
+    data.update(fewer_than=rule.fewer_than, more_than=rule.more_than, threshold=None)
+    summary = f"{figures.total} answers in the last {rule.window_minutes} minutes at {view.name}"
+    if fires and fewer is not None and figures.total < fewer:
+        summary += f" (fewer than {fewer}: is the kiosk working?)"
+    elif fires:
+        summary += f" (more than {rule.more_than}: a storm of presses?)"
+    return Verdict(fires, end, data, summary)
+
+
+def _index_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict | None:
+    conn = view.conn
+    if view.survey is None or rule.index is None:
+        return None
+    wanted = {
+        "nps": (Kind.NPS,),
+        "csat": (Kind.SMILEY5, Kind.SMILEY4),
+        "happy_index": (Kind.SMILEY5, Kind.SMILEY4),
+    }[rule.index]
+    candidates = [q for q in view.survey.questions if q.kind in wanted and (rule.question in (None, q.id))]
+    if not candidates:
+        return None
+    question = candidates[0]
+    today = now.astimezone(view.tz).date()
+    first = today if rule.period == "day" else today - dt.timedelta(days=today.weekday())
+    counts = view.counts(question.id, first, today)
+    scores = question_scores(question, counts)
+    value = scores.get(rule.index)
+    threshold = (
+        directory_view.store_target(conn, view.store_id, rule.index) if rule.below_target else rule.below
+    )
+    if threshold is None:
+        return None
+    responses = int(scores["responses"])
+    fires = value is not None and responses >= rule.min_answers and value < threshold
+    period = "today" if rule.period == "day" else "this week"
+    label = {"nps": "NPS", "csat": "CSAT", "happy_index": "Happy Index"}[rule.index]
+    summary = f"{label} {value} {period} at {view.name}, below {threshold:g} ({responses} responses)"
+    data = {
+        "index": rule.index,
+        "value": value,
+        "threshold": threshold,
+        "responses": responses,
+        "period": rule.period,
+        "from": first.isoformat(),
+        "to": today.isoformat(),
+    }
+    return Verdict(fires, now, data, summary)
+
+
+def _device_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
+    conn = view.conn
+    found = []
+    for device in conn.execute(
+        select(devices).where(devices.c.store_id == view.store_id, devices.c.revoked.is_(False))
+    ):
+        if rule.check == "silent":
+            seen = parse_time(device.last_seen_at) if device.last_seen_at else parse_time(device.created_at)
+            minutes = (now - seen).total_seconds() / 60
+            if minutes >= rule.minutes and directory_view.is_open(conn, view.store_id, now):
+                found.append(
+                    {"device": device.device_id, "last_seen_at": device.last_seen_at, "minutes": int(minutes)}
+                )
+        elif rule.check == "quarantined" and (device.quarantined or 0) > 0:
+            found.append({"device": device.device_id, "quarantined": device.quarantined})
+        elif (
+            rule.check == "low_disk"
+            and device.free_disk_bytes is not None
+            and device.free_disk_bytes < rule.free_disk_mb * 1_000_000
+        ):
+            found.append({"device": device.device_id, "free_disk_bytes": device.free_disk_bytes})
+        elif (
+            rule.check == "clock_skew"
+            and device.clock_skew_s is not None
+            and abs(device.clock_skew_s) > rule.seconds
+        ):
+            found.append({"device": device.device_id, "clock_skew_s": device.clock_skew_s})
+    what = {
+        "silent": "not seen for {minutes} minutes",
+        "quarantined": "has {quarantined} quarantined answers",
+        "low_disk": "has {free_disk_bytes} bytes of disk free",
+        "clock_skew": "clock is {clock_skew_s:.0f} s off",
+    }[rule.check or "silent"]
+    summary = "; ".join(f"{d['device']} " + what.format(**d) for d in found) + f" at {view.name}"
+    return Verdict(bool(found), now, {"check": rule.check, "devices": found}, summary)
+
+
+def _muted(view: StoreView, rule: Rule, at: dt.datetime) -> bool:
+    day = at.astimezone(view.tz).date()
+    return rule.muted_on(day) or view.closed_on(day)
+
+
+def verdict_now(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict | None:
+    """The rule evaluated for the window ending now (None: it cannot be evaluated for this store)."""
+    verdict: Verdict | None = None
+    if rule.kind in ("negative_share", "positive_share"):
+        verdict = _share_verdict(view, rule, now)
+    elif rule.kind == "volume":
+        verdict = _volume_verdict(view, rule, now, True)
+    elif rule.kind == "index_below":
+        verdict = _index_verdict(view, rule, now)
+    elif rule.kind == "device":
+        verdict = _device_verdict(view, rule, now)
+    if verdict is not None and verdict.fires and _muted(view, rule, now):
+        return Verdict(False, now)
+    return verdict
+
+
+def firing_verdicts(view: StoreView, rule: Rule, ends: Sequence[dt.datetime]) -> Iterator[Verdict]:
+    """The windows ending at new answers' times (of the rule's question) that fire, in time order: a tight
+    loop on running counts, the details (reasons, summary) only for those that fire."""
+    if view.survey is None or rule.kind not in ("negative_share", "positive_share", "volume"):
+        return
+    if rule.kind == "volume":
+        if rule.more_than is None:
+            return
+        question_id = rule.question or view.survey.questions[0].id
+        faces: frozenset[str] = frozenset()
+    else:
+        try:
+            question = view.survey.question(rule.question or "")
+        except AnswerError:
+            return
+        question_id = question.id
+        faces = bottom_values(question) if rule.kind == "negative_share" else top_values(question)
+    timeline, window = view.timeline(question_id), rule.window
+    for end in ends:
+        if not timeline.has_answer_at(end):
+            continue
+        figures = timeline.figures(end, window, faces)
+        if rule.kind == "volume":
+            fires = figures.total > (rule.more_than or 0)
+        else:
+            fires = share_fires(figures, rule.share, rule.min_answers)
+        if fires and not _muted(view, rule, end):
+            verdict = (
+                _share_verdict(view, rule, end)
+                if rule.kind != "volume"
+                else _volume_verdict(view, rule, end, False)
+            )
+            if verdict is not None:
+                yield verdict
+
+
+# -- apply -------------------------------------------------------------------------------------------------
+
+
+def _open_alerts(conn: Connection, store_id: str) -> dict[str, Any]:
+    rows = conn.execute(select(alerts).where(alerts.c.store_id == store_id, alerts.c.closed_at.is_(None)))
+    return {row.rule: row for row in rows}
+
+
+def event_payload(
+    event_type: str, alert: Mapping[str, Any], store_name: str, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "created_at": format_utc(now),
+        "store": {"id": alert["store_id"], "name": store_name},
+        "rule": {"name": alert["rule"], "kind": alert["kind"]},
+        "alert": {
+            "id": alert["id"],
+            "status": alert["status"],
+            "opened_at": alert["opened_at"],
+            "window_end": alert["window_end"],
+            "summary": alert["summary"],
+            "figures": json.loads(alert["figures"])
+            if isinstance(alert["figures"], str)
+            else alert["figures"],
+            "acknowledged_by": alert.get("acked_by"),
+            "comment": alert.get("ack_comment"),
+            "closed_at": alert.get("closed_at"),
+            "closed_by": alert.get("closed_by"),
+        },
+    }
+
+
+def enqueue(
+    conn: Connection,
+    rule: Rule | None,
+    event_type: str,
+    alert: Mapping[str, Any],
+    store_name: str,
+    now: dt.datetime,
+) -> int:
+    """Outbox rows for an event, one per target of the rule (in the caller's transaction)."""
+    if rule is None:
+        return 0
+    payload = event_payload(event_type, alert, store_name, now)
+    rows = [
+        {
+            "event_id": payload["id"],
+            "event_type": event_type,
+            "alert_id": alert["id"],
+            "channel": target.channel,
+            "target": target.url,
+            "secret_env": target.secret_env,
+            "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+            "status": "pending",
+            "attempts": 0,
+            "created_at": format_utc(now),
+            "next_attempt_at": format_utc(now),
+        }
+        for target in rule.notify
+        if target.channel == "webhook" or event_type in PERSON_EVENTS
+    ]
+    if rows:
+        conn.execute(outbox.insert(), rows)
+    return len(rows)
+
+
+def _open(
+    db: CentralDB,
+    conn: Connection,
+    view: StoreView,
+    rule: Rule,
+    verdict: Verdict,
+    now: dt.datetime,
+    late_after: dt.timedelta,
+) -> bool:
+    late = is_late(verdict.at, now, late_after)
+    row = {
+        "id": str(uuid.uuid4()),
+        "rule": rule.name,
+        "store_id": view.store_id,
+        "kind": rule.kind,
+        "status": "closed" if late else "open",
+        "open_key": None if late else f"{rule.name}|{view.store_id}",
+        "opened_at": format_utc(now),
+        "window_end": format_utc(verdict.at),
+        "figures": json.dumps(verdict.figures, ensure_ascii=False, sort_keys=True),
+        "summary": verdict.summary[:2000],
+        "late": late,
+        "closed_at": format_utc(now) if late else None,
+        "closed_by": f"late: its window ended more than {late_after.total_seconds() / 3600:g} h ago"
+        if late
+        else None,
+    }
+    stmt = db.insert(alerts).values(**row)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
+    inserted = conn.execute(
+        stmt.on_conflict_do_nothing(index_elements=["open_key"]).returning(alerts.c.id)
+    ).first()
+    if inserted is not None and not late:
+        enqueue(conn, rule, OPENED, row, view.name, now)
+    return inserted is not None and not late
+
+
+def _close(
+    conn: Connection, rule: Rule | None, alert: Any, store_name: str, now: dt.datetime, by: str
+) -> None:
+    done = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert.id, alerts.c.closed_at.is_(None))
+        .values(status="closed", closed_at=format_utc(now), closed_by=by, open_key=None)
+    ).rowcount
+    if done:
+        row = dict(alert._mapping) | {"status": "closed", "closed_at": format_utc(now), "closed_by": by}
+        enqueue(conn, rule, CLOSED, row, store_name, now)
+
+
+def _plan(
+    view: StoreView,
+    rule: Rule,
+    alert: Any,
+    ends: Sequence[dt.datetime],
+    now: dt.datetime,
+    late_after: dt.timedelta,
+) -> list[tuple[str, Any]]:
+    """What to do for one rule once the view is read: ("open", verdict), ("cleared", time or None) or
+    ("close", None)."""
+    clear_after = rule.clear_after
+    if alert is not None:
+        # An open alert only needs the present: whether it still fires, has cleared, or stayed clear long enough.
+        verdict = verdict_now(view, rule, now)
+        if verdict is None:
+            return []
+        cleared = parse_time(alert.cleared_since) if alert.cleared_since else None
+        step = next_step(OpenAlert(parse_time(alert.opened_at), cleared), verdict.fires, now, clear_after)
+        if step.action in ("cleared", "refired"):
+            return [("cleared", step.cleared_since)]
+        return [("close", None)] if step.action == "close" else []
+    actions: list[tuple[str, Any]] = []
+    last_late: dt.datetime | None = None
+    for verdict in firing_verdicts(view, rule, ends):
+        if last_late is not None and verdict.at - last_late <= max(clear_after, rule.window):
+            last_late = verdict.at  # the same (late) episode: recorded once
+            continue
+        actions.append(("open", verdict))
+        if not is_late(verdict.at, now, late_after):
+            return actions  # the rest is for the ticker, once the alert exists
+        last_late = verdict.at
+    verdict = verdict_now(view, rule, now)
+    if verdict is not None and verdict.fires:
+        actions.append(("open", verdict))
+    return actions
+
+
+def evaluate_store(
+    db: CentralDB,
+    store_id: str,
+    rules: Sequence[Rule],
+    ends: Sequence[dt.datetime],
+    now: dt.datetime,
+    late_after: dt.timedelta = LATE_AFTER,
+) -> int:
+    """Evaluate `rules` (those watching the store) at `ends` and `now`; returns the alerts opened. Reads
+    first; takes a write transaction only when an alert opens, clears or closes."""
+    if not rules:
+        return 0
+    longest = max(rule.window for rule in rules)
+    start = min([*ends, now]) - longest
+    with db.reading() as conn:
+        view = _store_view(conn, store_id, start, max([*ends, now]))
+        current = _open_alerts(conn, store_id)
+        ends = sorted(ends)
+        plans = [
+            (rule, current.get(rule.name), _plan(view, rule, current.get(rule.name), ends, now, late_after))
+            for rule in rules
+        ]
+    if not any(actions for _, _, actions in plans):
+        return 0
+    opened = 0
+    with db.writing() as conn:
+        view.conn = conn
+        for rule, alert, actions in plans:
+            for action, value in actions:
+                if action == "open":
+                    opened += _open(db, conn, view, rule, value, now, late_after)
+                elif alert is None:
+                    continue  # closing and clearing concern an alert that was open when read
+                elif action == "close":
+                    _close(conn, rule, alert, view.name, now, "condition cleared")
+                else:
+                    conn.execute(
+                        update(alerts)
+                        .where(alerts.c.id == alert.id, alerts.c.closed_at.is_(None))
+                        .values(cleared_since=format_utc(value) if value else None)
+                    )
+    return opened
+
+
+ANSWER_FIELDS = (
+    "id",
+    "device_id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "suspect",
+    "survey_version",
+)
+ANSWERS_PER_EVENT = 500
+
+
+def in_ingest(conn: Connection, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> int:
+    """In the ingest transaction: an `answers.created` event (in batches of at most 500 answers) for each
+    [[webhook]] subscription watching a store of the batch, so no stored answer is ever left unannounced."""
+    if not rows:
+        return 0
+    hooks = load_webhooks(conn)
+    if not hooks:
+        return 0
+    every = directory_view.all_stores(conn)
+    by_store: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_store.setdefault(str(row["store_id"]), []).append(row)
+    written = []
+    for hook in hooks:
+        watched = rule_stores(conn, hook, every)
+        for store_id, answered in by_store.items():
+            if store_id not in watched:
+                continue
+            name = directory_view.store_name(conn, store_id)
+            for start in range(0, len(answered), ANSWERS_PER_EVENT):
+                chunk = answered[start : start + ANSWERS_PER_EVENT]
+                event_id = str(uuid.uuid4())
+                payload = {
+                    "id": event_id,
+                    "type": "answers.created",
+                    "created_at": format_utc(now),
+                    "store": {"id": store_id, "name": name},
+                    "answers": [{name: row.get(name) for name in ANSWER_FIELDS} for row in chunk],
+                }
+                written.append(
+                    {
+                        "event_id": event_id,
+                        "event_type": "answers.created",
+                        "alert_id": None,
+                        "channel": "webhook",
+                        "target": hook.target.url,
+                        "secret_env": hook.target.secret_env,
+                        "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": format_utc(now),
+                        "next_attempt_at": format_utc(now),
+                    }
+                )
+    if written:
+        conn.execute(outbox.insert(), written)
+    return len(written)
+
+
+def _rules_by_store(conn: Connection, store_ids: Sequence[str] | None) -> dict[str, list[Rule]]:
+    rules = load_rules(conn)
+    every = directory_view.all_stores(conn)
+    wanted = set(every if store_ids is None else store_ids)
+    found: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for store in rule_stores(conn, rule, every) & wanted:
+            found.setdefault(store, []).append(rule)
+    return found
+
+
+def after_ingest(
+    db: CentralDB, rows: Sequence[Mapping[str, Any]], now: dt.datetime, late_after: dt.timedelta = LATE_AFTER
+) -> int:
+    """Evaluate the rules of the stores a batch touched, at each new answer's own time and at `now`. `rows`
+    are the inserted answers (store_id, question_id, created_at, ...). Returns the alerts opened."""
+    if not rows:
+        return 0
+    times: dict[str, set[dt.datetime]] = {}
+    for row in rows:
+        if row.get("suspect"):
+            continue
+        try:
+            times.setdefault(str(row["store_id"]), set()).add(parse_time(str(row["created_at"])))
+        except (ValueError, KeyError):
+            continue
+    if not times:
+        return 0
+    with db.reading() as conn:
+        by_store = _rules_by_store(conn, sorted(times))
+    opened = 0
+    for store_id, ends in times.items():
+        # A device's clock a little ahead must not move the window into the future.
+        opened += evaluate_store(
+            db, store_id, by_store.get(store_id, []), sorted(min(t, now) for t in ends), now, late_after
+        )
+    return opened
+
+
+def tick(db: CentralDB, now: dt.datetime, late_after: dt.timedelta = LATE_AFTER) -> int:
+    """Evaluate every rule for every store at `now`: absence rules (volume, devices), indices, and the
+    closing of alerts whose condition cleared."""
+    with db.reading() as conn:
+        by_store = _rules_by_store(conn, None)
+    return sum(
+        evaluate_store(db, store_id, rules, [], now, late_after) for store_id, rules in by_store.items()
+    )
+
+
+# -- reads and hand actions (the JSON API, the heartbeat) --------------------------------------------------
+
+PUBLIC = (
+    "id",
+    "rule",
+    "store_id",
+    "kind",
+    "status",
+    "opened_at",
+    "window_end",
+    "summary",
+    "late",
+    "acked_by",
+    "acked_at",
+    "ack_comment",
+    "closed_at",
+    "closed_by",
+)
+
+
+def _public(row: Any) -> dict[str, Any]:
+    data = {name: getattr(row, name) for name in PUBLIC}
+    data["late"] = bool(data["late"])
+    data["store"] = data.pop("store_id")
+    data["figures"] = json.loads(row.figures)
+    return data
+
+
+def list_alerts(
+    db: CentralDB, store: str | None, status: str | None, limit: int = 500
+) -> list[dict[str, Any]]:
+    query = select(alerts).order_by(alerts.c.opened_at.desc(), alerts.c.id).limit(limit)
+    if store:
+        query = query.where(alerts.c.store_id == store)
+    if status == "open":
+        query = query.where(alerts.c.closed_at.is_(None))
+    elif status:
+        query = query.where(alerts.c.status == status)
+    with db.reading() as conn:
+        return [_public(row) for row in conn.execute(query)]
+
+
+def open_alerts_of_store(db: CentralDB, store_id: str) -> list[dict[str, Any]]:
+    """What the kiosk's manager screen shows (sent with the heartbeat reply)."""
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(alerts.c.id, alerts.c.rule, alerts.c.opened_at, alerts.c.summary, alerts.c.status)
+            .where(alerts.c.store_id == store_id, alerts.c.closed_at.is_(None))
+            .order_by(alerts.c.opened_at)
+        )
+        return [
+            {"id": r.id, "rule": r.rule, "opened_at": r.opened_at, "summary": r.summary, "status": r.status}
+            for r in rows
+        ]
+
+
+def _rule_named(conn: Connection, name: str) -> Rule | None:
+    return next((rule for rule in load_rules(conn) if rule.name == name), None)
+
+
+def acknowledge(db: CentralDB, alert_id: str, who: str, comment: str, now: dt.datetime) -> dict[str, Any]:
+    comment = comment.strip()
+    if not comment or len(comment) > 2000:
+        raise AlertError(400, "an acknowledgement needs a comment of 1 to 2000 characters")
+    with db.writing() as conn:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            raise AlertError(404, f"no alert {alert_id!r}")
+        if row.closed_at is not None:
+            raise AlertError(409, "this alert is closed")
+        if row.status == "acknowledged":
+            raise AlertError(409, f"already acknowledged by {row.acked_by}")
+        values = {
+            "status": "acknowledged",
+            "acked_by": who,
+            "acked_at": format_utc(now),
+            "ack_comment": comment,
+        }
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+        enqueue(
+            conn,
+            _rule_named(conn, row.rule),
+            ACKED,
+            dict(row._mapping) | values,
+            directory_view.store_name(conn, row.store_id),
+            now,
+        )
+        return _public(conn.execute(select(alerts).where(alerts.c.id == alert_id)).one())
+
+
+def close_by_hand(db: CentralDB, alert_id: str, who: str, comment: str, now: dt.datetime) -> dict[str, Any]:
+    with db.writing() as conn:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            raise AlertError(404, f"no alert {alert_id!r}")
+        if row.closed_at is not None:
+            raise AlertError(409, "this alert is already closed")
+        by = f"{who}: {comment.strip()}"[:200] if comment.strip() else who
+        _close(conn, _rule_named(conn, row.rule), row, directory_view.store_name(conn, row.store_id), now, by)
+        return _public(conn.execute(select(alerts).where(alerts.c.id == alert_id)).one())
+
+
+def dead_letters(db: CentralDB, limit: int = 500) -> list[dict[str, Any]]:
+    from sync.central.alert_rules import Target
+
+    with db.reading() as conn:
+        rows = conn.execute(
+            select(outbox).where(outbox.c.status == "dead").order_by(outbox.c.seq).limit(limit)
+        )
+        return [
+            {
+                "seq": r.seq,
+                "event_id": r.event_id,
+                "type": r.event_type,
+                "alert_id": r.alert_id,
+                "channel": r.channel,
+                "target": Target(r.target).shown,
+                "attempts": r.attempts,
+                "created_at": r.created_at,
+                "last_error": r.last_error,
+            }
+            for r in rows
+        ]
+
+
+def retry_dead(db: CentralDB, seq: int, now: dt.datetime) -> None:
+    with db.writing() as conn:
+        done = conn.execute(
+            update(outbox)
+            .where(outbox.c.seq == seq, outbox.c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=format_utc(now))
+        ).rowcount
+    if not done:
+        raise AlertError(404, f"no dead letter {seq}")
