@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-# The lead re-chains this after 0002 (answer contract) and 0003 (dashboard) at merge.
 down_revision = "0003"
 branch_labels = None
 depends_on = None
