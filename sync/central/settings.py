@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sync.protocol import SERVER_MAX_BATCH
 
@@ -23,3 +24,35 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_inflated_bytes: int = 16 * 1024 * 1024
     max_export_page: int = 10_000
+    # -- follow-ups (docs/personal-data.md) --
+    # The base URL phones reach for /r/<token> (a head office on an intranet exposes only that path);
+    # None: kiosks use the URL they are paired with.
+    public_url: str | None = None
+    # Fernet keys for contact details, newest first (MultiFernet); empty: the phone page takes comments only.
+    contact_keys: tuple[str, ...] = field(default=(), repr=False)
+    contact_retention_days: int = 65
+    # Proxies whose X-Forwarded-For is believed (addresses or networks); none: the peer address is the client.
+    trusted_proxies: tuple[str, ...] = ()
+    # Phone page requests per client address per 10 minutes, and form posts per token per hour.
+    followup_limit_per_address: int = 60
+    followup_limit_per_token: int = 10
+    # How often the server process deletes expired contact details (0: never; `kiosk-central retention`).
+    retention_every_s: float = 3600
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def settings_from_env(db_url: str, **overrides: Any) -> Settings:
+    """Settings with the follow-up ones read from the environment (every server process reads the same):
+    KIOSK_CENTRAL_PUBLIC_URL, KIOSK_CENTRAL_CONTACT_KEY (comma-separated, newest first),
+    KIOSK_CENTRAL_TRUSTED_PROXIES (comma-separated), KIOSK_CENTRAL_CONTACT_RETENTION_DAYS."""
+    settings = Settings(
+        db_url=db_url,
+        public_url=(os.environ.get("KIOSK_CENTRAL_PUBLIC_URL") or "").strip().rstrip("/") or None,
+        contact_keys=_split(os.environ.get("KIOSK_CENTRAL_CONTACT_KEY")),
+        trusted_proxies=_split(os.environ.get("KIOSK_CENTRAL_TRUSTED_PROXIES")),
+        contact_retention_days=int(os.environ.get("KIOSK_CENTRAL_CONTACT_RETENTION_DAYS") or 65),
+    )
+    return replace(settings, **overrides)

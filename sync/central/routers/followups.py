@@ -1,0 +1,89 @@
+"""Follow-ups over the JSON API: the device's follow-up key, head office's inbox reads and status changes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.domain.followup_token import DEFAULT_TTL
+from sync.central import followups as fu
+from sync.central.deps import DB, Admin, AppSettings, Device
+from sync.central.service import CentralError, now_utc
+from sync.central.web.phone import contact_keys
+from sync.protocol import PROTOCOL_VERSION
+
+device_router = APIRouter(prefix="/api/v1/device", tags=["device"])
+router = APIRouter(prefix="/api/v1/followups", tags=["follow-ups"])
+
+
+@device_router.get(
+    "/followup",
+    summary="The device's follow-up key (signs its QR codes' tokens) and the public URL of the phone page",
+)
+def device_followup(who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+    key_id, secret = fu.device_key(db, who, now_utc())
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "key_id": key_id,
+        "secret": secret,
+        "public_url": settings.public_url,
+        "token_ttl_s": int(DEFAULT_TTL.total_seconds()),
+    }
+
+
+def followup_scope(admin: Admin) -> fu.Scope:
+    """What the caller may see: the one place to point at the dashboard's users and roles when they land.
+    For now an admin token sees every store, contact details included."""
+    return fu.Scope(actor=admin, stores=None, include_contact=True)
+
+
+Scope = Annotated[fu.Scope, Depends(followup_scope)]
+
+
+@router.get("", summary="Follow-ups, newest first, with the visit's answers (contact details if allowed)")
+def list_followups(
+    scope: Scope,
+    db: DB,
+    settings: AppSettings,
+    store: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[
+        list[str] | None,
+        Query(description="open, in_progress, contacted, resolved; repeat or comma-separate"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    wanted = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in fu.STATUSES]
+    if unknown:
+        raise CentralError(400, f"unknown status {unknown[0]!r}: one of {', '.join(fu.STATUSES)}")
+    return fu.list_followups(db, contact_keys(settings), scope, store=store, status=wanted, limit=limit)
+
+
+class FollowupChange(BaseModel):
+    status: str | None = Field(None, description="open, in_progress, contacted or resolved (forward only)")
+    note: str | None = Field(None, max_length=fu.MAX_NOTE)
+    assignee: str | None = Field(None, max_length=64, description="who handles it; empty text unassigns")
+
+
+@router.post(
+    "/{followup_id}", summary="Move a follow-up forward, assign it or add a note (who and when kept)"
+)
+async def change_followup(followup_id: str, change: FollowupChange, scope: Scope, db: DB) -> dict[str, Any]:
+    await run_in_threadpool(
+        lambda: fu.update_followup(
+            db,
+            scope,
+            followup_id,
+            status=change.status,
+            note=change.note,
+            assignee=change.assignee,
+            now=now_utc(),
+        )
+    )
+    # Without the contact: the answer to a change need not carry personal data.
+    plain = fu.Scope(scope.actor, scope.stores, include_contact=False)
+    found = await run_in_threadpool(lambda: fu.list_followups(db, None, plain, followup_id=followup_id))
+    return found[0]

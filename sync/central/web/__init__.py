@@ -1,0 +1,1 @@
+"""Head-office web pages (HTML); the phone page of follow-ups."""
