@@ -100,3 +100,18 @@ def load_pairing(data_dir: Path) -> Pairing:
         raise PairingError(f"{path}: incomplete pairing; run `kiosk pair URL TOKEN` again") from None
     check_url(pairing.url, pairing.allow_http)
     return pairing
+
+
+def write_private_json(path: Path, data: object) -> None:
+    """Write JSON atomically (fsync, rename), readable by the owner only: files that hold secrets."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

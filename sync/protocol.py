@@ -12,6 +12,7 @@ API_PREFIX: Final = "/api/v1"
 UPLOAD_PATH: Final = f"{API_PREFIX}/device/answers"
 HEARTBEAT_PATH: Final = f"{API_PREFIX}/device/heartbeat"
 CONFIG_PATH: Final = f"{API_PREFIX}/device/config"
+FOLLOWUP_PATH: Final = f"{API_PREFIX}/device/followup"
 
 # The kiosk's default batch; the server announces its own maximum in every upload answer.
 DEFAULT_BATCH: Final = 500

@@ -38,11 +38,13 @@ _TOKEN_TEXT = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class TokenError(Exception):
-    """The token cannot be used; `reason` is one of "malformed", "unknown_key", "forged", "expired"."""
+    """The token cannot be used; `reason` is "malformed", "forged" or "expired". An expired token's tag was
+    good, so its `claims` are given (the page can answer in the shopper's language)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, claims: FollowupClaims | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.claims = claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +97,12 @@ def verify_token(token: str, secret: bytes, now: dt.datetime) -> FollowupClaims:
     text = language.decode("ascii", "replace")
     if not _LANGUAGE.match(text):
         raise TokenError("malformed")
-    expires_at = dt.datetime.fromtimestamp(expires, dt.UTC)
-    if now >= expires_at:
-        raise TokenError("expired")
-    return FollowupClaims(key.hex(), str(uuid.UUID(bytes=visit)), text, expires_at)
+    claims = FollowupClaims(
+        key.hex(), str(uuid.UUID(bytes=visit)), text, dt.datetime.fromtimestamp(expires, dt.UTC)
+    )
+    if now >= claims.expires_at:
+        raise TokenError("expired", claims)
+    return claims
 
 
 def _unpack(token: str) -> tuple[int, bytes, bytes, bytes, int, bytes]:

@@ -11,8 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import __version__
 from sync.central.db import CentralDB
+from sync.central.personal import ContactKeyError, ContactKeys
 from sync.central.service import CentralError, add_admin, add_device, revoke_device, set_config
-from sync.central.settings import Settings, default_db_url
+from sync.central.settings import default_db_url, settings_from_env
 from sync.protocol import SERVER_MAX_BATCH
 
 db_option = click.option(
@@ -70,7 +71,8 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
 
     db = open_db(db_url)  # creates the tables once, before any worker starts
     if workers == 1:
-        uvicorn.run(create_app(Settings(db_url=db_url, max_batch=max_batch), db), host=host, port=port)
+        settings = settings_from_env(db_url, max_batch=max_batch)
+        uvicorn.run(create_app(settings, db), host=host, port=port)
         return
     db.dispose()
     os.environ["KIOSK_CENTRAL_DB"] = db_url
@@ -139,3 +141,86 @@ def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
     except CentralError as error:
         fail(f"{file}: {error}")
     click.echo(f"store {store_id}: configuration set (ETag {etag})")
+
+
+# -- personal data of follow-ups (docs/personal-data.md) ---------------------------------------------------
+
+
+def _contact_keys() -> ContactKeys:
+    try:
+        return ContactKeys(settings_from_env("").contact_keys)
+    except ContactKeyError as error:
+        fail(str(error))
+
+
+@main.command()
+@db_option
+@click.option(
+    "--days",
+    type=click.IntRange(1, 36_500),
+    default=None,
+    help="Keep contact details this many days [default: $KIOSK_CENTRAL_CONTACT_RETENTION_DAYS, else 65].",
+)
+def retention(db_url: str, days: int | None) -> None:
+    """Delete follow-up contact details older than the retention time (the comments stay).
+
+    Every server process also does it hourly; this command is for cron or a one-off run.
+    """
+    from sync.central.followups import purge_contacts
+    from sync.central.service import now_utc
+
+    keep = days or settings_from_env(db_url).contact_retention_days
+    deleted = purge_contacts(open_db(db_url), now_utc(), keep, actor="kiosk-central retention")
+    click.echo(f"{deleted} contact details older than {keep} days deleted")
+
+
+@main.command()
+@click.option("--contact", "address", required=True, help="The person's e-mail address or phone number.")
+@click.option("--by", "actor", default="kiosk-central erase", show_default=True, help="Who asks (audit).")
+@db_option
+def erase(address: str, actor: str, db_url: str) -> None:
+    """Delete every follow-up left with this e-mail address or phone number: contact, comment, notes.
+
+    Found through a keyed hash of the normalised address, so the contact key must be configured. An audit
+    entry records the follow-up ids and the count, never the address. Backups and messages already sent are
+    out of reach (docs/personal-data.md).
+    """
+    from sync.central.followups import erase_contact
+    from sync.central.personal import ContactError
+    from sync.central.service import now_utc
+
+    keys = _contact_keys()
+    try:
+        ids = erase_contact(open_db(db_url), keys, address, actor[:64], now_utc())
+    except ContactError as error:
+        fail(f"--contact: {error}: give an e-mail address or a phone number")
+    click.echo(
+        f"{len(ids)} follow-ups erased (audit entry written); backups and messages already sent are not reached"
+    )
+
+
+@main.command("rotate-contact-key")
+@click.option(
+    "--new-key", is_flag=True, help="Only print a new key to put first in KIOSK_CENTRAL_CONTACT_KEY."
+)
+@db_option
+def rotate_contact_key_cmd(new_key: bool, db_url: str) -> None:
+    """Re-encrypt every contact under the first key of KIOSK_CENTRAL_CONTACT_KEY.
+
+    Rotation: `--new-key` prints a key; put it first in KIOSK_CENTRAL_CONTACT_KEY (old keys after it) on
+    every server process and restart them; run this command; then drop the old keys.
+    """
+    from sync.central.followups import rotate_contact_key
+    from sync.central.personal import new_key as make_key
+    from sync.central.service import now_utc
+
+    if new_key:
+        click.echo(make_key())
+        return
+    keys = _contact_keys()
+    rotated, unreadable = rotate_contact_key(
+        open_db(db_url), keys, "kiosk-central rotate-contact-key", now_utc()
+    )
+    click.echo(f"{rotated} contacts re-encrypted under the newest key")
+    if unreadable:
+        fail(f"{unreadable} contacts could not be decrypted with any configured key (left as they were)", 1)

@@ -85,8 +85,9 @@ def device_key(db: CentralDB, who: DeviceIdentity, now: dt.datetime) -> tuple[st
                     created_at=format_utc(now),
                 )
                 .on_conflict_do_nothing(index_elements=["key_id"])
-            ).rowcount
-            if inserted:  # 32 random bits: a collision is rare, and then another id is drawn
+                .returning(followup_keys.c.key_id)
+            ).first()
+            if inserted is not None:  # 32 random bits: a collision is rare, and then another id is drawn
                 return key_id, secret
 
 
@@ -120,11 +121,13 @@ class Visit:
 
 
 class Refused(Exception):
-    """The phone page cannot take this request; `reason` picks the page shown (see the web router)."""
+    """The phone page cannot take this request; `reason` picks the page shown (see the web router), in
+    `language` when the token was genuine."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, language: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.language = language
 
 
 def resolve_token(db: CentralDB, token: str, now: dt.datetime) -> Visit:
@@ -153,7 +156,7 @@ def resolve_token(db: CentralDB, token: str, now: dt.datetime) -> Visit:
     try:
         claims = verify_token(token, secret, now)
     except TokenError as error:
-        raise Refused(error.reason) from None
+        raise Refused(error.reason, error.claims.language if error.claims else None) from None
     form_key = hmac.new(secret, b"kiosk-central form nonce", hashlib.sha256).digest()
     return Visit(str(row.store_id), str(row.device_id), claims, form_key)
 
@@ -276,8 +279,9 @@ def submit(
                 token_expires_at=format_utc(visit.claims.expires_at),
             )
             .on_conflict_do_nothing(index_elements=["store_id", "device_id", "session_id"])
-        ).rowcount
-        if not inserted:
+            .returning(followups.c.id)
+        ).first()
+        if inserted is None:
             raise Refused("used")
         if form.contact is not None and form.normalised is not None:
             if keys is None:

@@ -164,8 +164,8 @@ def show_form(token: str, request: Request, db: DB, settings: AppSettings) -> HT
     try:
         visit = fu.resolve_token(db, token, now)
     except fu.Refused as refused:
-        return refusal(refused.reason, guess)
-    lang = visit.language if visit.language in TEXTS else guess
+        return refusal(refused.reason, _language(refused.language, guess))
+    lang = _language(visit.language, guess)
     if fu.already_answered(db, visit):
         t = TEXTS[lang]
         return _render(200, lang, page="notice", heading=t["used_title"], message=t["used"], extra=None)
@@ -181,8 +181,8 @@ async def post_form(token: str, request: Request, db: DB, settings: AppSettings)
     try:
         visit = await run_in_threadpool(fu.resolve_token, db, token, now)
     except fu.Refused as refused:
-        return refusal(refused.reason, guess)
-    lang = visit.language if visit.language in TEXTS else guess
+        return refusal(refused.reason, _language(refused.language, guess))
+    lang = _language(visit.language, guess)
     allowed = await run_in_threadpool(
         fu.hit, db, fu.token_bucket(token), fu.TOKEN_WINDOW_S, settings.followup_limit_per_token, now
     )
@@ -216,6 +216,10 @@ async def post_form(token: str, request: Request, db: DB, settings: AppSettings)
     t = TEXTS[lang]
     extra = t["thanks_contact"] if checked.contact else None
     return _render(200, lang, page="notice", heading=t["thanks_title"], message=t["thanks"], extra=extra)
+
+
+def _language(wanted: str | None, fallback: str) -> str:
+    return wanted if wanted in TEXTS else fallback
 
 
 def _cross_site(request: Request, settings: Settings) -> bool:
