@@ -8,7 +8,7 @@ mistakes (400, shown again with what was typed). Nothing is stored for any of th
 Cross-site posts: the token in the URL is the capability (a site that does not know it cannot post for
 it), and on top of that a post must carry the nonce the form was served with (HMAC under the device's key,
 bound to the token, a few hours valid) and must not come from another origin (`Origin` / `Sec-Fetch-Site`).
-The page has no cookie, so there is no session to ride on; `Referrer-Policy: no-referrer` keeps the token
+The page has no cookie, so there is no session to ride on; `Referrer-Policy: same-origin` keeps the token
 out of other sites' logs, and the CSP forbids scripts, frames and posting elsewhere.
 """
 
@@ -43,7 +43,9 @@ TEMPLATES = Environment(
 MAX_FORM_BYTES = 16 * 1024
 HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin: the token never leaves in a Referer to another site, and a post to ourselves still carries
+    # its Origin (with no-referrer, Chromium sends `Origin: null`, which proves nothing).
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
@@ -226,8 +228,8 @@ def _cross_site(request: Request, settings: Settings) -> bool:
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         return True
     origin = request.headers.get("origin")
-    if origin is None:
-        return False  # older browsers send none on a same-origin post: the nonce still holds
+    if origin is None or origin == "null":
+        return False  # none (older browsers) or opaque: proves nothing either way; the nonce still holds
     allowed = {_origin(str(request.base_url))}
     if settings.public_url:
         allowed.add(_origin(settings.public_url))

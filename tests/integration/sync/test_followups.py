@@ -120,7 +120,7 @@ def test_a_shopper_leaves_a_comment_and_contact_stored_encrypted(
     page = phone_client.get(url)
     assert page.status_code == 200 and "Tell us more" in page.text and "<script" not in page.text
     assert (
-        page.headers["referrer-policy"] == "no-referrer"
+        page.headers["referrer-policy"] == "same-origin"
         and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     )
     done = phone_client.post(
