@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -449,3 +450,28 @@ def test_no_personal_data_in_the_logs(
     fu.erase_contact(central_db, ContactKeys((KEY,)), "zelda@example.org", "test", service.now_utc())
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "zelda" not in logged.lower() and "secret words" not in logged
+
+
+def _age_contacts(db: CentralDB, days: int) -> None:
+    old = (service.now_utc() - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with db.writing() as conn:
+        conn.execute(followup_contacts.update().values(created_at=old))
+
+
+def test_retention_runs_from_the_command_and_from_the_servers_ticker(
+    central_db: CentralDB, phone_client: TestClient
+) -> None:
+    link = link_for(central_db, BASE)
+    send(phone_client, visit_url(link)[1], comment="one", contact="a@b.example", consent="yes")
+    _age_contacts(central_db, 66)
+    result = CliRunner().invoke(central_main, ["retention", "--db", central_db.url], env={})
+    assert result.exit_code == 0 and "1 contact details older than 65 days deleted" in result.output
+    assert counts(central_db) == (1, 0, 0)
+
+    send(phone_client, visit_url(link)[1], comment="two", contact="c@d.example", consent="yes")
+    _age_contacts(central_db, 66)
+    with client_for(central_db, retention_every_s=0.05):  # the server process's own ticker
+        deadline = time.monotonic() + 10
+        while fu.count_contacts(central_db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert counts(central_db) == (2, 0, 0)
