@@ -53,6 +53,8 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
         version=__version__,
         description="Reference head-office API of the feedback kiosk; see docs/sync-protocol.md.",
     )
+    # A contact key that is not a Fernet key stops the server here (ContactKeyError), not at the first post.
+    phone.contact_keys(settings)
     app.state.settings = settings
     app.state.db = db or CentralDB(settings.db_url)
     # Upload answers list every id: gzip makes them about half as large on the wire.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,7 +13,7 @@ from kiosk import __version__
 from sync.central.db import CentralDB
 from sync.central.personal import ContactKeyError, ContactKeys
 from sync.central.service import CentralError, add_admin, add_device, revoke_device, set_config
-from sync.central.settings import default_db_url, settings_from_env
+from sync.central.settings import Settings, default_db_url, settings_from_env
 from sync.protocol import SERVER_MAX_BATCH
 
 db_option = click.option(
@@ -69,9 +69,9 @@ def serve(db_url: str, host: str, port: int, max_batch: int, workers: int) -> No
 
     from sync.central.app import create_app
 
+    settings = _settings(db_url, max_batch=max_batch)  # a bad setting stops here, before any worker starts
     db = open_db(db_url)  # creates the tables once, before any worker starts
     if workers == 1:
-        settings = settings_from_env(db_url, max_batch=max_batch)
         uvicorn.run(create_app(settings, db), host=host, port=port)
         return
     db.dispose()
@@ -146,9 +146,19 @@ def set_config_cmd(store_id: str, file: Path, db_url: str) -> None:
 # -- personal data of follow-ups (docs/personal-data.md) ---------------------------------------------------
 
 
+def _settings(db_url: str, **overrides: Any) -> Settings:
+    try:
+        settings = settings_from_env(db_url, **overrides)
+        if settings.contact_keys:
+            ContactKeys(settings.contact_keys)
+    except ValueError as error:  # ContactKeyError included
+        fail(str(error))
+    return settings
+
+
 def _contact_keys() -> ContactKeys:
     try:
-        return ContactKeys(settings_from_env("").contact_keys)
+        return ContactKeys(_settings("").contact_keys)
     except ContactKeyError as error:
         fail(str(error))
 
@@ -169,7 +179,7 @@ def retention(db_url: str, days: int | None) -> None:
     from sync.central.followups import purge_contacts
     from sync.central.service import now_utc
 
-    keep = days or settings_from_env(db_url).contact_retention_days
+    keep = days or _settings(db_url).contact_retention_days
     deleted = purge_contacts(open_db(db_url), now_utc(), keep, actor="kiosk-central retention")
     click.echo(f"{deleted} contact details older than {keep} days deleted")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sync.protocol import SERVER_MAX_BATCH
 
@@ -47,12 +48,21 @@ def _split(text: str | None) -> tuple[str, ...]:
 def settings_from_env(db_url: str, **overrides: Any) -> Settings:
     """Settings with the follow-up ones read from the environment (every server process reads the same):
     KIOSK_CENTRAL_PUBLIC_URL, KIOSK_CENTRAL_CONTACT_KEY (comma-separated, newest first),
-    KIOSK_CENTRAL_TRUSTED_PROXIES (comma-separated), KIOSK_CENTRAL_CONTACT_RETENTION_DAYS."""
+    KIOSK_CENTRAL_TRUSTED_PROXIES (comma-separated), KIOSK_CENTRAL_CONTACT_RETENTION_DAYS.
+    ValueError with a one-line reason for a value that cannot be used."""
+    public_url = (os.environ.get("KIOSK_CENTRAL_PUBLIC_URL") or "").strip().rstrip("/") or None
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"KIOSK_CENTRAL_PUBLIC_URL {public_url!r} is not an http(s) base URL")
+    days = os.environ.get("KIOSK_CENTRAL_CONTACT_RETENTION_DAYS") or "65"
+    if not days.isdigit() or not 1 <= int(days) <= 36_500:
+        raise ValueError(f"KIOSK_CENTRAL_CONTACT_RETENTION_DAYS {days!r} is not a number of days")
     settings = Settings(
         db_url=db_url,
-        public_url=(os.environ.get("KIOSK_CENTRAL_PUBLIC_URL") or "").strip().rstrip("/") or None,
+        public_url=public_url,
         contact_keys=_split(os.environ.get("KIOSK_CENTRAL_CONTACT_KEY")),
         trusted_proxies=_split(os.environ.get("KIOSK_CENTRAL_TRUSTED_PROXIES")),
-        contact_retention_days=int(os.environ.get("KIOSK_CENTRAL_CONTACT_RETENTION_DAYS") or 65),
+        contact_retention_days=int(days),
     )
     return replace(settings, **overrides)

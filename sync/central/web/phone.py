@@ -15,6 +15,7 @@ out of other sites' logs, and the CSP forbids scripts, frames and posting elsewh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,13 @@ REFUSALS = {
 
 
 def contact_keys(settings: Settings) -> ContactKeys | None:
-    return ContactKeys(settings.contact_keys) if settings.contact_keys else None
+    """The configured contact keys (checked when the app is made: `create_app`)."""
+    return _keys(settings.contact_keys) if settings.contact_keys else None
+
+
+@functools.lru_cache(maxsize=8)
+def _keys(keys: tuple[str, ...]) -> ContactKeys:
+    return ContactKeys(keys)
 
 
 def client_address(request: Request, settings: Settings) -> str:

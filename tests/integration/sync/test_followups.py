@@ -475,3 +475,18 @@ def test_retention_runs_from_the_command_and_from_the_servers_ticker(
         while fu.count_contacts(central_db) and time.monotonic() < deadline:
             time.sleep(0.05)
     assert counts(central_db) == (2, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"KIOSK_CENTRAL_CONTACT_KEY": "not-a-key"}, "must hold Fernet keys"),
+        ({"KIOSK_CENTRAL_PUBLIC_URL": "ftp://feedback.example.com"}, "is not an http(s) base URL"),
+        ({"KIOSK_CENTRAL_CONTACT_RETENTION_DAYS": "forever"}, "is not a number of days"),
+    ],
+)
+def test_a_bad_follow_up_setting_stops_the_server_with_a_reason(
+    central_db: CentralDB, env: dict[str, str], reason: str
+) -> None:
+    result = CliRunner().invoke(central_main, ["serve", "--db", central_db.url, "--port", "1"], env=env)
+    assert result.exit_code == 2 and reason in result.output and "Traceback" not in result.output
