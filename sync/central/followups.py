@@ -60,19 +60,16 @@ def device_key(db: CentralDB, who: DeviceIdentity, now: dt.datetime) -> tuple[st
                 devices.c.store_id == who.store_id, devices.c.device_id == who.device_id
             )
         ).scalar_one()
-        row = conn.execute(
-            select(followup_keys).where(
-                followup_keys.c.store_id == who.store_id, followup_keys.c.device_id == who.device_id
-            )
-        ).first()
-        if row is not None and row.token_id == token_id:
-            return str(row.key_id), str(row.secret)
-        conn.execute(
-            delete(followup_keys).where(
-                followup_keys.c.store_id == who.store_id, followup_keys.c.device_id == who.device_id
-            )
-        )
-        while True:
+        for _attempt in range(5):
+            row = conn.execute(
+                select(followup_keys).where(
+                    followup_keys.c.store_id == who.store_id, followup_keys.c.device_id == who.device_id
+                )
+            ).first()
+            if row is not None and row.token_id == token_id:
+                return str(row.key_id), str(row.secret)
+            if row is not None:  # made for an older pairing
+                conn.execute(delete(followup_keys).where(followup_keys.c.key_id == row.key_id))
             key_id, secret = secrets.token_hex(4), _b64(secrets.token_bytes(32))
             inserted = conn.execute(
                 db.insert(followup_keys)
@@ -84,11 +81,14 @@ def device_key(db: CentralDB, who: DeviceIdentity, now: dt.datetime) -> tuple[st
                     token_id=token_id,
                     created_at=format_utc(now),
                 )
-                .on_conflict_do_nothing(index_elements=["key_id"])
+                # Another request of the same device made its key first (then it is read above on the next
+                # turn), or the 32 random bits of the id collided (then another id is drawn).
+                .on_conflict_do_nothing()
                 .returning(followup_keys.c.key_id)
             ).first()
-            if inserted is not None:  # 32 random bits: a collision is rare, and then another id is drawn
+            if inserted is not None:
                 return key_id, secret
+    raise CentralError(503, "could not make a follow-up key; try again")
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -246,7 +246,8 @@ def check_form(form: Form, contacts_enabled: bool) -> CheckedForm:
 
 def _clean(text: str) -> str | None:
     # NUL is refused by PostgreSQL; lone surrogates cannot be stored as UTF-8: both come only from forgers.
-    value = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+    # Browsers send a textarea's line breaks as CRLF: one character each, as the page counted them.
+    value = text.replace("\r\n", "\n").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
     return value or None
 
 

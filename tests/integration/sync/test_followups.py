@@ -7,9 +7,11 @@ import datetime as dt
 import json
 import logging
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -490,3 +492,28 @@ def test_a_bad_follow_up_setting_stops_the_server_with_a_reason(
 ) -> None:
     result = CliRunner().invoke(central_main, ["serve", "--db", central_db.url, "--port", "1"], env=env)
     assert result.exit_code == 2 and reason in result.output and "Traceback" not in result.output
+
+
+def test_a_device_asking_for_its_key_many_times_at_once_gets_one_key(central_db: CentralDB) -> None:
+    for n in range(10):
+        service.add_device(central_db, "paris-01", f"till-{n}")
+        who = DeviceIdentity("paris-01", f"till-{n}")
+        start = threading.Barrier(6)
+
+        def ask(who: DeviceIdentity = who, start: threading.Barrier = start) -> tuple[str, str]:
+            start.wait()
+            return fu.device_key(central_db, who, service.now_utc())
+
+        with ThreadPoolExecutor(6) as pool:
+            keys = {f.result() for f in [pool.submit(ask) for _ in range(6)]}
+        assert len(keys) == 1
+
+
+def test_a_full_length_comment_with_line_breaks_is_taken(
+    central_db: CentralDB, phone_client: TestClient
+) -> None:
+    _session, url = visit_url(link_for(central_db, BASE), "fr")
+    text = ("é" * 99 + "\r\n") * 20  # 2000 characters as the page counts them, CRLF as browsers send
+    assert send(phone_client, url, comment=text).status_code == 200  # type: ignore[attr-defined]
+    with central_db.reading() as conn:
+        assert len(conn.execute(select(followups.c.comment)).scalar_one()) == 1999  # last break trimmed
