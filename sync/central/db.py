@@ -130,6 +130,8 @@ followups = Table(
     Column("session_id", String(36), nullable=False),
     Column("language", String(8), nullable=False),
     Column("comment", Text, nullable=True),
+    # The comment as searched (`followups.fold`: no case, no accents).
+    Column("comment_folded", Text, nullable=True),
     Column("status", String(16), nullable=False),
     Column("assignee", String(64), nullable=True),
     Column("created_at", String(32), nullable=False),

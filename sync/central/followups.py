@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -244,6 +245,13 @@ def check_form(form: Form, contacts_enabled: bool) -> CheckedForm:
     return CheckedForm(comment, name, contact, kind, normalised)
 
 
+def fold(text: str) -> str:
+    """The text as searched: case and accents dropped ("FERMÉE" and "fermee" meet), the same on SQLite
+    (whose lower() knows ASCII only) and PostgreSQL."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _clean(text: str) -> str | None:
     # NUL is refused by PostgreSQL; lone surrogates cannot be stored as UTF-8: both come only from forgers.
     # Browsers send a textarea's line breaks as CRLF: one character each, as the page counted them.
@@ -273,6 +281,7 @@ def submit(
                 session_id=visit.session_id,
                 language=visit.language,
                 comment=form.comment,
+                comment_folded=fold(form.comment) if form.comment else None,
                 status=OPEN,
                 assignee=None,
                 created_at=stamp,
@@ -349,10 +358,13 @@ def list_followups(
     store: str | None = None,
     status: Sequence[str] = (),
     followup_id: str | None = None,
+    search: str | None = None,
+    created_before: dt.datetime | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Follow-ups newest first, each with the visit's answers (whenever they synced) and, for a scope that
-    allows it, the contact details decrypted."""
+    allows it, the contact details decrypted. `search`: words the comment holds (any case);
+    `created_before`: only those made before (an open one older than N hours is waiting too long)."""
     query = select(followups).order_by(followups.c.created_at.desc(), followups.c.id).limit(limit)
     if store is not None:
         query = query.where(followups.c.store_id == store)
@@ -362,6 +374,11 @@ def list_followups(
         query = query.where(followups.c.status.in_(list(status)))
     if followup_id is not None:
         query = query.where(followups.c.id == followup_id)
+    if created_before is not None:
+        query = query.where(followups.c.created_at < format_utc(created_before))
+    for word in fold(search or "").split()[:5]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(followups.c.comment_folded.like(f"%{escaped}%", escape="\\"))
     with db.reading() as conn:
         rows = conn.execute(query).all()
         ids = [r.id for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -53,13 +54,27 @@ def list_followups(
         list[str] | None,
         Query(description="open, in_progress, contacted, resolved; repeat or comma-separate"),
     ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words the comment holds")] = None,
+    older_than_hours: Annotated[
+        int | None, Query(ge=0, le=100_000, description="only follow-ups made at least this long ago")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     wanted = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in fu.STATUSES]
     if unknown:
         raise CentralError(400, f"unknown status {unknown[0]!r}: one of {', '.join(fu.STATUSES)}")
-    return fu.list_followups(db, contact_keys(settings), scope, store=store, status=wanted, limit=limit)
+    before = None if older_than_hours is None else now_utc() - dt.timedelta(hours=older_than_hours)
+    return fu.list_followups(
+        db,
+        contact_keys(settings),
+        scope,
+        store=store,
+        status=wanted,
+        search=q,
+        created_before=before,
+        limit=limit,
+    )
 
 
 class FollowupChange(BaseModel):

@@ -211,6 +211,8 @@ async def post_form(token: str, request: Request, db: DB, settings: AppSettings)
     )
     if not fu.check_nonce(visit, token, fields.get("nonce", ""), now):
         return refusal("stale", lang)
+    if await run_in_threadpool(fu.already_answered, db, visit):
+        return refusal("used", lang)  # even with mistakes in the form: there is nothing left to correct
     store = await run_in_threadpool(_store_name, db, visit.store_id)
     keys = contact_keys(settings)
     try:

@@ -155,8 +155,9 @@ def test_a_shopper_leaves_a_comment_and_contact_stored_encrypted(
     assert ContactKeys((KEY,)).decrypt(contact.contact_enc) == "Ann.Example@Example.com"
     # A reload of the link says it is done; a second post is refused and stores nothing.
     assert "already received" in phone_client.get(url).text
-    again = phone_client.post(url, data=form(nonce_of(page.text), comment="again"))
-    assert again.status_code == 409 and "already received" in again.text
+    for fields in ({"comment": "again"}, {"contact": "not valid"}):
+        again = phone_client.post(url, data=form(nonce_of(page.text), **fields))
+        assert again.status_code == 409 and "already received" in again.text
     assert counts(central_db) == (1, 1, 0)
 
 
@@ -517,3 +518,34 @@ def test_a_full_length_comment_with_line_breaks_is_taken(
     assert send(phone_client, url, comment=text).status_code == 200  # type: ignore[attr-defined]
     with central_db.reading() as conn:
         assert len(conn.execute(select(followups.c.comment)).scalar_one()) == 1999  # last break trimmed
+
+
+def test_api_searches_comments_and_finds_those_waiting_too_long(
+    central_db: CentralDB, phone_client: TestClient
+) -> None:
+    admin = {"Authorization": f"Bearer {service.add_admin(central_db, 'ho')}"}
+    link = link_for(central_db, BASE)
+    for text in ("Caisse 3 FERMÉE", "Personne au rayon", "100% déçu_e"):
+        send(phone_client, visit_url(link)[1], comment=text)
+
+    def comments(query: str) -> list[str]:
+        response = phone_client.get(f"/api/v1/followups?{query}", headers=admin)
+        assert response.status_code == 200, response.text
+        return sorted(item["comment"] for item in response.json())
+
+    assert comments("q=fermée") == ["Caisse 3 FERMÉE"]
+    assert comments("q=caisse%203") == ["Caisse 3 FERMÉE"]
+    assert comments("q=fermee") == ["Caisse 3 FERMÉE"]  # accents and case left aside
+    assert comments("q=%25") == ["100% déçu_e"]  # % and _ are letters here, not patterns
+    assert comments("q=u_e") == ["100% déçu_e"]
+    assert comments("q=absent") == []
+    with central_db.writing() as conn:
+        conn.execute(
+            followups.update()
+            .where(followups.c.comment == "Personne au rayon")
+            .values(
+                created_at=(service.now_utc() - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            )
+        )
+    assert comments("status=open&older_than_hours=24") == ["Personne au rayon"]
+    assert len(comments("older_than_hours=0")) == 3

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("session_id", sa.String(36), nullable=False),
         sa.Column("language", sa.String(8), nullable=False),
         sa.Column("comment", sa.Text, nullable=True),
+        sa.Column("comment_folded", sa.Text, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("assignee", sa.String(64), nullable=True),
         sa.Column("created_at", sa.String(32), nullable=False),
