@@ -214,7 +214,7 @@ def test_posts_from_elsewhere_or_without_the_forms_nonce_are_refused(
     assert site.status_code == 403
     assert phone_client.post(url, data={"comment": "no nonce"}).status_code == 403
     assert phone_client.post(url, data=form("1.deadbeef", comment="x")).status_code == 403
-    big = phone_client.post(url, data=form(nonce, comment="x" * 20_000))
+    big = phone_client.post(url, data=form(nonce, comment="x" * 70_000))
     assert big.status_code == 413
     assert counts(central_db) == (0, 0, 0)
     ok = phone_client.post(url, data=form(nonce, comment="x"), headers={"Origin": BASE})
