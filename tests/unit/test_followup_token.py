@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from kiosk.domain.followup_token import (
@@ -57,11 +57,11 @@ def test_any_altered_character_is_refused(
 def test_another_devices_secret_is_refused(
     secret: bytes, other: bytes, key_id: str, session: str, now: dt.datetime
 ) -> None:
+    assume(other != secret)
     token = make_token(secret, key_id, session, "en", now)
-    if other != secret:
-        with pytest.raises(TokenError) as refused:
-            verify_token(token, other, now)
-        assert refused.value.reason == "forged"
+    with pytest.raises(TokenError) as refused:
+        verify_token(token, other, now)
+    assert refused.value.reason == "forged"
 
 
 @given(secrets_, key_ids, sessions, instants, ttls, st.integers(0, 10**8))
