@@ -38,7 +38,7 @@ from sync.central.db import (
     rate_limits,
 )
 from sync.central.personal import MAX_NAME, ContactError, ContactKeys, InvalidToken, normalise_contact
-from sync.central.service import CentralError, DeviceIdentity
+from sync.central.service import CentralError, DeviceIdentity, storable
 
 OPEN, IN_PROGRESS, CONTACTED, RESOLVED = "open", "in_progress", "contacted", "resolved"
 STATUSES = (OPEN, IN_PROGRESS, CONTACTED, RESOLVED)
@@ -183,7 +183,8 @@ def form_nonce(visit: Visit, token: str, now: dt.datetime) -> str:
 
 def check_nonce(visit: Visit, token: str, nonce: str, now: dt.datetime) -> bool:
     issued, _, mac = nonce.partition(".")
-    if not issued.isdigit() or len(issued) > 12:
+    # isdigit() takes other scripts' digits, and compare_digest refuses non-ASCII text (a TypeError: a 500).
+    if not (issued.isascii() and issued.isdigit() and mac.isascii()) or len(issued) > 12:
         return False
     expected = hmac.new(visit.form_key, f"{token}.{issued}".encode(), hashlib.sha256).hexdigest()[:32]
     age = now.timestamp() - int(issued)
@@ -487,6 +488,10 @@ def update_followup(
         raise CentralError(400, "an assignee is at most 64 characters")
     if status is None and note is None and assignee is None:
         raise CentralError(400, "nothing to change: give status, note or assignee")
+    if any(storable(text) != text for text in (followup_id, note or "", assignee or "")):
+        raise CentralError(400, "texts must hold no NUL nor lone surrogates")
+    if len(followup_id) > 36:
+        raise CentralError(404, f"no follow-up {followup_id[:40]!r}")
     with db.writing() as conn:
         row = conn.execute(select(followups).where(followups.c.id == followup_id)).first()
         if row is None or (scope.stores is not None and row.store_id not in scope.stores):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.followup_token import DEFAULT_TTL
 from sync.central import followups as fu
+from sync.central.bodies import read_json_body
 from sync.central.deps import DB, Admin, AppSettings, Device
-from sync.central.service import CentralError, now_utc
+from sync.central.service import CentralError, now_utc, storable
 from sync.central.web.phone import contact_keys
-from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PROTOCOL_VERSION, request_body
 
 device_router = APIRouter(prefix="/api/v1/device", tags=["device"])
 router = APIRouter(prefix="/api/v1/followups", tags=["follow-ups"])
@@ -60,6 +60,9 @@ def list_followups(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
+    if any(storable(text) != text for text in (store or "", q or "")):
+        # PostgreSQL refuses NUL, and a lone surrogate is not UTF-8: both were a 500.
+        raise CentralError(400, "store and q must be text without NUL or lone surrogates")
     wanted = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in fu.STATUSES]
     if unknown:
@@ -77,25 +80,45 @@ def list_followups(
     )
 
 
-class FollowupChange(BaseModel):
-    status: str | None = Field(None, description="open, in_progress, contacted or resolved (forward only)")
-    note: str | None = Field(None, max_length=fu.MAX_NOTE)
-    assignee: str | None = Field(None, max_length=64, description="who handles it; empty text unassigns")
+CHANGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "status": {"type": "string", "enum": list(fu.STATUSES), "description": "forward only"},
+        "note": {"type": "string", "maxLength": fu.MAX_NOTE},
+        "assignee": {
+            "type": "string",
+            "maxLength": 64,
+            "description": "who handles it; empty text unassigns",
+        },
+    },
+}
+
+
+def _text_field(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise CentralError(400, f"{name} must be a text")
+    return value
 
 
 @router.post(
-    "/{followup_id}", summary="Move a follow-up forward, assign it or add a note (who and when kept)"
+    "/{followup_id}",
+    summary="Move a follow-up forward, assign it or add a note (who and when kept)",
+    openapi_extra=request_body(CHANGE_SCHEMA),
 )
-async def change_followup(followup_id: str, change: FollowupChange, scope: Scope, db: DB) -> dict[str, Any]:
+async def change_followup(
+    followup_id: str, request: Request, scope: Scope, db: DB, settings: AppSettings
+) -> dict[str, Any]:
+    # Read here rather than by a pydantic model: FastAPI's 422 echoes the input, and a lone surrogate in it
+    # made that answer a 500.
+    body = await read_json_body(request, settings)
+    if not isinstance(body, dict) or set(body) - {"status", "note", "assignee"}:
+        raise CentralError(400, "expected an object with status, note and/or assignee")
+    status, note, assignee = (_text_field(body, name) for name in ("status", "note", "assignee"))
     await run_in_threadpool(
         lambda: fu.update_followup(
-            db,
-            scope,
-            followup_id,
-            status=change.status,
-            note=change.note,
-            assignee=change.assignee,
-            now=now_utc(),
+            db, scope, followup_id, status=status, note=note, assignee=assignee, now=now_utc()
         )
     )
     # Without the contact: the answer to a change need not carry personal data.

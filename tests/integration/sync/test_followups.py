@@ -213,7 +213,8 @@ def test_posts_from_elsewhere_or_without_the_forms_nonce_are_refused(
     site = phone_client.post(url, data=form(nonce, comment="x"), headers={"Sec-Fetch-Site": "cross-site"})
     assert site.status_code == 403
     assert phone_client.post(url, data={"comment": "no nonce"}).status_code == 403
-    assert phone_client.post(url, data=form("1.deadbeef", comment="x")).status_code == 403
+    for bad in ("1.deadbeef", "1.é", "١٢.x", ""):
+        assert phone_client.post(url, data=form(bad, comment="x")).status_code == 403
     big = phone_client.post(url, data=form(nonce, comment="x" * 70_000))
     assert big.status_code == 413
     assert counts(central_db) == (0, 0, 0)
@@ -549,3 +550,22 @@ def test_api_searches_comments_and_finds_those_waiting_too_long(
         )
     assert comments("status=open&older_than_hours=24") == ["Personne au rayon"]
     assert len(comments("older_than_hours=0")) == 3
+
+
+def test_api_refuses_nul_and_lone_surrogates_with_a_400(
+    central_db: CentralDB, phone_client: TestClient
+) -> None:
+    admin = {"Authorization": f"Bearer {service.add_admin(central_db, 'ho')}"}
+    _session, url = visit_url(link_for(central_db, BASE))
+    send(phone_client, url, comment="x")
+    followup_id = phone_client.get("/api/v1/followups", headers=admin).json()[0]["id"]
+    for query in ("store=a%00b", "q=a%00"):
+        assert phone_client.get(f"/api/v1/followups?{query}", headers=admin).status_code == 400
+    for body in (b'{"note": "a\\u0000b"}', b'{"assignee": "\\ud800"}'):
+        response = phone_client.post(
+            f"/api/v1/followups/{followup_id}",
+            content=body,
+            headers={**admin, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400, response.text
+    assert phone_client.post("/api/v1/followups/a%00b", json={"note": "x"}, headers=admin).status_code == 400
