@@ -13,11 +13,14 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from starlette.requests import Request
 
@@ -569,3 +572,26 @@ def test_api_refuses_nul_and_lone_surrogates_with_a_400(
         )
         assert response.status_code == 400, response.text
     assert phone_client.post("/api/v1/followups/a%00b", json={"note": "x"}, headers=admin).status_code == 400
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["comment", "name", "contact", "consent", "nonce", "other"]),
+        st.text(max_size=300),
+        max_size=6,
+    ),
+    token=st.one_of(st.just("valid"), st.text(min_size=1, max_size=80).filter(lambda t: "/" not in t)),
+)
+def test_any_form_or_token_gets_a_page_never_a_500(
+    central_db: CentralDB, fields: dict[str, str], token: str
+) -> None:
+    with client_for(central_db, followup_limit_per_address=10**6, followup_limit_per_token=10**6) as client:
+        if token == "valid":
+            url = visit_url(link_for(central_db, BASE))[1]
+            fields.setdefault("nonce", nonce_of(client.get(url).text))
+        else:
+            url = f"{BASE}/r/{quote(token, safe='')}"
+        response = client.post(url, data=fields)
+    assert response.status_code < 500
+    assert response.headers["content-type"].startswith("text/html") or response.status_code in (404, 405)
