@@ -15,7 +15,7 @@ import requests
 from kiosk import __version__
 from sync.pairing import Pairing
 from sync.planner import HttpReply, TransportFailure
-from sync.protocol import CONFIG_PATH, HEARTBEAT_PATH, UPLOAD_PATH, WHOAMI_PATH
+from sync.protocol import CONFIG_PATH, FOLLOWUP_PATH, HEARTBEAT_PATH, UPLOAD_PATH, WHOAMI_PATH
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds: a hung server must not block the job forever
 
@@ -94,6 +94,9 @@ class CentralClient:
     def get_config(self, etag: str | None) -> HttpReply | TransportFailure:
         headers = {"If-None-Match": etag} if etag else {}
         return self._send("GET", CONFIG_PATH, headers=headers)
+
+    def get_followup(self) -> HttpReply | TransportFailure:
+        return self._send("GET", FOLLOWUP_PATH)
 
 
 def _short(error: Exception) -> str:

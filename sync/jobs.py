@@ -27,6 +27,7 @@ from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
 from kiosk.storage import ResponseStore
 from sync.client import CentralClient
+from sync.followup import FollowupLink, FollowupReplyError, read_followup_reply, save_followup_link
 from sync.heartbeat import send_heartbeat
 from sync.outbox import Outbox, SyncStatus, read_status
 from sync.pairing import PairingError, load_pairing
@@ -37,7 +38,7 @@ from sync.uploader import Clock, DrainResult, drain
 
 log = logging.getLogger(__name__)
 
-JOB_IDS = ("sync-upload", "sync-heartbeat", "sync-config", "sync-scores", "sync-retention")
+JOB_IDS = ("sync-upload", "sync-heartbeat", "sync-config", "sync-scores", "sync-retention", "sync-followup")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,23 @@ class SyncJobs:
             self.on_config(config)
         return config
 
+    def pull_followup(self) -> FollowupLink | None:
+        """Fetch this device's follow-up key and public URL (kept in followup.json, mode 0600)."""
+        try:
+            pairing = load_pairing(self.data_dir)
+            with self._client() as client:
+                reply = client.get_followup()
+            if not isinstance(reply, HttpReply) or reply.status != 200:
+                return None  # an older head office (404) or unreachable: no QR code until it answers
+            link = read_followup_reply(reply.body, pairing)
+            save_followup_link(self.data_dir, link)
+            return link
+        except PairingError:
+            return None  # not paired: nothing to fetch
+        except FollowupReplyError as error:
+            log.warning("%s", error)
+            return None
+
     def refresh_scores(self) -> dict[str, Any]:
         """Yesterday and today, store-local. Yesterday is always recomputed, so the first run after local
         midnight gives its final figures (`final_through`), and today's figures are at most one interval old.
@@ -233,6 +251,7 @@ def start_scheduler(
         ("sync-config", jobs.pull_config, settings.config_every_s, 30),
         ("sync-scores", jobs.refresh_scores, settings.scores_every_s, 1),
         ("sync-retention", jobs.retention, settings.retention_every_s, 600),
+        ("sync-followup", jobs.pull_followup, settings.config_every_s, 20),
     ]
     for job_id, func, every, first in schedule:
         scheduler.add_job(

@@ -129,3 +129,18 @@ def exchange_code(
         detail = body.get("detail") if isinstance(body, dict) else None
         raise PairingError(f"head office refused the code: {detail or f'HTTP {reply.status_code}'}")
     return str(body["token"])
+
+
+def write_private_json(path: Path, data: object) -> None:
+    """Write JSON atomically (fsync, rename), readable by the owner only: files that hold secrets."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ UPLOAD_PATH: Final = f"{API_PREFIX}/device/answers"
 HEARTBEAT_PATH: Final = f"{API_PREFIX}/device/heartbeat"
 CONFIG_PATH: Final = f"{API_PREFIX}/device/config"
 WHOAMI_PATH: Final = f"{API_PREFIX}/device/whoami"
+FOLLOWUP_PATH: Final = f"{API_PREFIX}/device/followup"
 
 # The kiosk's default batch; the server announces its own maximum in every upload answer.
 DEFAULT_BATCH: Final = 500

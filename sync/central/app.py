@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,17 +14,22 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
 from kiosk import __version__
 from sync.central.alerts import AlertError
 from sync.central.db import CentralDB
 from sync.central.deps import LoginRequired
+from sync.central.followups import purge_contacts
 from sync.central.notify import Background, ChannelNotifier, Notifier
-from sync.central.routers import admin, alerts, device, enrol, reports
-from sync.central.service import CentralError
+from sync.central.routers import admin, alerts, device, enrol, followups, reports
+from sync.central.service import CentralError, now_utc
 from sync.central.sessions import Signer
-from sync.central.settings import Settings, alert_settings_from_env, secret_key_for
+from sync.central.settings import Settings, secret_key_for, settings_from_env
+from sync.central.web import phone
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().with_name("static")
 
@@ -45,6 +52,18 @@ SWAGGER_FILES = {
 }
 
 
+async def retention_ticker(db: CentralDB, settings: Settings) -> None:
+    """Delete expired contact details now and then (every process may: the delete is idempotent)."""
+    while True:
+        await asyncio.sleep(settings.retention_every_s)
+        try:
+            deleted = await run_in_threadpool(purge_contacts, db, now_utc(), settings.contact_retention_days)
+            if deleted:
+                log.info("retention: %d contact details deleted", deleted)
+        except Exception:
+            log.exception("retention of contact details failed; next try in %s s", settings.retention_every_s)
+
+
 def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifier | None = None) -> FastAPI:
     """The app; with `settings.background` its lifespan also runs the delivery worker and the alert ticker
     (`notifier`: the adapter they send with; by default the real channels with these settings)."""
@@ -55,9 +74,14 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
         if settings.background:
             background = Background(app.state.db, notifier or ChannelNotifier(settings), settings).start()
         app.state.background = background
+        task = None
+        if settings.retention_every_s > 0:
+            task = asyncio.create_task(retention_ticker(app.state.db, settings))
         try:
             yield
         finally:
+            if task is not None:
+                task.cancel()
             if background is not None:
                 background.stop()
 
@@ -73,6 +97,8 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
     )
     if not settings.secret_key:
         settings = replace(settings, secret_key=secret_key_for(settings.db_url))
+    # A contact key that is not a Fernet key stops the server here (ContactKeyError), not at the first post.
+    phone.contact_keys(settings)
     app.state.settings = settings
     app.state.db = db or CentralDB(settings.db_url)
     app.state.signer = Signer(settings.secret_key)
@@ -97,6 +123,9 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
     app.include_router(web_exports.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(alerts.router)
+    app.include_router(followups.device_router)
+    app.include_router(followups.router)
+    app.include_router(phone.router)
 
     @app.exception_handler(CentralError)
     async def central_error(request: Request, error: CentralError) -> Response:
@@ -144,12 +173,7 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
 def create_app_from_env() -> FastAPI:
     """The app for `kiosk-central serve --workers N`: each worker process builds its own from the env."""
     max_batch = os.environ.get("KIOSK_CENTRAL_MAX_BATCH")
-    settings = Settings(
-        db_url=os.environ["KIOSK_CENTRAL_DB"],
-        secure_cookies=bool(os.environ.get("KIOSK_CENTRAL_SECURE_COOKIES")),
-        background=True,
-        **alert_settings_from_env(),
-    )
+    settings = settings_from_env(os.environ["KIOSK_CENTRAL_DB"], background=True)
     if max_batch:
         settings = replace(settings, max_batch=int(max_batch))
     return create_app(settings)

@@ -13,8 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk import __version__
 from sync.central.db import CentralDB, normalise_url
 from sync.central.export import FORMATS, Format, count, export_to, raise_answer_numbers
+from sync.central.personal import ContactKeyError, ContactKeys
 from sync.central.service import CentralError, add_admin, add_device, check_id, revoke_device, set_config
-from sync.central.settings import Settings, alert_settings_from_env, default_db_url
+from sync.central.settings import Settings, default_db_url, settings_from_env
 from sync.protocol import SERVER_MAX_BATCH
 
 db_option = click.option(
@@ -66,7 +67,10 @@ def main() -> None:
     "--trusted-proxy",
     "trusted_proxies",
     multiple=True,
-    help="Address of a reverse proxy whose X-Forwarded-For/-Proto to believe (repeat; default: none).",
+    help=(
+        "Address of a reverse proxy whose X-Forwarded-For/-Proto to believe (repeat; default: "
+        "$KIOSK_CENTRAL_TRUSTED_PROXIES, comma-separated, else none)."
+    ),
 )
 def serve(
     db_url: str, host: str, port: int, max_batch: int, workers: int, trusted_proxies: tuple[str, ...]
@@ -88,6 +92,9 @@ def serve(
         secret_key_for(db_url)  # the session key: from the environment, or made once next to SQLite
     except (SecretKeyMissing, OSError) as error:
         fail(f"no session key: {error}")
+    # A bad setting stops here, before any worker starts; this process delivers notifications too.
+    settings = _settings(db_url, max_batch=max_batch, background=True)
+    trusted_proxies = trusted_proxies or settings.trusted_proxies
     db = open_db(db_url)  # creates the tables once, before any worker starts
     # After a restore from a dump, numbers restart above any handed out before it (sync/central/export.py).
     raise_answer_numbers(db)
@@ -97,7 +104,6 @@ def serve(
     if trusted_proxies:
         proxy["forwarded_allow_ips"] = ",".join(trusted_proxies)
     if workers == 1:
-        settings = Settings(db_url=db_url, max_batch=max_batch, background=True, **alert_settings_from_env())
         uvicorn.run(create_app(settings, db), host=host, port=port, **proxy)
         return
     db.dispose()
@@ -414,6 +420,26 @@ def set_alerts_cmd(file: Path, db_url: str) -> None:
     click.echo(f"{count} alert rules set" + (f", {removed} removed" if removed else ""))
 
 
+# -- personal data of follow-ups (docs/personal-data.md) ---------------------------------------------------
+
+
+def _settings(db_url: str, **overrides: Any) -> Settings:
+    try:
+        settings = settings_from_env(db_url, **overrides)
+        if settings.contact_keys:
+            ContactKeys(settings.contact_keys)
+    except ValueError as error:  # ContactKeyError included
+        fail(str(error))
+    return settings
+
+
+def _contact_keys() -> ContactKeys:
+    try:
+        return ContactKeys(_settings("").contact_keys)
+    except ContactKeyError as error:
+        fail(str(error))
+
+
 @main.command()
 @db_option
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
@@ -431,7 +457,7 @@ def deliver(db_url: str, once: bool) -> None:
     from sync.central.notify import Background, ChannelNotifier, deliver_due, utc_now
 
     db = open_db(db_url)
-    settings = Settings(db_url=db_url, **alert_settings_from_env())
+    settings = _settings(db_url)
     notifier = ChannelNotifier(settings)
     if once:
         click.echo(f"{deliver_due(db, notifier, utc_now)} delivery attempts")
@@ -493,3 +519,76 @@ def replay(file: Path, store_id: str, start: str, end: str, db_url: str) -> None
     for result in results:
         for line in describe(result, tz):
             click.echo(line)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--days",
+    type=click.IntRange(1, 36_500),
+    default=None,
+    help="Keep contact details this many days [default: $KIOSK_CENTRAL_CONTACT_RETENTION_DAYS, else 65].",
+)
+def retention(db_url: str, days: int | None) -> None:
+    """Delete follow-up contact details older than the retention time (the comments stay).
+
+    Every server process also does it hourly; this command is for cron or a one-off run.
+    """
+    from sync.central.followups import purge_contacts
+    from sync.central.service import now_utc
+
+    keep = days or _settings(db_url).contact_retention_days
+    deleted = purge_contacts(open_db(db_url), now_utc(), keep, actor="kiosk-central retention")
+    click.echo(f"{deleted} contact details older than {keep} days deleted")
+
+
+@main.command()
+@click.option("--contact", "address", required=True, help="The person's e-mail address or phone number.")
+@click.option("--by", "actor", default="kiosk-central erase", show_default=True, help="Who asks (audit).")
+@db_option
+def erase(address: str, actor: str, db_url: str) -> None:
+    """Delete every follow-up left with this e-mail address or phone number: contact, comment, notes.
+
+    Found through a keyed hash of the normalised address, so the contact key must be configured. An audit
+    entry records the follow-up ids and the count, never the address. Backups and messages already sent are
+    out of reach (docs/personal-data.md).
+    """
+    from sync.central.followups import erase_contact
+    from sync.central.personal import ContactError
+    from sync.central.service import now_utc
+
+    keys = _contact_keys()
+    try:
+        ids = erase_contact(open_db(db_url), keys, address, actor[:64], now_utc())
+    except ContactError as error:
+        fail(f"--contact: {error}: give an e-mail address or a phone number")
+    click.echo(
+        f"{len(ids)} follow-ups erased (audit entry written); backups and messages already sent are not reached"
+    )
+
+
+@main.command("rotate-contact-key")
+@click.option(
+    "--new-key", is_flag=True, help="Only print a new key to put first in KIOSK_CENTRAL_CONTACT_KEY."
+)
+@db_option
+def rotate_contact_key_cmd(new_key: bool, db_url: str) -> None:
+    """Re-encrypt every contact under the first key of KIOSK_CENTRAL_CONTACT_KEY.
+
+    Rotation: `--new-key` prints a key; put it first in KIOSK_CENTRAL_CONTACT_KEY (old keys after it) on
+    every server process and restart them; run this command; then drop the old keys.
+    """
+    from sync.central.followups import rotate_contact_key
+    from sync.central.personal import new_key as make_key
+    from sync.central.service import now_utc
+
+    if new_key:
+        click.echo(make_key())
+        return
+    keys = _contact_keys()
+    rotated, unreadable = rotate_contact_key(
+        open_db(db_url), keys, "kiosk-central rotate-contact-key", now_utc()
+    )
+    click.echo(f"{rotated} contacts re-encrypted under the newest key")
+    if unreadable:
+        fail(f"{unreadable} contacts could not be decrypted with any configured key (left as they were)", 1)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     inspect,
@@ -221,6 +222,89 @@ login_throttle = Table(
     Column("address", String(64), primary_key=True),
     Column("window_start", String(32), nullable=False),
     Column("failures", Integer, nullable=False),
+)
+
+# -- follow-ups (revision 0005): the shopper's comment and, apart, their contact details -------------------
+
+# One follow-up key (HMAC secret) per device: the kiosk signs the tokens of its QR codes with it.
+followup_keys = Table(
+    "followup_keys",
+    metadata,
+    Column("key_id", String(8), primary_key=True),
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("secret", String(64), nullable=False),
+    # The device token the key was made for: a new pairing (a new token) gets a new key.
+    Column("token_id", String(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("store_id", "device_id", name="followup_keys_device"),
+    ForeignKeyConstraint(["store_id", "device_id"], ["devices.store_id", "devices.device_id"]),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("comment", Text, nullable=True),
+    # The comment as searched (`followups.fold`: no case, no accents).
+    Column("comment_folded", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("assignee", String(64), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("token_expires_at", String(32), nullable=False),
+    # One follow-up per visit, hence per token: the constraint decides, never a check-then-insert.
+    UniqueConstraint("store_id", "device_id", "session_id", name="followups_visit"),
+)
+# The visit's answers beside its follow-up, whether they synced before or after it.
+Index("answers_store_session", answers.c.store_id, answers.c.session_id)
+Index("followups_store_status", followups.c.store_id, followups.c.status, followups.c.created_at)
+
+# Personal data lives here only, encrypted (Fernet); `contact_hash` (HMAC of the normalised address) finds a
+# person's rows for erasure without decrypting every row.
+followup_contacts = Table(
+    "followup_contacts",
+    metadata,
+    Column("followup_id", String(36), primary_key=True),
+    Column("name_enc", Text, nullable=True),
+    Column("contact_enc", Text, nullable=False),
+    Column("contact_kind", String(8), nullable=False),
+    Column("contact_hash", String(64), nullable=False),
+    Column("consent_version", String(32), nullable=False),
+    Column("consent_text", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    ForeignKeyConstraint(["followup_id"], ["followups.id"], ondelete="CASCADE"),
+)
+Index("followup_contacts_hash", followup_contacts.c.contact_hash)
+Index("followup_contacts_created", followup_contacts.c.created_at)
+
+# Who moved a follow-up, when, and the note they wrote.
+followup_events = Table(
+    "followup_events",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("followup_id", String(36), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("status", String(16), nullable=True),
+    Column("assignee", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    ForeignKeyConstraint(["followup_id"], ["followups.id"], ondelete="CASCADE"),
+)
+Index("followup_events_followup", followup_events.c.followup_id, followup_events.c.seq)
+
+# Counters of fixed windows, in the database so that a limit holds across several server processes.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", String(80), nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+    PrimaryKeyConstraint("bucket", "window_start"),
 )
 
 audit_log = Table(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sync.protocol import SERVER_MAX_BATCH
 
@@ -44,6 +45,21 @@ class Settings:
     alert_tick_s: float = 30.0
     delivery_poll_s: float = 1.0
     late_after_hours: float = 24.0
+
+    # -- follow-ups (docs/personal-data.md) --
+    # The base URL phones reach for /r/<token> (a head office on an intranet exposes only that path);
+    # None: kiosks use the URL they are paired with.
+    public_url: str | None = None
+    # Fernet keys for contact details, newest first (MultiFernet); empty: the phone page takes comments only.
+    contact_keys: tuple[str, ...] = field(default=(), repr=False)
+    contact_retention_days: int = 65
+    # Proxies whose X-Forwarded-For is believed (addresses or networks); none: the peer address is the client.
+    trusted_proxies: tuple[str, ...] = ()
+    # Phone page requests per client address per 10 minutes, and form posts per token per hour.
+    followup_limit_per_address: int = 60
+    followup_limit_per_token: int = 10
+    # How often the server process deletes expired contact details (0: never; `kiosk-central retention`).
+    retention_every_s: float = 3600
 
 
 SECRET_ENV = "KIOSK_CENTRAL_SECRET_KEY"
@@ -98,3 +114,32 @@ def alert_settings_from_env() -> dict[str, Any]:
         if env.get(name):
             found[key] = float(env[name])
     return found
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def settings_from_env(db_url: str, **overrides: Any) -> Settings:
+    """Settings read from the environment (every server process reads the same): the alert ones
+    (`alert_settings_from_env`), KIOSK_CENTRAL_SECURE_COOKIES, KIOSK_CENTRAL_PUBLIC_URL, KIOSK_CENTRAL_CONTACT_KEY (comma-separated, newest first),
+    KIOSK_CENTRAL_TRUSTED_PROXIES (comma-separated), KIOSK_CENTRAL_CONTACT_RETENTION_DAYS.
+    ValueError with a one-line reason for a value that cannot be used."""
+    public_url = (os.environ.get("KIOSK_CENTRAL_PUBLIC_URL") or "").strip().rstrip("/") or None
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"KIOSK_CENTRAL_PUBLIC_URL {public_url!r} is not an http(s) base URL")
+    days = os.environ.get("KIOSK_CENTRAL_CONTACT_RETENTION_DAYS") or "65"
+    if not days.isdigit() or not 1 <= int(days) <= 36_500:
+        raise ValueError(f"KIOSK_CENTRAL_CONTACT_RETENTION_DAYS {days!r} is not a number of days")
+    settings = Settings(
+        db_url=db_url,
+        secure_cookies=bool(os.environ.get("KIOSK_CENTRAL_SECURE_COOKIES")),
+        **alert_settings_from_env(),
+        public_url=public_url,
+        contact_keys=_split(os.environ.get("KIOSK_CENTRAL_CONTACT_KEY")),
+        trusted_proxies=_split(os.environ.get("KIOSK_CENTRAL_TRUSTED_PROXIES")),
+        contact_retention_days=int(days),
+    )
+    return replace(settings, **overrides)

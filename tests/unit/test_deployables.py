@@ -12,7 +12,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KIOSK_ONLY = {"kivy", "sqlite_utils", "apscheduler", "requests"}
-SERVER_ONLY = {"fastapi", "starlette", "sqlalchemy", "psycopg", "alembic", "uvicorn"}
+SERVER_ONLY = {
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "psycopg",
+    "alembic",
+    "uvicorn",
+    "jinja2",
+    "cryptography",
+}
 
 BLOCKER = """
 import importlib.abc, sys
