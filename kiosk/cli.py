@@ -26,7 +26,7 @@ from kiosk.config import ConfigError, default_config_text, load_config
 from kiosk.domain.days import TimeError, parse_day, parse_timestamp
 from kiosk.domain.survey import AnswerError
 from kiosk.export import FORMATS, export_to_file, write_answers
-from kiosk.importer import ImportFileError, guess_format, parse_answers, read_text
+from kiosk.importer import ImportFileError, check_stored_visits, guess_format, parse_answers, read_text
 from kiosk.paths import KioskPaths, default_data_dir
 from kiosk.storage import (
     NewAnswer,
@@ -219,6 +219,9 @@ def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
                 parsed = parse_answers(text, fmt, kiosk.config, bar.update)
         else:
             parsed = parse_answers(text, fmt, kiosk.config)
+        if not parsed.problem_count:
+            sessions = sorted({a.session_id for a in parsed.answers if a.session_id is not None})
+            check_stored_visits(parsed, kiosk.config, kiosk.store.visits(sessions))
         if parsed.problem_count:
             for problem in parsed.problems:
                 click.echo(f"{file}:{problem.removeprefix('line ')}", err=True)
@@ -283,6 +286,30 @@ def _fmt(value: float | None, suffix: str = "") -> str:
     return "—" if value is None else f"{value:.1f}{suffix}"
 
 
+def _score_line(qid: str, q: dict[str, Any]) -> str:
+    if q["kind"] == "choice":
+        removed = set(q.get("removed", ()))
+        given = [
+            f"{k}{' (removed)' if k in removed else ''} {n}"
+            for k, n in sorted(q["counts"].items(), key=lambda kv: -kv[1])
+            if n
+        ]
+        detail = ", ".join(given) or "—"
+        mean = ""
+    else:
+        mean = _fmt(q["mean"])
+        if q["kind"] == "nps":
+            nps = "—" if q["nps"] is None else f"{q['nps']:+.1f}"
+            detail = f"NPS {nps} ({q['promoters']} promoters, {q['passives']} passives, {q['detractors']} detractors)"
+        elif q["kind"] == "ces7":
+            detail = f"easy {_fmt(q['ces_easy'], '%')}"
+        else:
+            detail = f"CSAT {_fmt(q['csat'], '%')}  Happy Index {_fmt(q['happy_index'])}"
+        if q.get("invalid"):
+            detail += f"  ({q['invalid']} invalid values left out)"
+    return f"  {qid:<16}{q['kind']:<9}{q['responses']:>8}{q['excluded']:>10}{mean:>7}  {detail}"
+
+
 def render_scores(report: dict[str, Any]) -> str:
     lines = [f"{report['store_name']} ({report['store']}) · {report['timezone']}"]
     for day in report["days"]:
@@ -290,22 +317,10 @@ def render_scores(report: dict[str, Any]) -> str:
         lines.append(day["day"])
         lines.append(f"  {'question':<16}{'kind':<9}{'answers':>8}{'excluded':>10}{'mean':>7}  scores")
         for qid, q in day["questions"].items():
-            if q["kind"] == "choice":
-                given = [f"{k} {n}" for k, n in sorted(q["counts"].items(), key=lambda kv: -kv[1]) if n]
-                detail = ", ".join(given) or "—"
-                mean = ""
-            else:
-                mean = _fmt(q["mean"])
-                if q["kind"] == "nps":
-                    nps = "—" if q["nps"] is None else f"{q['nps']:+.1f}"
-                    detail = f"NPS {nps} ({q['promoters']} promoters, {q['passives']} passives, {q['detractors']} detractors)"
-                elif q["kind"] == "ces7":
-                    detail = f"easy {_fmt(q['ces_easy'], '%')}"
-                else:
-                    detail = f"CSAT {_fmt(q['csat'], '%')}  Happy Index {_fmt(q['happy_index'])}"
-            lines.append(
-                f"  {qid:<16}{q['kind']:<9}{q['responses']:>8}{q['excluded']:>10}{mean:>7}  {detail}"
-            )
+            lines.append(_score_line(qid, q))
+            # The same question asked with another kind that day (the survey changed): its own scale.
+            for other in q.get("other_kinds", {}).values():
+                lines.append(_score_line(f"  (as {other['kind']})", other))
     return "\n".join(lines)
 
 

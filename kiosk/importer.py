@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.answers import check_answer
 from kiosk.domain.days import TimeError, format_utc, parse_timestamp
+from kiosk.domain.limits import MAX_SESSION
 from kiosk.domain.survey import AnswerError, KioskConfig
 from kiosk.storage import NewAnswer
 
 REQUIRED = ("created_at", "question", "value")
 OPTIONAL = ("session", "id", "language")
 # Columns that `kiosk export` writes and that the store derives again on import.
-DERIVED = ("local_day", "survey_version", "suspect", "synced_at")
+DERIVED = ("local_day", "survey_version", "suspect", "synced_at", "kind")
 MAX_LISTED = 50
 
 _NAMESPACE = uuid.UUID("6f1c8f0e-4f7a-4b7e-9a53-2f0d1c5a9e11")
@@ -35,6 +37,7 @@ class ImportFileError(Exception):
 @dataclass(slots=True)
 class Parsed:
     answers: list[NewAnswer] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the line of each answer
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
 
@@ -81,6 +84,7 @@ def parse_answers(
     parsed = Parsed()
     records = _csv_records(text, parsed) if fmt == "csv" else _jsonl_records(text, parsed)
     seen_in_visit: dict[tuple[str, str], int] = {}
+    seen_ids: dict[str, int] = {}
     occurrences: dict[str, int] = {}
     for line, record, size in records:
         if progress is not None:
@@ -88,6 +92,11 @@ def parse_answers(
         answer = _check(record, line, config, parsed)
         if answer is None:
             continue
+        if answer.id is not None:
+            if answer.id in seen_ids:
+                parsed.fail(line, f"id: {answer.id} is also on line {seen_ids[answer.id]}")
+                continue
+            seen_ids[answer.id] = line
         if answer.session_id is not None:
             visit_key = (answer.session_id, answer.question_id)
             if visit_key in seen_in_visit:
@@ -120,9 +129,43 @@ def parse_answers(
                 id=answer_id,
             )
         parsed.answers.append(answer)
+        parsed.lines.append(line)
+    if not parsed.problem_count:
+        _check_visits(parsed, config)
     if not parsed.answers and not parsed.problem_count:
         parsed.fail(1, "no answers in the file")
     return parsed
+
+
+StoredVisits = Mapping[str, Mapping[str, tuple[str, str]]]
+
+
+def _check_visits(parsed: Parsed, config: KioskConfig, stored: StoredVisits | None = None) -> None:
+    """The tap's visit rule on every answer of a visit: the file's other answers and those already stored
+    (`stored`: session -> question -> (answer id, value)) make the visit. A stored answer with the same id is
+    the same answer (a re-import), not a second one."""
+    sessions: dict[str, list[tuple[int, NewAnswer]]] = {}
+    for line, answer in zip(parsed.lines, parsed.answers, strict=True):
+        if answer.session_id is not None:
+            sessions.setdefault(answer.session_id, []).append((line, answer))
+    for session_id, rows in sessions.items():
+        kept = {
+            question: value
+            for question, (answer_id, value) in (stored or {}).get(session_id, {}).items()
+            if all(answer_id != a.id for _, a in rows)
+        }
+        everything = {a.question_id: str(a.value) for _, a in rows}
+        for line, answer in rows:
+            visit = {q: v for q, v in everything.items() if q != answer.question_id} | kept
+            try:
+                check_answer(config.survey, answer.question_id, answer.value, visit)
+            except AnswerError as error:
+                parsed.fail(line, f"session {session_id!r}: {error}")
+
+
+def check_stored_visits(parsed: Parsed, config: KioskConfig, stored: StoredVisits) -> None:
+    """Check the file's visits again with what the database already holds of them (see _check_visits)."""
+    _check_visits(parsed, config, stored)
 
 
 def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Parsed) -> NewAnswer | None:
@@ -139,7 +182,7 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
         parsed.fail(line, f"question: {error}")
         return None
     try:
-        value = question.normalise(record["value"])
+        _, value = check_answer(survey, question.id, record["value"])
     except AnswerError as error:
         parsed.fail(line, f"value: {error}")
         return None
@@ -162,6 +205,10 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
             return None
         else:
             optional[name] = raw.strip()
+    session = optional["session"]
+    if session is not None and len(session) > MAX_SESSION:
+        parsed.fail(line, f"session: longer than {MAX_SESSION} characters")
+        return None
     language = optional["language"]
     if language is not None and language not in survey.languages:
         parsed.fail(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from kiosk.domain.answers import check_answer, survey_definition
 from kiosk.domain.days import format_utc, local_day, parse_stored
 from kiosk.domain.repeats import VisitMark, flag_visits, is_suspect
 from kiosk.domain.scoring import CountRow
@@ -85,6 +86,62 @@ def m001_answers(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migrations()
+def m002_answer_kinds(db: Database) -> None:
+    """Self-describing answers: each carries the kind it was given on, and the counts keep kinds apart.
+
+    Answers stored before this change have kind '' (scored as the question's current kind, as they were).
+    `survey_versions` keeps every survey this kiosk has recorded answers on; `pruned` remembers the ids of
+    answers removed by retention, so a re-import of them never counts them again.
+    """
+    db.execute("ALTER TABLE answers ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE daily_counts_v2 (
+            local_day TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            suspect INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (local_day, question_id, kind, value, suspect)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO daily_counts_v2 (local_day, question_id, kind, value, suspect, n) "
+        "SELECT local_day, question_id, '', value, suspect, n FROM daily_counts"
+    )
+    db.execute("DROP TRIGGER answers_count")
+    db.execute("DROP TABLE daily_counts")
+    db.execute("ALTER TABLE daily_counts_v2 RENAME TO daily_counts")
+    db.execute(
+        """
+        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
+            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
+            VALUES (new.local_day, new.question_id, new.kind, new.value, new.suspect, 1)
+            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
+        END
+        """
+    )
+    db.execute("DROP TRIGGER answers_immutable")
+    db.execute(
+        """
+        CREATE TRIGGER answers_immutable
+        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
+                         survey_version, suspect, kind ON answers
+        BEGIN
+            SELECT RAISE(ABORT, 'answers are immutable once written');
+        END
+        """
+    )
+    db.execute(
+        "CREATE TABLE survey_versions (version TEXT PRIMARY KEY, definition TEXT NOT NULL, "
+        "first_seen TEXT NOT NULL)"
+    )
+    db.execute("CREATE TABLE pruned (id TEXT PRIMARY KEY) WITHOUT ROWID")
+
+
 @dataclass(slots=True)
 class _RecentVisits:
     """The latest visits as this connection last knew them, so that a tap needs no look-up for the
@@ -92,22 +149,24 @@ class _RecentVisits:
 
     version: int
     visits: list[tuple[str, VisitMark]]  # (visit id, mark), most recent first
-    answered: dict[str, tuple[set[str], bool]]  # of those, the visits started through this connection
+    answered: dict[str, tuple[dict[str, str], bool]]  # of those, started here: answers (question -> value)
 
     @property
     def marks(self) -> list[VisitMark]:
         return [mark for _, mark in self.visits]
 
-    def start(self, session_id: str, mark: VisitMark, question_id: str, suspect: bool, keep: int) -> None:
+    def start(
+        self, session_id: str, mark: VisitMark, question_id: str, value: str, suspect: bool, keep: int
+    ) -> None:
         self.visits = [(session_id, mark), *self.visits][:keep]
         kept = {sid for sid, _ in self.visits}
         self.answered = {sid: seen for sid, seen in self.answered.items() if sid in kept}
-        self.answered[session_id] = ({question_id}, suspect)
+        self.answered[session_id] = ({question_id: value}, suspect)
 
-    def extend(self, session_id: str, question_id: str, at: dt.datetime) -> None:
+    def extend(self, session_id: str, question_id: str, value: str, at: dt.datetime) -> None:
         """A later answer of a visit: the visit now ends at `at` (the rule's window runs from there)."""
         if session_id in self.answered:
-            self.answered[session_id][0].add(question_id)
+            self.answered[session_id][0][question_id] = value
         for index, (sid, mark) in enumerate(self.visits):
             if sid == session_id and mark.last_at < at:
                 self.visits[index] = (
@@ -135,6 +194,7 @@ class Answer:
     language: str
     survey_version: str
     suspect: bool
+    kind: str = ""
 
     def values(self) -> tuple[str | int, ...]:
         """The stored columns, in the order of _ANSWER_COLUMNS."""
@@ -148,6 +208,7 @@ class Answer:
             self.language,
             self.survey_version,
             int(self.suspect),
+            self.kind,
         )
 
 
@@ -161,7 +222,10 @@ _ANSWER_COLUMNS = (
     "language",
     "survey_version",
     "suspect",
+    "kind",
 )
+# The columns of the first schema: what a database must have to be this application's (older ones too).
+_BASE_COLUMNS = _ANSWER_COLUMNS[:-1]
 _INSERT = (
     f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
 )
@@ -204,10 +268,39 @@ class ResponseStore:
             # 32 MB of page cache: a big import touches five indexes at random places (UUID keys).
             self.db.execute("PRAGMA cache_size = -32000")
             migrations.apply(self.db)
+            self._remember_survey()
         except sqlite3.OperationalError as error:
             raise StoreError(_explain(path, error)) from None
         except sqlite3.DatabaseError as error:
             raise DamagedDatabase(f"{path}: not a kiosk database ({error})") from None
+
+    def _remember_survey(self) -> None:
+        """Keep the configuration's survey in the history (answers name it by version)."""
+        survey = self.config.survey
+        definition = json.dumps(survey_definition(survey), sort_keys=True, ensure_ascii=False)
+        found = self.db.conn.execute(
+            "SELECT definition = ? FROM survey_versions WHERE version = ?", (definition, survey.version)
+        ).fetchone()
+        if found is not None and found[0]:
+            return
+        # A version name reused for other questions: the newest definition wins; every answer still carries
+        # its own kind, so the kiosk's scores stay right (head office says which version it refuses).
+        self.db.conn.execute(
+            "INSERT INTO survey_versions (version, definition, first_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (version) DO UPDATE SET definition = excluded.definition",
+            (survey.version, definition, format_utc(dt.datetime.now(dt.UTC))),
+        )
+
+    def survey_definitions(self, versions: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored definitions of these survey versions (those the history holds)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(versions)), 500):
+            marks = ", ".join("?" * len(chunk))
+            for version, definition in self.db.conn.execute(
+                f"SELECT version, definition FROM survey_versions WHERE version IN ({marks})", list(chunk)
+            ):
+                found[version] = json.loads(definition)
+        return found
 
     def close(self) -> None:
         self.db.close()
@@ -257,6 +350,9 @@ class ResponseStore:
                     if new.session_id is None
                     else recent.answered.get(session_id) or self._visit(session_id)
                 )
+                if visit is not None:
+                    # The same check as import and head office: one answer per question, show_if.
+                    check_answer(survey, question.id, value, visit[0])
                 if visit is None:
                     mark = VisitMark(question.id, value, new.created_at, new.created_at)
                     keep = self.config.repeats.min_run - 1
@@ -268,9 +364,7 @@ class ResponseStore:
                         history = recent.marks[:keep]
                     suspect = is_suspect(mark, history, self.config.repeats)
                 else:
-                    answered, suspect = visit
-                    if question.id in answered:
-                        raise AnswerError(f"visit {session_id} already has an answer to {question.id!r}")
+                    suspect = visit[1]
                 answer = Answer(
                     id=new.id or str(uuid.uuid4()),
                     session_id=session_id,
@@ -281,6 +375,7 @@ class ResponseStore:
                     language=language,
                     survey_version=survey.version,
                     suspect=suspect,
+                    kind=str(question.kind),
                 )
                 self.db.conn.execute(_INSERT, answer.values())
         except sqlite3.OperationalError as error:
@@ -288,9 +383,9 @@ class ResponseStore:
             raise StoreError(_explain(self.path, error)) from None
         if self._recent is not None:
             if visit is None:
-                self._recent.start(session_id, mark, question.id, suspect, self.config.repeats.min_run)
+                self._recent.start(session_id, mark, question.id, value, suspect, self.config.repeats.min_run)
             else:
-                self._recent.extend(session_id, question.id, new.created_at)
+                self._recent.extend(session_id, question.id, value, new.created_at)
         return answer
 
     def check(self, new: NewAnswer) -> None:
@@ -299,8 +394,8 @@ class ResponseStore:
 
     def _checked(self, new: NewAnswer) -> tuple[Question, str, str]:
         """The answer's question, stored value and language; AnswerError for what the survey refuses."""
-        question = self.config.survey.question(new.question_id)
-        return question, question.normalise(new.value), self._language(new.language)
+        question, value = check_answer(self.config.survey, new.question_id, new.value)
+        return question, value, self._language(new.language)
 
     def has_answer(self, answer_id: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
@@ -364,9 +459,12 @@ class ResponseStore:
                                 language=language,
                                 survey_version=survey.version,
                                 suspect=suspect,
+                                kind=str(question.kind),
                             ).values()
                         )
                 already = self._already_present(answers)
+                # Removed by retention after upload: counted once already, never again.
+                already |= self.pruned_ids([str(a[0]) for a in answers if a[0] not in already])
                 fresh_rows = [a for a in answers if a[0] not in already]
                 for start in range(0, len(fresh_rows), 5000):
                     chunk = fresh_rows[start : start + 5000]
@@ -407,14 +505,35 @@ class ResponseStore:
 
     # -- the repeated-press rule's look-ups ---------------------------------------------------------------
 
-    def _visit(self, session_id: str) -> tuple[set[str], bool] | None:
-        """The questions a stored visit has answered and its flag, or None for a visit not seen yet."""
+    def _visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
+        """The answers of a stored visit (question -> value) and its flag, or None for a visit not seen yet."""
         rows = self.db.conn.execute(
-            "SELECT question_id, suspect FROM answers WHERE session_id = ?", (session_id,)
+            "SELECT question_id, value, suspect FROM answers WHERE session_id = ?", (session_id,)
         ).fetchall()
         if not rows:
             return None
-        return {question for question, _ in rows}, bool(rows[0][1])
+        return {question: value for question, value, _ in rows}, bool(rows[0][2])
+
+    def visits(self, session_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """Stored answers of these visits: session -> question -> (answer id, value)."""
+        found: dict[str, dict[str, tuple[str, str]]] = {}
+        for chunk in _chunks(list(session_ids), 500):
+            marks = ", ".join("?" * len(chunk))
+            for sid, qid, answer_id, value in self.db.conn.execute(
+                f"SELECT session_id, question_id, id, value FROM answers WHERE session_id IN ({marks})", chunk
+            ):
+                found.setdefault(sid, {})[qid] = (answer_id, value)
+        return found
+
+    def pruned_ids(self, answer_ids: Sequence[str]) -> set[str]:
+        """Which of these answers were stored once and removed by retention."""
+        found: set[str] = set()
+        for chunk in _chunks(list(answer_ids), 500):
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self.db.conn.execute(f"SELECT id FROM pruned WHERE id IN ({marks})", chunk)
+            )
+        return found
 
     def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -460,9 +579,10 @@ class ResponseStore:
                 value=r["value"],
                 suspect=bool(r["suspect"]),
                 count=r["n"],
+                kind=r["kind"] or None,
             )
             for r in self.db.query(
-                "SELECT local_day, question_id, value, suspect, n FROM daily_counts "
+                "SELECT local_day, question_id, kind, value, suspect, n FROM daily_counts "
                 "WHERE local_day BETWEEN ? AND ?",
                 [start.isoformat(), end.isoformat()],
             )
@@ -653,7 +773,7 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     if unknown:
         return f"written by a newer release (schema changes unknown here: {', '.join(unknown)})"
     columns = {row[1] for row in conn.execute("PRAGMA table_info(answers)")}
-    missing = [column for column in EXPORT_COLUMNS if column not in columns]
+    missing = [column for column in (*_BASE_COLUMNS, "synced_at") if column not in columns]
     if missing:
         return f"wrong schema (answers has no {', '.join(missing)})"
     return None
