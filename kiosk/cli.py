@@ -504,8 +504,13 @@ def pair(url: str, token: str, ca_bundle: Path | None, allow_http: bool, data_di
     type=click.FloatRange(0.1),
     help="Seconds to wait for an answer.",
 )
+@click.option(
+    "--requeue",
+    is_flag=True,
+    help="First make the quarantined answers pending again (once head office fixed what it refused).",
+)
 @data_dir_option
-def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
+def sync_(batch_size: int, timeout: float, requeue: bool, data_dir: Path) -> None:
     """Upload every pending answer to head office now (exit 0 only when nothing is left pending)."""
     from sync.client import CentralClient
     from sync.outbox import Outbox
@@ -518,6 +523,8 @@ def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
         fail(str(error))
     with opened(data_dir) as kiosk:
         outbox = Outbox(kiosk.store)
+        if requeue:
+            click.echo(f"{outbox.requeue_quarantined()} quarantined answers sent again.", err=True)
         pending = outbox.pending_count()
         client = CentralClient(pairing, timeout=(min(timeout, 10.0), timeout))
         try:
@@ -533,6 +540,12 @@ def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
         finally:
             client.close()
     done = f"{result.synced} uploaded" + (f", {result.quarantined} quarantined" if result.quarantined else "")
+    if result.restored:
+        click.echo(
+            f"Head office holds fewer answers than it did (restored from a backup?): {result.restored} "
+            "answers sent again.",
+            err=True,
+        )
     if not result.ok:
         hint = " (pair again with `kiosk pair URL TOKEN`)" if result.auth_problem else ""
         fail(f"sync stopped: {result.reason}{hint}; {done}, {result.pending} still pending (kept)", BLOCKED)
@@ -569,6 +582,10 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
         f"quarantined:     {report['quarantined']}"
         + (" (kiosk status --quarantined)" if report["quarantined"] else "")
     )
+    for reason in report["quarantine_reasons"]:
+        click.echo(f"  refused:       {reason}")
+    if report["quarantined"]:
+        click.echo("  (once head office fixed the cause: kiosk sync --requeue)")
     click.echo(f"synced:          {report['synced']}")
     click.echo(f"last success:    {report['last_success_at'] or 'never'}")
     if report["last_error"]:

@@ -31,7 +31,7 @@ from kiosk.paths import KioskPaths
 from kiosk.storage import ResponseStore
 from sync.client import CentralClient
 from sync.outbox import Outbox, SyncStatus, read_status
-from sync.pairing import PairingError, load_pairing
+from sync.pairing import PairingError, load_pairing, pairing_path
 from sync.planner import RETRY_AFTER_CAP_S, HttpReply
 from sync.protocol import DEFAULT_BATCH
 from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
@@ -106,7 +106,15 @@ class SyncJobs:
                     seconds=RETRY_AFTER_CAP_S
                 ):
                     return None
-                with self._client() as client:
+                try:
+                    client_context = self._client()
+                    client = client_context.__enter__()
+                except PairingError as error:
+                    if pairing_path(self.data_dir).exists():
+                        # central.json is there but unusable: a problem for the manager, not a silent stop.
+                        outbox.record_failure(str(error), now, None)
+                    return None
+                try:
                     return drain(
                         outbox,
                         client,
@@ -116,6 +124,8 @@ class SyncJobs:
                         now=self.clock,
                         should_stop=self._stop.is_set,
                     )
+                finally:
+                    client_context.__exit__(None, None, None)
         except PairingError:
             return None
 
@@ -132,6 +142,7 @@ class SyncJobs:
                         "free_disk_bytes": shutil.disk_usage(self.data_dir).free,
                         "device_clock": format_utc(sent),
                         "last_error": status.last_error,
+                        "quarantine_reasons": list(status.quarantine_reasons),
                     }
                 )
                 if isinstance(reply, HttpReply) and reply.status == 200:

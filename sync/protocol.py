@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-PROTOCOL_VERSION: Final = 1
+from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_SESSION, MAX_VALUE, MAX_VERSION
+
+PROTOCOL_VERSION: Final = 2
+# What central accepts: kiosks still on protocol 1 keep working during a rollout.
+ACCEPTED_PROTOCOLS: Final = (1, 2)
 API_PREFIX: Final = "/api/v1"
 UPLOAD_PATH: Final = f"{API_PREFIX}/device/answers"
 HEARTBEAT_PATH: Final = f"{API_PREFIX}/device/heartbeat"
@@ -45,13 +49,21 @@ def answer_to_wire(row: dict[str, Any]) -> dict[str, Any]:
     return wire
 
 
-def upload_body(store: str, device: str, sent_at: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
+def upload_body(
+    store: str,
+    device: str,
+    sent_at: str,
+    answers: list[dict[str, Any]],
+    surveys: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A protocol 2 upload: the answers and the definitions of the survey versions they name."""
     return {
         "protocol": PROTOCOL_VERSION,
         "store": store,
         "device": device,
         "sent_at": sent_at,
         "answers": answers,
+        "surveys": surveys or {},
     }
 
 
@@ -62,13 +74,13 @@ ANSWER_SCHEMA: Final[dict[str, Any]] = {
     "required": [wire for _, wire in ANSWER_FIELDS],
     "properties": {
         "id": {"type": "string", "format": "uuid", "description": "made on the kiosk: the idempotency key"},
-        "session": {"type": "string", "maxLength": 200},
-        "question": {"type": "string", "maxLength": 64},
-        "value": {"type": "string", "maxLength": 200},
+        "session": {"type": "string", "maxLength": MAX_SESSION},
+        "question": {"type": "string", "maxLength": MAX_ID},
+        "value": {"type": "string", "maxLength": MAX_VALUE},
         "created_at": {"type": "string", "format": "date-time"},
         "local_day": {"type": "string", "format": "date"},
-        "language": {"type": "string", "maxLength": 8},
-        "survey_version": {"type": "string", "maxLength": 64},
+        "language": {"type": "string", "maxLength": MAX_LANGUAGE},
+        "survey_version": {"type": "string", "maxLength": MAX_VERSION},
         "suspect": {"type": "boolean"},
     },
 }
@@ -76,11 +88,16 @@ UPLOAD_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["protocol", "store", "device", "sent_at", "answers"],
     "properties": {
-        "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
+        "protocol": {"type": "integer", "enum": list(ACCEPTED_PROTOCOLS)},
         "store": {"type": "string"},
         "device": {"type": "string"},
         "sent_at": {"type": "string", "format": "date-time"},
         "answers": {"type": "array", "items": ANSWER_SCHEMA, "maxItems": SERVER_MAX_BATCH},
+        "surveys": {
+            "type": "object",
+            "description": "protocol 2: version -> definition of each survey version the answers name",
+            "additionalProperties": {"type": "object"},
+        },
     },
 }
 HEARTBEAT_SCHEMA: Final[dict[str, Any]] = {
@@ -92,6 +109,7 @@ HEARTBEAT_SCHEMA: Final[dict[str, Any]] = {
         "free_disk_bytes": {"type": "integer", "minimum": 0},
         "device_clock": {"type": "string", "format": "date-time"},
         "last_error": {"type": ["string", "null"]},
+        "quarantine_reasons": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
     },
 }
 

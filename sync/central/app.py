@@ -13,6 +13,7 @@ from sync.central.db import CentralDB
 from sync.central.routers import admin, device
 from sync.central.service import CentralError
 from sync.central.settings import Settings
+from sync.protocol import PROTOCOL_VERSION
 
 
 def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
@@ -31,7 +32,11 @@ def create_app(settings: Settings, db: CentralDB | None = None) -> FastAPI:
     @app.exception_handler(CentralError)
     async def central_error(_request: Request, error: CentralError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
+        # `protocol` marks the reply as central's own: a proxy's or firewall's 401/403 has no such body, and
+        # only central's stops a kiosk's uploads.
+        return JSONResponse(
+            {"detail": str(error), "protocol": PROTOCOL_VERSION}, status_code=error.status, headers=headers
+        )
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness: the server answers")
     def health() -> dict[str, str]:

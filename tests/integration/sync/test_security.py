@@ -358,6 +358,7 @@ def test_no_personal_data_is_collected_by_default(tmp_path: Path) -> None:
         "survey_version",
         "suspect",
         "synced_at",
+        "kind",
     ]
     assert [wire for _, wire in ANSWER_FIELDS] == [
         "id",
