@@ -188,7 +188,7 @@ def set_config(db: CentralDB, store_id: str, text: str) -> str:
             .where(stores.c.id == store_id)
             .values(config_toml=text, config_etag=etag, updated_at=format_utc(now_utc()))
         )
-        remember_survey(db, conn, store_id, config.survey, "config")
+        remember_survey(db, conn, store_id, config.survey, "config", authority=True)
     return etag
 
 
@@ -311,16 +311,28 @@ def _definition_text(definition: dict[str, Any]) -> str:
     return json.dumps(definition, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def remember_survey(db: CentralDB, conn: Connection, store_id: str, survey: Survey, source: str) -> None:
-    """Keep a survey version in the store's history (the first definition of a version name stays)."""
+def remember_survey(
+    db: CentralDB, conn: Connection, store_id: str, survey: Survey, source: str, *, authority: bool = False
+) -> None:
+    """Keep a survey version in the store's history. A device's definition never replaces one head office
+    knows; head office's own (`authority`: set-config) does, so it can correct a version name reused for
+    other questions and have the refused answers sent again (`kiosk sync --requeue`)."""
+    definition = _definition_text(survey_definition(survey))
     stmt = db.insert(survey_versions).values(
         store_id=store_id,
         version=survey.version,
-        definition=_definition_text(survey_definition(survey)),
+        definition=definition,
         source=source[:80],
         first_seen=format_utc(now_utc()),
     )
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=["store_id", "version"]))
+    if authority:
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["store_id", "version"], set_={"definition": definition, "source": source[:80]}
+            )
+        )
+    else:
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["store_id", "version"]))
 
 
 def _batch_surveys(
