@@ -214,11 +214,12 @@ def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
         except ImportFileError as error:
             fail(str(error))
         fmt = fmt or guess_format(file, text)
+        namespace = kiosk.store.import_namespace()
         if len(text) >= PROGRESS_MIN_BYTES:
             with click.progressbar(length=len(text), label=f"Checking {file.name}", file=sys.stderr) as bar:
-                parsed = parse_answers(text, fmt, kiosk.config, bar.update)
+                parsed = parse_answers(text, fmt, kiosk.config, bar.update, namespace)
         else:
-            parsed = parse_answers(text, fmt, kiosk.config)
+            parsed = parse_answers(text, fmt, kiosk.config, namespace=namespace)
         if not parsed.problem_count:
             sessions = sorted({a.session_id for a in parsed.answers if a.session_id is not None})
             check_stored_visits(parsed, kiosk.config, kiosk.store.visits(sessions))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,12 +23,10 @@ from kiosk.domain.survey import AnswerError, KioskConfig
 from kiosk.storage import NewAnswer
 
 REQUIRED = ("created_at", "question", "value")
-OPTIONAL = ("session", "id", "language")
+OPTIONAL = ("session", "id", "language", "store_id", "device_id")
 # Columns that `kiosk export` writes and that the store derives again on import.
 DERIVED = ("local_day", "survey_version", "suspect", "synced_at", "kind")
 MAX_LISTED = 50
-
-_NAMESPACE = uuid.UUID("6f1c8f0e-4f7a-4b7e-9a53-2f0d1c5a9e11")
 
 
 class ImportFileError(Exception):
@@ -78,9 +77,17 @@ def guess_format(path: Path, text: str) -> str:
 
 
 def parse_answers(
-    text: str, fmt: str, config: KioskConfig, progress: Callable[[int], None] | None = None
+    text: str,
+    fmt: str,
+    config: KioskConfig,
+    progress: Callable[[int], None] | None = None,
+    namespace: uuid.UUID | None = None,
 ) -> Parsed:
-    """Check every line of an import; `progress` is told how many characters each line took."""
+    """Check every line of an import; `progress` is told how many characters each line took.
+
+    `namespace`: where the ids of lines without one are derived (`ResponseStore.import_namespace`, private
+    to the kiosk); a fresh random one when not given (then importing twice is not idempotent)."""
+    namespace = namespace or uuid.uuid4()
     parsed = Parsed()
     records = _csv_records(text, parsed) if fmt == "csv" else _jsonl_records(text, parsed)
     seen_in_visit: dict[tuple[str, str], int] = {}
@@ -119,7 +126,7 @@ def parse_answers(
                 )
             )
             occurrences[fingerprint] = occurrences.get(fingerprint, 0) + 1
-            answer_id = str(uuid.uuid5(_NAMESPACE, f"{fingerprint}|{occurrences[fingerprint]}"))
+            answer_id = str(uuid.uuid5(namespace, f"{fingerprint}|{occurrences[fingerprint]}"))
             answer = NewAnswer(
                 question_id=answer.question_id,
                 value=answer.value,
@@ -127,6 +134,7 @@ def parse_answers(
                 session_id=answer.session_id,
                 language=answer.language,
                 id=answer_id,
+                device_id=answer.device_id,
             )
         parsed.answers.append(answer)
         parsed.lines.append(line)
@@ -215,6 +223,14 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
             line, f"language: {language!r} is not offered (survey.languages: {', '.join(survey.languages)})"
         )
         return None
+    store_id = optional["store_id"]
+    if store_id is not None and store_id != config.store.id:
+        parsed.fail(line, f"store_id: these answers are store {store_id!r}'s; this kiosk is {config.store.id!r}")
+        return None
+    device_id = optional["device_id"]
+    if device_id is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", device_id):
+        parsed.fail(line, f"device_id: not a device id: {device_id!r}")
+        return None
     answer_id = optional["id"]
     if answer_id is not None:
         try:
@@ -229,6 +245,7 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
         session_id=optional["session"],
         language=language,
         id=answer_id,
+        device_id=device_id,
     )
 
 

@@ -95,6 +95,9 @@ def m002_answer_kinds(db: Database) -> None:
     answers removed by retention, so a re-import of them never counts them again.
     """
     db.execute("ALTER TABLE answers ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    # The device that made the answer when it is not this one (imported from a replaced device's export):
+    # head office de-duplicates per store and device, so such answers keep their first device's id.
+    db.execute("ALTER TABLE answers ADD COLUMN device_id TEXT NOT NULL DEFAULT ''")
     db.execute(
         """
         CREATE TABLE daily_counts_v2 (
@@ -129,7 +132,7 @@ def m002_answer_kinds(db: Database) -> None:
         """
         CREATE TRIGGER answers_immutable
         BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
-                         survey_version, suspect, kind ON answers
+                         survey_version, suspect, kind, device_id ON answers
         BEGIN
             SELECT RAISE(ABORT, 'answers are immutable once written');
         END
@@ -195,6 +198,7 @@ class Answer:
     survey_version: str
     suspect: bool
     kind: str = ""
+    device_id: str = ""  # '' : this kiosk; else the device that made it (an import from a replaced one)
 
     def values(self) -> tuple[str | int, ...]:
         """The stored columns, in the order of _ANSWER_COLUMNS."""
@@ -209,6 +213,7 @@ class Answer:
             self.survey_version,
             int(self.suspect),
             self.kind,
+            self.device_id,
         )
 
 
@@ -223,9 +228,10 @@ _ANSWER_COLUMNS = (
     "survey_version",
     "suspect",
     "kind",
+    "device_id",
 )
 # The columns of the first schema: what a database must have to be this application's (older ones too).
-_BASE_COLUMNS = _ANSWER_COLUMNS[:-1]
+_BASE_COLUMNS = _ANSWER_COLUMNS[:-2]
 _INSERT = (
     f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
 )
@@ -241,6 +247,7 @@ class NewAnswer:
     session_id: str | None = None
     language: str | None = None
     id: str | None = None
+    device_id: str | None = None  # another device of this store that made it (replacement import)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +256,8 @@ class ImportResult:
     already_present: int
 
 
-EXPORT_COLUMNS = (*_ANSWER_COLUMNS, "synced_at")
+# An export names the store and the device of each answer, so an import onto a replacement device keeps them.
+EXPORT_COLUMNS = (*_ANSWER_COLUMNS[:-1], "synced_at", "store_id", "device_id")
 
 
 class ResponseStore:
@@ -460,6 +468,9 @@ class ResponseStore:
                                 survey_version=survey.version,
                                 suspect=suspect,
                                 kind=str(question.kind),
+                                device_id=""
+                                if row.device_id in (None, self.config.device_id)
+                                else str(row.device_id),
                             ).values()
                         )
                 already = self._already_present(answers)
@@ -600,9 +611,25 @@ class ResponseStore:
             where.append("created_at < ? AND local_day <= ?")
             params += [(end + dt.timedelta(days=2)).isoformat(), end.isoformat()]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
+        columns = ", ".join(_ANSWER_COLUMNS[:-1])
         yield from self.db.query(
-            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM answers {clause} ORDER BY created_at, id", params
+            f"SELECT {columns}, synced_at, ? AS store_id, CASE device_id WHEN '' THEN ? ELSE device_id END "
+            f"AS device_id FROM answers {clause} ORDER BY created_at, id",
+            [self.config.store.id, self.config.device_id, *params],
         )
+
+    def import_namespace(self) -> uuid.UUID:
+        """The namespace of ids made for imported answers that have none: private to this kiosk (its store
+        and device ids and a secret made once, kept in its database), so nobody can predict them."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+        if row is None:
+            secret = uuid.uuid4().hex + uuid.uuid4().hex
+            with self.writing():
+                self.db.conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('import_secret', ?)", (secret,)
+                )
+            row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+        return uuid.uuid5(uuid.NAMESPACE_OID, f"{self.config.store.id}|{self.config.device_id}|{row[0]}")
 
     def answer_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM answers").fetchone()[0])

@@ -44,7 +44,7 @@ def m001_sync_state(db: Database) -> None:
 
 
 SELECT_PENDING = f"""
-    SELECT {", ".join(column for column, _ in ANSWER_FIELDS)}
+    SELECT {", ".join(column for column, _ in ANSWER_FIELDS)}, device_id AS origin_device
     FROM answers a
     WHERE a.synced_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)

@@ -45,7 +45,11 @@ ANSWER_FIELDS: Final = (
 def answer_to_wire(row: dict[str, Any]) -> dict[str, Any]:
     """One stored answer row (the `answers` table) as the kiosk sends it."""
     wire = {name: row[column] for column, name in ANSWER_FIELDS}
+    # The repeated-press flag as the wire carries it: decided in this one place.
     wire["suspect"] = bool(wire["suspect"])
+    if row.get("origin_device"):
+        # Protocol 2: made by another device of the store (imported from a replaced device's export).
+        wire["device"] = row["origin_device"]
     return wire
 
 
@@ -82,6 +86,11 @@ ANSWER_SCHEMA: Final[dict[str, Any]] = {
         "language": {"type": "string", "maxLength": MAX_LANGUAGE},
         "survey_version": {"type": "string", "maxLength": MAX_VERSION},
         "suspect": {"type": "boolean"},
+        "device": {
+            "type": "string",
+            "maxLength": MAX_ID,
+            "description": "protocol 2, optional: the store's device that made it, when not the sender",
+        },
     },
 }
 UPLOAD_SCHEMA: Final[dict[str, Any]] = {

@@ -401,10 +401,17 @@ def check_answer_item(item: Any, who: DeviceIdentity, received: dt.datetime) -> 
     suspect = item.get("suspect")
     if not isinstance(suspect, bool):
         raise ValueError("suspect must be true or false")
+    origin = who.device_id
+    if item.get("device") is not None:
+        # An answer a replaced device of the same store made (imported from its export): de-duplicated
+        # under that device, so it is never counted twice.
+        origin = _text(item, "device", MAX_ID)
+        if not _ID.match(origin):
+            raise ValueError("device is not a valid device id")
     return {
         "id": answer_id,
         "store_id": who.store_id,
-        "device_id": who.device_id,
+        "device_id": origin,
         "session_id": _text(item, "session", MAX_SESSION),
         "question_id": question,
         "value": _text(item, "value", MAX_VALUE),
@@ -476,19 +483,21 @@ def insert_new_answers(db: CentralDB, conn: Connection, rows: list[dict[str, Any
 
 
 def _stored_visits(
-    conn: Connection, who: DeviceIdentity, sessions: list[str]
-) -> dict[str, dict[str, tuple[str, str]]]:
-    """This device's stored answers of these visits: session -> question -> (id, value)."""
-    found: dict[str, dict[str, tuple[str, str]]] = {}
+    conn: Connection, who: DeviceIdentity, devices_: list[str], sessions: list[str]
+) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+    """Stored answers of these visits: (device, session) -> question -> (id, value)."""
+    found: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
     for chunk in _chunks(sessions, 500):
-        for sid, qid, answer_id, value in conn.execute(
-            select(answers.c.session_id, answers.c.question_id, answers.c.id, answers.c.value).where(
+        for device, sid, qid, answer_id, value in conn.execute(
+            select(
+                answers.c.device_id, answers.c.session_id, answers.c.question_id, answers.c.id, answers.c.value
+            ).where(
                 answers.c.store_id == who.store_id,
-                answers.c.device_id == who.device_id,
+                answers.c.device_id.in_(devices_),
                 answers.c.session_id.in_(chunk),
             )
         ):
-            found.setdefault(sid, {})[qid] = (answer_id, value)
+            found.setdefault((device, sid), {})[qid] = (answer_id, value)
     return found
 
 
@@ -548,14 +557,19 @@ def ingest(
             )
         names = {row["survey_version"] for row in candidates}
         known, refused = _batch_surveys(db, conn, who, names, surveys, config.survey)
-        stored = _stored_visits(conn, who, sorted({row["session_id"] for row in candidates}))
-        in_batch: dict[str, dict[str, str]] = {}
+        stored = _stored_visits(
+            conn,
+            who,
+            sorted({row["device_id"] for row in candidates}),
+            sorted({row["session_id"] for row in candidates}),
+        )
+        in_batch: dict[tuple[str, str], dict[str, str]] = {}
         for row in candidates:
             if row["survey_version"] in refused:
                 _reject(rejected, row, refused[row["survey_version"]])
                 continue
             survey = known[row["survey_version"]]
-            session = row["session_id"]
+            session = (row["device_id"], row["session_id"])
             visit = {q: v for q, (i, v) in stored.get(session, {}).items() if i != row["id"]}
             visit.update(in_batch.get(session, {}))
             try:
@@ -581,16 +595,15 @@ def ingest(
             rows.append(row)
         if rows:
             inserted = insert_new_answers(db, conn, rows)
-            others = [r["id"] for r in rows if r["id"] not in inserted]
-            for chunk in _chunks(others, 500):
+            others = {(r["device_id"], r["id"]) for r in rows if r["id"] not in inserted}
+            for chunk in _chunks(sorted(i for _, i in others), 500):
                 for found in conn.execute(
-                    select(*(answers.c[name] for name in ("id", *CONTENT))).where(
-                        answers.c.store_id == who.store_id,
-                        answers.c.device_id == who.device_id,
-                        answers.c.id.in_(chunk),
+                    select(*(answers.c[name] for name in ("device_id", "id", *CONTENT))).where(
+                        answers.c.store_id == who.store_id, answers.c.id.in_(chunk)
                     )
                 ):
-                    existing[found.id] = found
+                    if (found.device_id, found.id) in others:
+                        existing[found.id] = found
             new_rows = [r for r in rows if r["id"] in inserted]
             if new_rows:
                 hooks.after_insert(db, conn, [{k: r[k] for k in HOOK_FIELDS} for r in new_rows])

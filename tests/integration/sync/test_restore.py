@@ -107,3 +107,45 @@ def test_kiosk_sync_notices_a_restore_when_nothing_is_pending(
     # And again: nothing more to do, nothing sent twice.
     assert CliRunner().invoke(kiosk_main, ["sync", *args]).exit_code == 0
     assert held(central_db) == (total, total)
+
+
+def test_a_replacement_device_importing_the_old_ones_export_counts_nothing_twice(
+    server: LiveServer, new_kiosk: KioskFactory, central_db: CentralDB, tmp_path: Any
+) -> None:
+    old = new_kiosk("paris-01", "till-1", url=server.url)
+    with old.opened() as store:
+        fill(store, 120, START)
+        total = store.answer_count()
+    assert CliRunner().invoke(kiosk_main, ["sync", "--data-dir", str(old.data_dir)]).exit_code == 0
+    export = tmp_path / "till-1.csv"
+    exported = CliRunner().invoke(kiosk_main, ["export", "-o", str(export), "--data-dir", str(old.data_dir)])
+    assert exported.exit_code == 0, exported.output
+    header = export.read_text(encoding="utf-8").splitlines()[0]
+    assert "store_id" in header and "device_id" in header
+    # The till breaks; a new one (another device id) gets the old one's answers and sends them.
+    new = new_kiosk("paris-01", "till-2", url=server.url)
+    imported = CliRunner().invoke(kiosk_main, ["import", str(export), "--data-dir", str(new.data_dir)])
+    assert imported.exit_code == 0, imported.output
+    synced = CliRunner().invoke(kiosk_main, ["sync", "--data-dir", str(new.data_dir)])
+    assert synced.exit_code == 0, synced.output
+    assert held(central_db, "till-1") == (total, total) and held(central_db, "till-2") == (0, 0)
+    # Another store's kiosk refuses the file (an export names its store).
+    lyon = new_kiosk("lyon-02", "till-1", url=server.url)
+    refused = CliRunner().invoke(kiosk_main, ["import", str(export), "--data-dir", str(lyon.data_dir)])
+    assert refused.exit_code == 2 and "store_id: these answers are store 'paris-01'" in refused.stderr
+
+
+def test_ids_made_on_import_are_private_to_the_kiosk(new_kiosk: KioskFactory, tmp_path: Any) -> None:
+    file = tmp_path / "paper.csv"
+    file.write_text("created_at,question,value\n2026-11-24T10:00:00,satisfaction,4\n", encoding="utf-8")
+    first = new_kiosk("paris-01", "till-1", url="http://127.0.0.1:9")
+    second = new_kiosk("paris-01", "till-2", url="http://127.0.0.1:9")
+    ids = []
+    for kiosk in (first, second, first):
+        args = ["import", str(file), "--data-dir", str(kiosk.data_dir)]
+        assert CliRunner().invoke(kiosk_main, args).exit_code == 0
+        with kiosk.opened() as store:
+            ids.append({r["id"] for r in store.answers()})
+    # The same kiosk makes the same id again (re-import adds nothing); another kiosk another id, and the
+    # id is not uuid5 of the content in a public namespace (before: predictable by anyone).
+    assert ids[0] == ids[2] and ids[0].isdisjoint(ids[1])

@@ -359,6 +359,7 @@ def test_no_personal_data_is_collected_by_default(tmp_path: Path) -> None:
         "suspect",
         "synced_at",
         "kind",
+        "device_id",
     ]
     assert [wire for _, wire in ANSWER_FIELDS] == [
         "id",
