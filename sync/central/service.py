@@ -488,14 +488,18 @@ def _stored_visits(
     """Stored answers of these visits: (device, session) -> question -> (id, value)."""
     found: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
     for chunk in _chunks(sessions, 500):
+        in_chunk = answers.c.session_id.in_(chunk)
+        by_device = (
+            answers.c.device_id == devices_[0] if len(devices_) == 1 else answers.c.device_id.in_(devices_)
+        )
         for device, sid, qid, answer_id, value in conn.execute(
             select(
-                answers.c.device_id, answers.c.session_id, answers.c.question_id, answers.c.id, answers.c.value
-            ).where(
-                answers.c.store_id == who.store_id,
-                answers.c.device_id.in_(devices_),
-                answers.c.session_id.in_(chunk),
-            )
+                answers.c.device_id,
+                answers.c.session_id,
+                answers.c.question_id,
+                answers.c.id,
+                answers.c.value,
+            ).where(answers.c.store_id == who.store_id, by_device, in_chunk)
         ):
             found.setdefault((device, sid), {})[qid] = (answer_id, value)
     return found
@@ -564,34 +568,39 @@ def ingest(
             sorted({row["session_id"] for row in candidates}),
         )
         in_batch: dict[tuple[str, str], dict[str, str]] = {}
+        too_old = RELEASE_DATE - dt.timedelta(days=3 * 366)
         for row in candidates:
-            if row["survey_version"] in refused:
-                _reject(rejected, row, refused[row["survey_version"]])
+            version = row["survey_version"]
+            if version in refused:
+                _reject(rejected, row, refused[version])
                 continue
-            survey = known[row["survey_version"]]
             session = (row["device_id"], row["session_id"])
-            visit = {q: v for q, (i, v) in stored.get(session, {}).items() if i != row["id"]}
-            visit.update(in_batch.get(session, {}))
+            earlier = stored.get(session)
+            visit = {q: v for q, (i, v) in earlier.items() if i != row["id"]} if earlier else {}
+            if session in in_batch:
+                visit.update(in_batch[session])
             try:
-                question, value = check_answer(survey, row["question_id"], row["value"], visit)
+                question, value = check_answer(known[version], row["question_id"], row["value"], visit)
             except AnswerError as error:
-                _reject(rejected, row, f"survey {row['survey_version']!r}: {error}")
+                _reject(rejected, row, f"survey {version!r}: {error}")
                 continue
             in_batch.setdefault(session, {})[question.id] = value
             created = row.pop("_created")
             day = local_day(created, tz).isoformat()
-            row.update(value=value, kind=str(question.kind))
+            row["value"], row["kind"] = value, question.kind.value
             if day != row["local_day"]:
-                row.update(device_day=row["local_day"], local_day=day)
+                row["device_day"], row["local_day"] = row["local_day"], day
                 flagged[row["id"]] = (
                     f"the device counted day {row['device_day']}; counted on {day} ({tz.key})"
                 )
-            if created.date() < RELEASE_DATE - dt.timedelta(days=3 * 366):
-                row["clock_flag"] = "created_at is years before this release: the device clock was wrong"
+            if created.date() < too_old:
+                row["clock_flag"] = flagged[row["id"]] = (
+                    "created_at is years before this release: the device clock was wrong"
+                )
             elif created - now > FUTURE_SLACK:
-                row["clock_flag"] = "created_at is in the future: the device clock is ahead"
-            if row["clock_flag"]:
-                flagged[row["id"]] = row["clock_flag"]
+                row["clock_flag"] = flagged[row["id"]] = (
+                    "created_at is in the future: the device clock is ahead"
+                )
             rows.append(row)
         if rows:
             inserted = insert_new_answers(db, conn, rows)
@@ -606,7 +615,8 @@ def ingest(
                         existing[found.id] = found
             new_rows = [r for r in rows if r["id"] in inserted]
             if new_rows:
-                hooks.after_insert(db, conn, [{k: r[k] for k in HOOK_FIELDS} for r in new_rows])
+                # The rows themselves (every HOOK_FIELDS key, and a few more): no copy per answer.
+                hooks.after_insert(db, conn, new_rows)
         held = conn.execute(
             update(devices)
             .where(devices.c.store_id == who.store_id, devices.c.device_id == who.device_id)
