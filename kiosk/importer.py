@@ -20,7 +20,7 @@ from kiosk.domain.answers import check_answer
 from kiosk.domain.days import TimeError, format_utc, parse_timestamp
 from kiosk.domain.limits import MAX_SESSION
 from kiosk.domain.survey import AnswerError, KioskConfig
-from kiosk.storage import NewAnswer
+from kiosk.storage import NewAnswer, ResponseStore
 
 REQUIRED = ("created_at", "question", "value")
 OPTIONAL = ("session", "id", "language", "store_id", "device_id")
@@ -176,6 +176,19 @@ def check_stored_visits(parsed: Parsed, config: KioskConfig, stored: StoredVisit
     _check_visits(parsed, config, stored)
 
 
+def check_file(
+    store: ResponseStore, text: str, fmt: str, progress: Callable[[int], None] | None = None
+) -> Parsed:
+    """The use case behind `kiosk import`, before anything is stored: every line checked alone, then each
+    visit with the tap's rule against what the store already holds; ids made in the kiosk's namespace.
+    Store the answers with `store.import_answers(parsed.answers)` when `parsed.problem_count` is 0."""
+    parsed = parse_answers(text, fmt, store.config, progress, store.import_namespace())
+    if not parsed.problem_count:
+        sessions = sorted({a.session_id for a in parsed.answers if a.session_id is not None})
+        check_stored_visits(parsed, store.config, store.visits(sessions))
+    return parsed
+
+
 def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Parsed) -> NewAnswer | None:
     survey = config.survey
     problems_before = parsed.problem_count
@@ -225,7 +238,9 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
         return None
     store_id = optional["store_id"]
     if store_id is not None and store_id != config.store.id:
-        parsed.fail(line, f"store_id: these answers are store {store_id!r}'s; this kiosk is {config.store.id!r}")
+        parsed.fail(
+            line, f"store_id: these answers are store {store_id!r}'s; this kiosk is {config.store.id!r}"
+        )
         return None
     device_id = optional["device_id"]
     if device_id is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", device_id):
