@@ -33,6 +33,7 @@ from kiosk.domain.survey import AnswerError, KioskConfig, Survey
 from sync.central import hooks
 from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions
 from sync.central.security import matches, new_token, split_token
+from sync.protocol import Outcome
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -255,9 +256,9 @@ def _reasons(value: Any) -> str | None:
 class IngestResult:
     accepted: list[str]
     duplicate: list[str]
-    conflict: list[dict[str, str]]
-    rejected: list[dict[str, str]]
-    flagged: list[dict[str, str]]
+    conflict: list[Outcome]
+    rejected: list[Outcome]
+    flagged: list[Outcome]
     device_answers: int = 0  # what central holds of this device after the upload (restore detection)
 
 
@@ -510,7 +511,7 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def _reject(rejected: list[dict[str, str]], item: Any, reason: str) -> None:
+def _reject(rejected: list[Outcome], item: Any, reason: str) -> None:
     answer_id = item.get("id") if isinstance(item, dict) else None
     rejected.append({"id": storable(str(answer_id))[:100], "reason": storable(reason)[:MAX_REASON]})
 
@@ -529,7 +530,7 @@ def ingest(
     flagged, not refused. `surveys`: the definitions a protocol 2 batch sends (None: protocol 1). A cause
     that is the server's own (no configuration yet) is a CentralError (503), never a rejection.
     """
-    rejected: list[dict[str, str]] = []
+    rejected: list[Outcome] = []
     flagged: dict[str, str] = {}
     candidates: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -626,7 +627,9 @@ def ingest(
             )
             .returning(devices.c.answers_held)
         ).scalar()
-    accepted, duplicate, conflict = [], [], []
+    accepted: list[str] = []
+    duplicate: list[str] = []
+    conflict: list[Outcome] = []
     for row in rows:
         answer_id = row["id"]
         if answer_id in inserted:
@@ -642,7 +645,7 @@ def ingest(
             conflict.append({"id": answer_id, "reason": f"stored with other {', '.join(different)}"})
         else:
             duplicate.append(answer_id)
-    flags = [{"id": i, "reason": reason} for i, reason in flagged.items() if i in inserted]
+    flags: list[Outcome] = [{"id": i, "reason": reason} for i, reason in flagged.items() if i in inserted]
     return IngestResult(accepted, duplicate, conflict, rejected, flags, int(held or 0))
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.days import format_utc
 from sync.central import service
 from sync.central.bodies import read_json_body
+from sync.central.contracts import HEARTBEAT_SCHEMA, UPLOAD_SCHEMA
 from sync.central.deps import DB, AppSettings, Device
 from sync.central.service import CentralError
 from sync.protocol import (
@@ -17,10 +16,10 @@ from sync.protocol import (
     ACCEPTED_PROTOCOLS,
     CONFLICT,
     DUPLICATE,
-    HEARTBEAT_SCHEMA,
     PROTOCOL_VERSION,
     REJECTED,
-    UPLOAD_SCHEMA,
+    HeartbeatReply,
+    UploadReply,
     request_body,
 )
 
@@ -35,8 +34,9 @@ router = APIRouter(prefix="/api/v1/device", tags=["device"])
         "exactly once under accepted, duplicate, conflict or rejected."
     ),
     openapi_extra=request_body(UPLOAD_SCHEMA),
+    response_model=UploadReply,
 )
-async def upload_answers(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+async def upload_answers(request: Request, who: Device, db: DB, settings: AppSettings) -> UploadReply:
     body = await read_json_body(request, settings)
     protocol = body.get("protocol") if isinstance(body, dict) else None
     if not isinstance(body, dict) or protocol not in ACCEPTED_PROTOCOLS or isinstance(protocol, bool):
@@ -53,7 +53,7 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
         raise CentralError(400, "surveys must be an object (survey version -> definition)")
     now = service.now_utc()
     result = await run_in_threadpool(service.ingest, db, who, items, now, surveys)
-    reply = {
+    reply: UploadReply = {
         "protocol": protocol,
         "received_at": format_utc(now),
         "max_batch": settings.max_batch,
@@ -74,8 +74,9 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
     "/heartbeat",
     summary="Report app version, pending count, free disk and the device clock",
     openapi_extra=request_body(HEARTBEAT_SCHEMA),
+    response_model=HeartbeatReply,
 )
-async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings) -> HeartbeatReply:
     body = await read_json_body(request, settings)
     if not isinstance(body, dict):
         raise CentralError(400, "expected an object")
