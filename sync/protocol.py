@@ -151,6 +151,19 @@ class HeartbeatReply(TypedDict):
     device_answers: int
 
 
+class DayScores(TypedDict):
+    day: str
+    # Per question: kind, responses, excluded and the figures of its kind (see question_scores).
+    questions: dict[str, dict[str, Any]]
+
+
+# The JSON of `kiosk scores --json` and of central's /scores: one contract for both.
+ScoresReport = TypedDict(
+    "ScoresReport",
+    {"store": str, "store_name": str, "timezone": str, "from": str, "to": str, "days": list[DayScores]},
+)
+
+
 # What the published schemas say beyond the types (central checks the same by hand, answer by answer, so
 # that one bad answer is rejected alone instead of failing the whole batch).
 FIELD_FORMATS: Final[dict[str, dict[str, Any]]] = {

@@ -135,7 +135,8 @@ def _day_question(
 def daily_scores(
     store: Store, survey: Survey, rows: Iterable[CountRow], start: dt.date, end: dt.date
 ) -> dict[str, Any]:
-    """Scores for every day from start to end (both included), every question of the survey on each.
+    """Scores for every day from start to end (both included), every question of the survey on each, in
+    the shape of sync.protocol.ScoresReport (a plain dict here: callers add keys such as `final_through`).
 
     Counts for questions the survey no longer asks are ignored.
     """
@@ -153,7 +154,7 @@ def daily_scores(
         else:
             values = counted[key][kind]
             values[row.value] = values.get(row.value, 0) + row.count
-    days = [
+    days: list[dict[str, Any]] = [
         {
             "day": day.isoformat(),
             "questions": {

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, text, update
@@ -33,7 +33,7 @@ from kiosk.domain.survey import AnswerError, KioskConfig, Survey
 from sync.central import hooks
 from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions
 from sync.central.security import matches, new_token, split_token
-from sync.protocol import Outcome
+from sync.protocol import Outcome, ScoresReport
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -710,7 +710,7 @@ def list_stores(db: CentralDB) -> list[dict[str, Any]]:
     return result
 
 
-def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> ScoresReport:
     """Daily scores of a store, computed by the kiosk's own scoring code: the shape of `kiosk scores --json`."""
     found = store_config(db, store_id)
     if found is None:
@@ -738,7 +738,7 @@ def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> 
     counts = [
         CountRow(dt.date.fromisoformat(r[0]), r[1], r[2], bool(r[3]), int(r[5]), r[4] or None) for r in rows
     ]
-    return daily_scores(config.store, config.survey, counts, start, end)
+    return cast(ScoresReport, daily_scores(config.store, config.survey, counts, start, end))
 
 
 EXPORT_FIELDS = ("seq", *ANSWER_COLUMNS)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 from sync.central import service
 from sync.central.deps import DB, Admin, AppSettings
 from sync.central.service import EXPORT_FIELDS, CentralError
+from sync.protocol import ScoresReport
 
 router = APIRouter(prefix="/api/v1/stores", tags=["head office"])
 
@@ -32,7 +33,11 @@ def _day(text: str, name: str) -> dt.date:
         raise CentralError(400, f"{name}: not a day (YYYY-MM-DD): {text!r}") from None
 
 
-@router.get("/{store_id}/scores", summary="Daily scores, same JSON as `kiosk scores --json`")
+@router.get(
+    "/{store_id}/scores",
+    summary="Daily scores, same JSON as `kiosk scores --json`",
+    response_model=ScoresReport,
+)
 def scores(
     store_id: str,
     _admin: Admin,
@@ -40,7 +45,7 @@ def scores(
     # Checked by _day (a clear 400), documented as dates so that clients and fuzzers send days.
     start: str = Query(alias="from", json_schema_extra={"format": "date"}),
     end: str = Query(alias="to", json_schema_extra={"format": "date"}),
-) -> dict[str, Any]:
+) -> ScoresReport:
     first, last = _day(start, "from"), _day(end, "to")
     if first > last:
         raise CentralError(400, f"from {first} is after to {last}")
