@@ -27,7 +27,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._central import CentralProcess, add_device
+from kiosk.config import check_config_text, default_config_text
 from sync.protocol import UPLOAD_PATH, upload_body
+
+CONFIG = default_config_text("store", "till-1", "Europe/Paris", "Bench")
+VERSION = check_config_text(CONFIG, "bench").survey.version
 
 PROCESSES = 5
 PG_ADMIN = "host=127.0.0.1 user=postgres dbname=test"
@@ -45,7 +49,7 @@ def bodies(store: str, batches: int, size: int) -> list[bytes]:
                 "created_at": f"2026-11-20T{8 + (i % 10):02d}:{i % 60:02d}:{b % 60:02d}.000Z",
                 "local_day": "2026-11-20",
                 "language": "fr",
-                "survey_version": "3860485c2e8a",
+                "survey_version": VERSION,
                 "suspect": False,
             }
             for i in range(size)
@@ -55,6 +59,19 @@ def bodies(store: str, batches: int, size: int) -> list[bytes]:
         )
         out.append(gzip.compress(raw.encode(), compresslevel=5))
     return out
+
+
+def configure(db_url: str, stores: list[str]) -> None:
+    """Head office configures each store first (answers of an unconfigured store wait: 503)."""
+    from sync.central import service
+    from sync.central.db import CentralDB
+
+    db = CentralDB(db_url)
+    try:
+        for store in stores:
+            service.set_config(db, store, CONFIG.replace('id = "store"', f'id = "{store}"', 1))
+    finally:
+        db.dispose()
 
 
 def client_process(
@@ -91,6 +108,7 @@ def bench(db_url: str, kiosks: int, batches: int, size: int, workers: int) -> tu
     server = CentralProcess(db_url, workers)
     try:
         tokens = [(f"store-{k:03d}", add_device(db_url, f"store-{k:03d}", "till-1")) for k in range(kiosks)]
+        configure(db_url, [store for store, _ in tokens])
         queue: Any = multiprocessing.Queue()
         # Every client process builds its bodies first; all start sending at the same instant.
         start_at = time.time() + 3 + kiosks * batches * size / 100_000

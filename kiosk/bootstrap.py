@@ -234,6 +234,8 @@ def sync_state(kiosk: Kiosk) -> SyncState:
         pending=status.pending,
         last_success=None if success is None else dt.datetime.fromisoformat(success),
         last_error=status.auth_problem or status.config_error or status.last_error,
+        quarantined=status.quarantined,
+        quarantine_reasons=status.quarantine_reasons,
         alerts=alerts,
     )
 

@@ -9,32 +9,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import sqlite3
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from kiosk import RELEASE_DATE, __version__
+from kiosk import __version__
 from kiosk.bootstrap import Kiosk, open_kiosk
 from kiosk.config import ConfigError, default_config_text, load_config
 from kiosk.domain.days import TimeError, parse_day, parse_timestamp
 from kiosk.domain.survey import AnswerError
 from kiosk.export import FORMATS, export_to_file, write_answers
-from kiosk.importer import ImportFileError, guess_format, parse_answers, read_text
+from kiosk.importer import ImportFileError, check_file, guess_format, read_text
 from kiosk.paths import KioskPaths, default_data_dir
 from kiosk.storage import (
     NewAnswer,
     StoreError,
-    inspect_database,
-    read_only_dir,
-    read_set_aside_notes,
-    set_aside_files,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -216,11 +211,13 @@ def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
         except ImportFileError as error:
             fail(str(error))
         fmt = fmt or guess_format(file, text)
-        if len(text) >= PROGRESS_MIN_BYTES:
-            with click.progressbar(length=len(text), label=f"Checking {file.name}", file=sys.stderr) as bar:
-                parsed = parse_answers(text, fmt, kiosk.config, bar.update)
-        else:
-            parsed = parse_answers(text, fmt, kiosk.config)
+        large = len(text) >= PROGRESS_MIN_BYTES
+        with (
+            click.progressbar(length=len(text), label=f"Checking {file.name}", file=sys.stderr)
+            if large
+            else nullcontext()
+        ) as bar:
+            parsed = check_file(kiosk.store, text, fmt, bar.update if bar is not None else None)
         if parsed.problem_count:
             for problem in parsed.problems:
                 click.echo(f"{file}:{problem.removeprefix('line ')}", err=True)
@@ -231,7 +228,7 @@ def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
                 f"{file}: {parsed.problem_count} bad line{'s' if parsed.problem_count > 1 else ''}; "
                 "nothing imported"
             )
-        if len(text) >= PROGRESS_MIN_BYTES:
+        if large:
             with click.progressbar(length=len(parsed.answers), label="Storing", file=sys.stderr) as bar:
                 result = kiosk.store.import_answers(parsed.answers, bar.update)
         else:
@@ -285,6 +282,30 @@ def _fmt(value: float | None, suffix: str = "") -> str:
     return "—" if value is None else f"{value:.1f}{suffix}"
 
 
+def _score_line(qid: str, q: dict[str, Any]) -> str:
+    if q["kind"] == "choice":
+        removed = set(q.get("removed", ()))
+        given = [
+            f"{k}{' (removed)' if k in removed else ''} {n}"
+            for k, n in sorted(q["counts"].items(), key=lambda kv: -kv[1])
+            if n
+        ]
+        detail = ", ".join(given) or "—"
+        mean = ""
+    else:
+        mean = _fmt(q["mean"])
+        if q["kind"] == "nps":
+            nps = "—" if q["nps"] is None else f"{q['nps']:+.1f}"
+            detail = f"NPS {nps} ({q['promoters']} promoters, {q['passives']} passives, {q['detractors']} detractors)"
+        elif q["kind"] == "ces7":
+            detail = f"easy {_fmt(q['ces_easy'], '%')}"
+        else:
+            detail = f"CSAT {_fmt(q['csat'], '%')}  Happy Index {_fmt(q['happy_index'])}"
+        if q.get("invalid"):
+            detail += f"  ({q['invalid']} invalid values left out)"
+    return f"  {qid:<16}{q['kind']:<9}{q['responses']:>8}{q['excluded']:>10}{mean:>7}  {detail}"
+
+
 def render_scores(report: dict[str, Any]) -> str:
     lines = [f"{report['store_name']} ({report['store']}) · {report['timezone']}"]
     for day in report["days"]:
@@ -292,22 +313,10 @@ def render_scores(report: dict[str, Any]) -> str:
         lines.append(day["day"])
         lines.append(f"  {'question':<16}{'kind':<9}{'answers':>8}{'excluded':>10}{'mean':>7}  scores")
         for qid, q in day["questions"].items():
-            if q["kind"] == "choice":
-                given = [f"{k} {n}" for k, n in sorted(q["counts"].items(), key=lambda kv: -kv[1]) if n]
-                detail = ", ".join(given) or "—"
-                mean = ""
-            else:
-                mean = _fmt(q["mean"])
-                if q["kind"] == "nps":
-                    nps = "—" if q["nps"] is None else f"{q['nps']:+.1f}"
-                    detail = f"NPS {nps} ({q['promoters']} promoters, {q['passives']} passives, {q['detractors']} detractors)"
-                elif q["kind"] == "ces7":
-                    detail = f"easy {_fmt(q['ces_easy'], '%')}"
-                else:
-                    detail = f"CSAT {_fmt(q['csat'], '%')}  Happy Index {_fmt(q['happy_index'])}"
-            lines.append(
-                f"  {qid:<16}{q['kind']:<9}{q['responses']:>8}{q['excluded']:>10}{mean:>7}  {detail}"
-            )
+            lines.append(_score_line(qid, q))
+            # The same question asked with another kind that day (the survey changed): its own scale.
+            for other in q.get("other_kinds", {}).values():
+                lines.append(_score_line(f"  (as {other['kind']})", other))
     return "\n".join(lines)
 
 
@@ -350,90 +359,14 @@ def export(start: str | None, end: str | None, fmt: str | None, output: Path | N
 @data_dir_option
 def doctor(min_free_mb: int, data_dir: Path) -> None:
     """Check the kiosk: configuration, database integrity, free disk and the device clock."""
-    paths = KioskPaths(data_dir)
-    problems: list[str] = []
+    from kiosk.doctor import run_checks
 
-    def report(ok: bool, what: str) -> None:
-        click.echo(f"{'ok  ' if ok else 'FAIL'}  {what}")
-        if not ok:
-            problems.append(what)
-
-    try:
-        config = load_config(paths.config)
-        report(
-            True,
-            f"configuration {paths.config}: store {config.store.id}, device {config.device_id}, "
-            f"{len(config.survey.questions)} questions, {config.store.timezone}",
-        )
-    except ConfigError as error:
-        for problem in error.problems:
-            report(False, f"configuration: {problem}")
-    latest = None
-    if not paths.database.exists():
-        report(False, f"database {paths.database}: missing (run `kiosk init`)")
-    else:
-        try:
-            db = sqlite3.connect(f"file:{paths.database}?mode=ro", uri=True, timeout=5)
-            try:
-                check = db.execute("PRAGMA quick_check").fetchone()[0]
-                count = db.execute("SELECT count(*) FROM answers").fetchone()[0]
-                latest = db.execute("SELECT max(created_at) FROM answers").fetchone()[0]
-            finally:
-                db.close()
-            report(check == "ok", f"database {paths.database}: integrity {check}, {count} answers")
-        except sqlite3.Error as error:
-            report(False, f"database {paths.database}: {error}")
-        try:
-            schema = inspect_database(paths.database, thorough=False, busy_timeout_ms=5000)
-        except StoreError:
-            schema = None  # locked or unreadable: said above
-        if schema is not None:
-            report(
-                False, f"database {paths.database}: {schema}; `kiosk run` will keep it aside and start afresh"
-            )
-    # Kept-aside files hold answers that are not in the current database (nor sent to head office from it).
-    notes = read_set_aside_notes(paths.database) if paths.database.exists() else {}
-    for kept in set_aside_files(paths.database):
-        note = notes.get(kept.name)
-        why = f"set aside {note.at:%Y-%m-%d %H:%M} UTC: {note.reason}" if note else "set aside"
-        report(
-            False,
-            f"damaged database kept as {kept} ({kept.stat().st_size} bytes; {why}); a fresh database "
-            "replaced it: its answers are not in the current one. Move it out of the data directory once "
-            "dealt with",
-        )
-    if data_dir.is_dir():
-        writable = not read_only_dir(data_dir)
-        report(
-            writable,
-            f"data directory {data_dir}: " + ("writable" if writable else "READ-ONLY, taps cannot be stored"),
-        )
-    try:
-        free_mb = shutil.disk_usage(data_dir).free // 1_000_000
-        report(free_mb >= min_free_mb, f"free disk: {free_mb} MB (at least {min_free_mb} MB wanted)")
-    except OSError as error:
-        report(False, f"free disk: cannot tell ({error.strerror})")
-    now = _now()
-    clock_ok = now.date() >= RELEASE_DATE
-    report(
-        clock_ok,
-        f"clock: {now:%Y-%m-%d %H:%M} UTC"
-        + (
-            ""
-            if clock_ok
-            else f" is before this release ({RELEASE_DATE}): the device clock is wrong, set the time (NTP)"
-        ),
-    )
-    if latest is not None:
-        last = dt.datetime.fromisoformat(latest)
-        ahead = last - now
-        report(
-            ahead <= dt.timedelta(minutes=5),
-            f"latest answer at {last:%Y-%m-%d %H:%M} UTC"
-            + ("" if ahead <= dt.timedelta(minutes=5) else ", later than the clock: the clock went back"),
-        )
+    problems = 0
+    for check in run_checks(data_dir, min_free_mb, _now()):
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.what}")
+        problems += not check.ok
     if problems:
-        fail(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found", BLOCKED)
+        fail(f"{problems} problem{'s' if problems > 1 else ''} found", BLOCKED)
     click.echo("All checks passed.")
 
 
@@ -547,8 +480,13 @@ def pair(
     type=click.FloatRange(0.1),
     help="Seconds to wait for an answer.",
 )
+@click.option(
+    "--requeue",
+    is_flag=True,
+    help="First make the quarantined answers pending again (once head office fixed what it refused).",
+)
 @data_dir_option
-def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
+def sync_(batch_size: int, timeout: float, requeue: bool, data_dir: Path) -> None:
     """Upload every pending answer to head office now (exit 0 only when nothing is left pending)."""
     from kiosk.bootstrap import utc_now
     from sync.client import CentralClient
@@ -563,6 +501,8 @@ def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
         fail(str(error))
     with opened(data_dir) as kiosk:
         outbox = Outbox(kiosk.store)
+        if requeue:
+            click.echo(f"{outbox.requeue_quarantined()} quarantined answers sent again.", err=True)
         pending = outbox.pending_count()
         client = CentralClient(pairing, timeout=(min(timeout, 10.0), timeout))
         try:
@@ -582,6 +522,12 @@ def sync_(batch_size: int, timeout: float, data_dir: Path) -> None:
         finally:
             client.close()
     done = f"{result.synced} uploaded" + (f", {result.quarantined} quarantined" if result.quarantined else "")
+    if result.restored:
+        click.echo(
+            f"Head office holds fewer answers than it did (restored from a backup?): {result.restored} "
+            "answers sent again.",
+            err=True,
+        )
     if not result.ok:
         hint = " (pair again with `kiosk pair URL --token-stdin`)" if result.auth_problem else ""
         fail(f"sync stopped: {result.reason}{hint}; {done}, {result.pending} still pending (kept)", BLOCKED)
@@ -618,6 +564,10 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
         f"quarantined:     {report['quarantined']}"
         + (" (kiosk status --quarantined)" if report["quarantined"] else "")
     )
+    for reason in report["quarantine_reasons"]:
+        click.echo(f"  refused:       {reason}")
+    if report["quarantined"]:
+        click.echo("  (once head office fixed the cause: kiosk sync --requeue)")
     click.echo(f"synced:          {report['synced']}")
     click.echo(f"last success:    {report['last_success_at'] or 'never'}")
     if report["last_error"]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kiosk.domain.limits import MAX_VERSION
 from kiosk.domain.survey import (
     SCALES,
     Display,
@@ -234,10 +235,17 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
 
     questions = _parse_questions(check, data.get("questions"), languages)
     display = _parse_display(check, check.sub(data, (), "display", required=False))
+    version = survey_data.get("version")
+    if (
+        isinstance(version, str)
+        and version.strip()
+        and (len(version) > MAX_VERSION or not version.isprintable())
+    ):
+        # Head office would refuse every answer naming it: refused here, where it can be fixed.
+        check.fail(("survey", "version"), f"must be a text of at most {MAX_VERSION} characters on one line")
     targets = _parse_targets(check, check.sub(data, (), "targets", required=False))
     if check.problems:
         return None, check.problems
-    version = survey_data.get("version")
     if not isinstance(version, str) or not version.strip():
         version = survey_version(data.get("questions", []))
     survey = Survey(questions=tuple(questions), languages=tuple(languages), version=version)

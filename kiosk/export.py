@@ -34,7 +34,8 @@ def write_answers(handle: IO[str], rows: Iterable[dict[str, Any]], fmt: str, num
             writer.writerow(values)
         else:
             item = dict(zip(EXPORT_HEADER, values, strict=True))
-            if item["question"] in numeric:
+            # By the answer's own kind: a question that changed kind keeps its old answers as they were.
+            if item["question"] in numeric and str(item["value"]).lstrip("-").isdigit():
                 item["value"] = int(item["value"])
             item["suspect"] = bool(item["suspect"])
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")

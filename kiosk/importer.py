@@ -9,23 +9,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.answers import check_answer
 from kiosk.domain.days import TimeError, format_utc, parse_timestamp
+from kiosk.domain.limits import MAX_SESSION
 from kiosk.domain.survey import AnswerError, KioskConfig
-from kiosk.storage import NewAnswer
+from kiosk.storage import NewAnswer, ResponseStore
 
 REQUIRED = ("created_at", "question", "value")
-OPTIONAL = ("session", "id", "language")
+OPTIONAL = ("session", "id", "language", "store_id", "device_id")
 # Columns that `kiosk export` writes and that the store derives again on import.
-DERIVED = ("local_day", "survey_version", "suspect", "synced_at")
+DERIVED = ("local_day", "survey_version", "suspect", "synced_at", "kind")
 MAX_LISTED = 50
-
-_NAMESPACE = uuid.UUID("6f1c8f0e-4f7a-4b7e-9a53-2f0d1c5a9e11")
 
 
 class ImportFileError(Exception):
@@ -35,6 +36,7 @@ class ImportFileError(Exception):
 @dataclass(slots=True)
 class Parsed:
     answers: list[NewAnswer] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the line of each answer
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
 
@@ -75,12 +77,21 @@ def guess_format(path: Path, text: str) -> str:
 
 
 def parse_answers(
-    text: str, fmt: str, config: KioskConfig, progress: Callable[[int], None] | None = None
+    text: str,
+    fmt: str,
+    config: KioskConfig,
+    progress: Callable[[int], None] | None = None,
+    namespace: uuid.UUID | None = None,
 ) -> Parsed:
-    """Check every line of an import; `progress` is told how many characters each line took."""
+    """Check every line of an import; `progress` is told how many characters each line took.
+
+    `namespace`: where the ids of lines without one are derived (`ResponseStore.import_namespace`, private
+    to the kiosk); a fresh random one when not given (then importing twice is not idempotent)."""
+    namespace = namespace or uuid.uuid4()
     parsed = Parsed()
     records = _csv_records(text, parsed) if fmt == "csv" else _jsonl_records(text, parsed)
     seen_in_visit: dict[tuple[str, str], int] = {}
+    seen_ids: dict[str, int] = {}
     occurrences: dict[str, int] = {}
     for line, record, size in records:
         if progress is not None:
@@ -88,6 +99,11 @@ def parse_answers(
         answer = _check(record, line, config, parsed)
         if answer is None:
             continue
+        if answer.id is not None:
+            if answer.id in seen_ids:
+                parsed.fail(line, f"id: {answer.id} is also on line {seen_ids[answer.id]}")
+                continue
+            seen_ids[answer.id] = line
         if answer.session_id is not None:
             visit_key = (answer.session_id, answer.question_id)
             if visit_key in seen_in_visit:
@@ -110,7 +126,7 @@ def parse_answers(
                 )
             )
             occurrences[fingerprint] = occurrences.get(fingerprint, 0) + 1
-            answer_id = str(uuid.uuid5(_NAMESPACE, f"{fingerprint}|{occurrences[fingerprint]}"))
+            answer_id = str(uuid.uuid5(namespace, f"{fingerprint}|{occurrences[fingerprint]}"))
             answer = NewAnswer(
                 question_id=answer.question_id,
                 value=answer.value,
@@ -118,10 +134,58 @@ def parse_answers(
                 session_id=answer.session_id,
                 language=answer.language,
                 id=answer_id,
+                device_id=answer.device_id,
             )
         parsed.answers.append(answer)
+        parsed.lines.append(line)
+    if not parsed.problem_count:
+        _check_visits(parsed, config)
     if not parsed.answers and not parsed.problem_count:
         parsed.fail(1, "no answers in the file")
+    return parsed
+
+
+StoredVisits = Mapping[str, Mapping[str, tuple[str, str]]]
+
+
+def _check_visits(parsed: Parsed, config: KioskConfig, stored: StoredVisits | None = None) -> None:
+    """The tap's visit rule on every answer of a visit: the file's other answers and those already stored
+    (`stored`: session -> question -> (answer id, value)) make the visit. A stored answer with the same id is
+    the same answer (a re-import), not a second one."""
+    sessions: dict[str, list[tuple[int, NewAnswer]]] = {}
+    for line, answer in zip(parsed.lines, parsed.answers, strict=True):
+        if answer.session_id is not None:
+            sessions.setdefault(answer.session_id, []).append((line, answer))
+    for session_id, rows in sessions.items():
+        kept = {
+            question: value
+            for question, (answer_id, value) in (stored or {}).get(session_id, {}).items()
+            if all(answer_id != a.id for _, a in rows)
+        }
+        everything = {a.question_id: str(a.value) for _, a in rows}
+        for line, answer in rows:
+            visit = {q: v for q, v in everything.items() if q != answer.question_id} | kept
+            try:
+                check_answer(config.survey, answer.question_id, answer.value, visit)
+            except AnswerError as error:
+                parsed.fail(line, f"session {session_id!r}: {error}")
+
+
+def check_stored_visits(parsed: Parsed, config: KioskConfig, stored: StoredVisits) -> None:
+    """Check the file's visits again with what the database already holds of them (see _check_visits)."""
+    _check_visits(parsed, config, stored)
+
+
+def check_file(
+    store: ResponseStore, text: str, fmt: str, progress: Callable[[int], None] | None = None
+) -> Parsed:
+    """The use case behind `kiosk import`, before anything is stored: every line checked alone, then each
+    visit with the tap's rule against what the store already holds; ids made in the kiosk's namespace.
+    Store the answers with `store.import_answers(parsed.answers)` when `parsed.problem_count` is 0."""
+    parsed = parse_answers(text, fmt, store.config, progress, store.import_namespace())
+    if not parsed.problem_count:
+        sessions = sorted({a.session_id for a in parsed.answers if a.session_id is not None})
+        check_stored_visits(parsed, store.config, store.visits(sessions))
     return parsed
 
 
@@ -139,7 +203,7 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
         parsed.fail(line, f"question: {error}")
         return None
     try:
-        value = question.normalise(record["value"])
+        _, value = check_answer(survey, question.id, record["value"])
     except AnswerError as error:
         parsed.fail(line, f"value: {error}")
         return None
@@ -162,11 +226,25 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
             return None
         else:
             optional[name] = raw.strip()
+    session = optional["session"]
+    if session is not None and len(session) > MAX_SESSION:
+        parsed.fail(line, f"session: longer than {MAX_SESSION} characters")
+        return None
     language = optional["language"]
     if language is not None and language not in survey.languages:
         parsed.fail(
             line, f"language: {language!r} is not offered (survey.languages: {', '.join(survey.languages)})"
         )
+        return None
+    store_id = optional["store_id"]
+    if store_id is not None and store_id != config.store.id:
+        parsed.fail(
+            line, f"store_id: these answers are store {store_id!r}'s; this kiosk is {config.store.id!r}"
+        )
+        return None
+    device_id = optional["device_id"]
+    if device_id is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", device_id):
+        parsed.fail(line, f"device_id: not a device id: {device_id!r}")
         return None
     answer_id = optional["id"]
     if answer_id is not None:
@@ -182,6 +260,7 @@ def _check(record: Mapping[str, Any], line: int, config: KioskConfig, parsed: Pa
         session_id=optional["session"],
         language=language,
         id=answer_id,
+        device_id=device_id,
     )
 
 

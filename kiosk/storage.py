@@ -22,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from kiosk.domain.answers import check_answer, survey_definition
 from kiosk.domain.days import format_utc, local_day, parse_stored
 from kiosk.domain.repeats import Visit, repeated_visits
 from kiosk.domain.scoring import CountRow
@@ -86,6 +87,65 @@ def m001_answers(db: Database) -> None:
 
 
 @migrations()
+def m002_answer_kinds(db: Database) -> None:
+    """Self-describing answers: each carries the kind it was given on, and the counts keep kinds apart.
+
+    Answers stored before this change have kind '' (scored as the question's current kind, as they were).
+    `survey_versions` keeps every survey this kiosk has recorded answers on; `pruned` remembers the ids of
+    answers removed by retention, so a re-import of them never counts them again.
+    """
+    db.execute("ALTER TABLE answers ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    # The device that made the answer when it is not this one (imported from a replaced device's export):
+    # head office de-duplicates per store and device, so such answers keep their first device's id.
+    db.execute("ALTER TABLE answers ADD COLUMN device_id TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE daily_counts_v2 (
+            local_day TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            suspect INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (local_day, question_id, kind, value, suspect)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO daily_counts_v2 (local_day, question_id, kind, value, suspect, n) "
+        "SELECT local_day, question_id, '', value, suspect, n FROM daily_counts"
+    )
+    db.execute("DROP TRIGGER answers_count")
+    db.execute("DROP TABLE daily_counts")
+    db.execute("ALTER TABLE daily_counts_v2 RENAME TO daily_counts")
+    db.execute(
+        """
+        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
+            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
+            VALUES (new.local_day, new.question_id, new.kind, new.value, new.suspect, 1)
+            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
+        END
+        """
+    )
+    db.execute("DROP TRIGGER answers_immutable")
+    db.execute(
+        """
+        CREATE TRIGGER answers_immutable
+        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
+                         survey_version, suspect, kind, device_id ON answers
+        BEGIN
+            SELECT RAISE(ABORT, 'answers are immutable once written');
+        END
+        """
+    )
+    db.execute(
+        "CREATE TABLE survey_versions (version TEXT PRIMARY KEY, definition TEXT NOT NULL, "
+        "first_seen TEXT NOT NULL)"
+    )
+    db.execute("CREATE TABLE pruned (id TEXT PRIMARY KEY) WITHOUT ROWID")
+
+
+@migrations()
 def m020_visit_flags(db: Database) -> None:
     """Repeated presses flagged per visit, once the visit has ended (kiosk.domain.repeats).
 
@@ -100,13 +160,13 @@ def m020_visit_flags(db: Database) -> None:
     db.execute(
         """
         CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
+            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
             VALUES (
-                new.local_day, new.question_id, new.value,
+                new.local_day, new.question_id, new.kind, new.value,
                 new.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = new.session_id),
                 1
             )
-            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + 1;
+            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
         END
         """
     )
@@ -116,17 +176,18 @@ def m020_visit_flags(db: Database) -> None:
             UPDATE daily_counts SET n = n - (
                 SELECT count(*) FROM answers a
                 WHERE a.session_id = new.session_id AND a.suspect = 0 AND a.local_day = daily_counts.local_day
-                  AND a.question_id = daily_counts.question_id AND a.value = daily_counts.value
+                  AND a.question_id = daily_counts.question_id AND a.kind = daily_counts.kind
+                  AND a.value = daily_counts.value
             )
-            WHERE suspect = 0 AND (local_day, question_id, value) IN (
-                SELECT local_day, question_id, value FROM answers
+            WHERE suspect = 0 AND (local_day, question_id, kind, value) IN (
+                SELECT local_day, question_id, kind, value FROM answers
                 WHERE session_id = new.session_id AND suspect = 0
             );
-            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
-            SELECT local_day, question_id, value, 1, count(*) FROM answers
+            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
+            SELECT local_day, question_id, kind, value, 1, count(*) FROM answers
             WHERE session_id = new.session_id AND suspect = 0
-            GROUP BY local_day, question_id, value
-            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + excluded.n;
+            GROUP BY local_day, question_id, kind, value
+            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + excluded.n;
             DELETE FROM daily_counts WHERE n = 0;
         END
         """
@@ -152,6 +213,8 @@ class Answer:
     language: str
     survey_version: str
     suspect: bool
+    kind: str = ""
+    device_id: str = ""  # '' : this kiosk; else the device that made it (an import from a replaced one)
 
     def values(self) -> tuple[str | int, ...]:
         """The stored columns, in the order of _ANSWER_COLUMNS."""
@@ -165,6 +228,8 @@ class Answer:
             self.language,
             self.survey_version,
             int(self.suspect),
+            self.kind,
+            self.device_id,
         )
 
 
@@ -178,7 +243,11 @@ _ANSWER_COLUMNS = (
     "language",
     "survey_version",
     "suspect",
+    "kind",
+    "device_id",
 )
+# The columns of the first schema: what a database must have to be this application's (older ones too).
+_BASE_COLUMNS = _ANSWER_COLUMNS[:-2]
 _INSERT = (
     f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES ({', '.join('?' * len(_ANSWER_COLUMNS))})"
 )
@@ -194,6 +263,7 @@ class NewAnswer:
     session_id: str | None = None
     language: str | None = None
     id: str | None = None
+    device_id: str | None = None  # another device of this store that made it (replacement import)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +272,8 @@ class ImportResult:
     already_present: int
 
 
-EXPORT_COLUMNS = (*_ANSWER_COLUMNS, "synced_at")
+# An export names the store and the device of each answer, so an import onto a replacement device keeps them.
+EXPORT_COLUMNS = (*_ANSWER_COLUMNS[:-1], "synced_at", "store_id", "device_id")
 # An answer is a repeated press when it was stored so (the rule before visit flags) or its visit is flagged.
 SUSPECT_OF_VISIT = (
     "(suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = answers.session_id)) AS suspect"
@@ -225,10 +296,39 @@ class ResponseStore:
             # 32 MB of page cache: a big import touches five indexes at random places (UUID keys).
             self.db.execute("PRAGMA cache_size = -32000")
             migrations.apply(self.db)
+            self._remember_survey()
         except sqlite3.OperationalError as error:
             raise StoreError(_explain(path, error)) from None
         except sqlite3.DatabaseError as error:
             raise DamagedDatabase(f"{path}: not a kiosk database ({error})") from None
+
+    def _remember_survey(self) -> None:
+        """Keep the configuration's survey in the history (answers name it by version)."""
+        survey = self.config.survey
+        definition = json.dumps(survey_definition(survey), sort_keys=True, ensure_ascii=False)
+        found = self.db.conn.execute(
+            "SELECT definition = ? FROM survey_versions WHERE version = ?", (definition, survey.version)
+        ).fetchone()
+        if found is not None and found[0]:
+            return
+        # A version name reused for other questions: the newest definition wins; every answer still carries
+        # its own kind, so the kiosk's scores stay right (head office says which version it refuses).
+        self.db.conn.execute(
+            "INSERT INTO survey_versions (version, definition, first_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (version) DO UPDATE SET definition = excluded.definition",
+            (survey.version, definition, format_utc(dt.datetime.now(dt.UTC))),
+        )
+
+    def survey_definitions(self, versions: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored definitions of these survey versions (those the history holds)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(versions)), 500):
+            marks = ", ".join("?" * len(chunk))
+            for version, definition in self.db.conn.execute(
+                f"SELECT version, definition FROM survey_versions WHERE version IN ({marks})", list(chunk)
+            ):
+                found[version] = json.loads(definition)
+        return found
 
     def close(self) -> None:
         self.db.close()
@@ -273,14 +373,15 @@ class ResponseStore:
             with self.writing():
                 session_id = new.session_id or str(uuid.uuid4())
                 visit = None if new.session_id is None else self._visit(session_id)
+                if visit is not None:
+                    # The same check as import and head office: one answer per question, show_if.
+                    check_answer(survey, question.id, value, visit[0])
                 if visit is None:
                     # A new visit: the ones before it have ended, so the rule can judge them now.
                     self._judge_visits_before(new.created_at)
                     suspect = False
                 else:
-                    answered, suspect = visit
-                    if question.id in answered:
-                        raise AnswerError(f"visit {session_id} already has an answer to {question.id!r}")
+                    suspect = visit[1]
                 answer = Answer(
                     id=new.id or str(uuid.uuid4()),
                     session_id=session_id,
@@ -291,6 +392,7 @@ class ResponseStore:
                     language=language,
                     survey_version=survey.version,
                     suspect=suspect,
+                    kind=str(question.kind),
                 )
                 self.db.conn.execute(_INSERT, answer.values())
         except sqlite3.OperationalError as error:
@@ -312,8 +414,8 @@ class ResponseStore:
 
     def _checked(self, new: NewAnswer) -> tuple[Question, str, str]:
         """The answer's question, stored value and language; AnswerError for what the survey refuses."""
-        question = self.config.survey.question(new.question_id)
-        return question, question.normalise(new.value), self._language(new.language)
+        question, value = check_answer(self.config.survey, new.question_id, new.value)
+        return question, value, self._language(new.language)
 
     def has_answer(self, answer_id: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
@@ -352,9 +454,15 @@ class ResponseStore:
                                 language=language,
                                 survey_version=survey.version,
                                 suspect=suspect,
+                                kind=str(question.kind),
+                                device_id=""
+                                if row.device_id in (None, self.config.device_id)
+                                else str(row.device_id),
                             ).values()
                         )
                 already = self._already_present(answers)
+                # Removed by retention after upload: counted once already, never again.
+                already |= self.pruned_ids([str(a[0]) for a in answers if a[0] not in already])
                 fresh_rows = [a for a in answers if a[0] not in already]
                 for start in range(0, len(fresh_rows), 5000):
                     chunk = fresh_rows[start : start + 5000]
@@ -397,14 +505,35 @@ class ResponseStore:
 
     # -- the repeated-press rule's look-ups ---------------------------------------------------------------
 
-    def _visit(self, session_id: str) -> tuple[set[str], bool] | None:
-        """The questions a stored visit has answered and its flag, or None for a visit not seen yet."""
+    def _visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
+        """The answers of a stored visit (question -> value) and its flag, or None for a visit not seen yet."""
         rows = self.db.conn.execute(
-            "SELECT question_id, suspect FROM answers WHERE session_id = ?", (session_id,)
+            "SELECT question_id, value, suspect FROM answers WHERE session_id = ?", (session_id,)
         ).fetchall()
         if not rows:
             return None
-        return {question for question, _ in rows}, bool(rows[0][1])
+        return {question: value for question, value, _ in rows}, bool(rows[0][2])
+
+    def visits(self, session_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """Stored answers of these visits: session -> question -> (answer id, value)."""
+        found: dict[str, dict[str, tuple[str, str]]] = {}
+        for chunk in _chunks(list(session_ids), 500):
+            marks = ", ".join("?" * len(chunk))
+            for sid, qid, answer_id, value in self.db.conn.execute(
+                f"SELECT session_id, question_id, id, value FROM answers WHERE session_id IN ({marks})", chunk
+            ):
+                found.setdefault(sid, {})[qid] = (answer_id, value)
+        return found
+
+    def pruned_ids(self, answer_ids: Sequence[str]) -> set[str]:
+        """Which of these answers were stored once and removed by retention."""
+        found: set[str] = set()
+        for chunk in _chunks(list(answer_ids), 500):
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self.db.conn.execute(f"SELECT id FROM pruned WHERE id IN ({marks})", chunk)
+            )
+        return found
 
     def _judge_visits_before(self, at: dt.datetime) -> None:
         """Flag the repeated presses among the visits that ended before `at`.
@@ -472,9 +601,10 @@ class ResponseStore:
                 value=r["value"],
                 suspect=bool(r["suspect"]),
                 count=r["n"],
+                kind=r["kind"] or None,
             )
             for r in self.db.query(
-                "SELECT local_day, question_id, value, suspect, n FROM daily_counts "
+                "SELECT local_day, question_id, kind, value, suspect, n FROM daily_counts "
                 "WHERE local_day BETWEEN ? AND ?",
                 [start.isoformat(), end.isoformat()],
             )
@@ -515,8 +645,25 @@ class ResponseStore:
             where.append("created_at < ? AND local_day <= ?")
             params += [(end + dt.timedelta(days=2)).isoformat(), end.isoformat()]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        columns = ", ".join(SUSPECT_OF_VISIT if c == "suspect" else c for c in EXPORT_COLUMNS)
-        yield from self.db.query(f"SELECT {columns} FROM answers {clause} ORDER BY created_at, id", params)
+        columns = ", ".join(SUSPECT_OF_VISIT if c == "suspect" else c for c in _ANSWER_COLUMNS[:-1])
+        yield from self.db.query(
+            f"SELECT {columns}, synced_at, ? AS store_id, CASE device_id WHEN '' THEN ? ELSE device_id END "
+            f"AS device_id FROM answers {clause} ORDER BY created_at, id",
+            [self.config.store.id, self.config.device_id, *params],
+        )
+
+    def import_namespace(self) -> uuid.UUID:
+        """The namespace of ids made for imported answers that have none: private to this kiosk (its store
+        and device ids and a secret made once, kept in its database), so nobody can predict them."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+        if row is None:
+            secret = uuid.uuid4().hex + uuid.uuid4().hex
+            with self.writing():
+                self.db.conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('import_secret', ?)", (secret,)
+                )
+            row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+        return uuid.uuid5(uuid.NAMESPACE_OID, f"{self.config.store.id}|{self.config.device_id}|{row[0]}")
 
     def answer_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM answers").fetchone()[0])
@@ -695,7 +842,7 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     if unknown:
         return f"written by a newer release (schema changes unknown here: {', '.join(unknown)})"
     columns = {row[1] for row in conn.execute("PRAGMA table_info(answers)")}
-    missing = [column for column in EXPORT_COLUMNS if column not in columns]
+    missing = [column for column in (*_BASE_COLUMNS, "synced_at") if column not in columns]
     if missing:
         return f"wrong schema (answers has no {', '.join(missing)})"
     return None

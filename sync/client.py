@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -15,7 +16,7 @@ import requests
 from kiosk import __version__
 from sync.pairing import Pairing
 from sync.planner import HttpReply, TransportFailure
-from sync.protocol import CONFIG_PATH, FOLLOWUP_PATH, HEARTBEAT_PATH, UPLOAD_PATH, WHOAMI_PATH
+from sync.protocol import CONFIG_PATH, FOLLOWUP_PATH, HEARTBEAT_PATH, UPLOAD_PATH, WHOAMI_PATH, UploadBody
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds: a hung server must not block the job forever
 
@@ -76,13 +77,13 @@ class CentralClient:
         headers = {k.lower(): v for k, v in response.headers.items()}
         return HttpReply(response.status_code, headers, body)
 
-    def post_json(self, path: str, payload: dict[str, Any]) -> HttpReply | TransportFailure:
+    def post_json(self, path: str, payload: Mapping[str, Any]) -> HttpReply | TransportFailure:
         raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         body = gzip.compress(raw, compresslevel=self.gzip_level, mtime=0)
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         return self._send("POST", path, data=body, headers=headers)
 
-    def upload(self, payload: dict[str, Any]) -> HttpReply | TransportFailure:
+    def upload(self, payload: UploadBody) -> HttpReply | TransportFailure:
         return self.post_json(UPLOAD_PATH, payload)
 
     def heartbeat(self, payload: dict[str, Any]) -> HttpReply | TransportFailure:

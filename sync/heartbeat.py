@@ -32,6 +32,7 @@ def send_heartbeat(outbox: Outbox, client: CentralClient, data_dir: Path, now: d
             "free_disk_bytes": shutil.disk_usage(data_dir).free,
             "device_clock": format_utc(now),
             "last_error": status.last_error,
+            "quarantine_reasons": list(status.quarantine_reasons),
         }
     )
     if not (isinstance(reply, HttpReply) and reply.status == 200):

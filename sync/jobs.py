@@ -30,7 +30,7 @@ from sync.client import CentralClient
 from sync.followup import FollowupLink, FollowupReplyError, read_followup_reply, save_followup_link
 from sync.heartbeat import send_heartbeat
 from sync.outbox import Outbox, SyncStatus, read_status
-from sync.pairing import PairingError, load_pairing
+from sync.pairing import PairingError, load_pairing, pairing_path
 from sync.planner import RETRY_AFTER_CAP_S, HttpReply
 from sync.protocol import DEFAULT_BATCH
 from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
@@ -105,7 +105,15 @@ class SyncJobs:
                     seconds=RETRY_AFTER_CAP_S
                 ):
                     return None
-                with self._client() as client:
+                try:
+                    client_context = self._client()
+                    client = client_context.__enter__()
+                except PairingError as error:
+                    if pairing_path(self.data_dir).exists():
+                        # central.json is there but unusable: a problem for the manager, not a silent stop.
+                        outbox.record_failure(str(error), now, None)
+                    return None
+                try:
                     return drain(
                         outbox,
                         client,
@@ -115,6 +123,8 @@ class SyncJobs:
                         now=self.clock,
                         should_stop=self._stop.is_set,
                     )
+                finally:
+                    client_context.__exit__(None, None, None)
         except PairingError:
             return None
 

@@ -46,7 +46,8 @@ def m001_sync_state(db: Database) -> None:
 # A visit flagged as repeated presses (kiosk.storage's visit_flags) sends its answers as suspect.
 _SUSPECT = "(a.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = a.session_id)) AS suspect"
 SELECT_PENDING = f"""
-    SELECT {", ".join(_SUSPECT if column == "suspect" else column for column, _ in ANSWER_FIELDS)}
+    SELECT {", ".join(_SUSPECT if column == "suspect" else column for column, _ in ANSWER_FIELDS)},
+        device_id AS origin_device
     FROM answers a
     WHERE a.synced_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)
@@ -75,6 +76,7 @@ class SyncStatus:
     next_attempt_at: str | None
     config_error: str | None
     last_heartbeat_at: str | None
+    quarantine_reasons: tuple[str, ...] = ()  # the latest reasons head office gave, newest first
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -131,9 +133,17 @@ class Outbox:
                 )
 
     def record_delivery(
-        self, synced: Sequence[str], quarantined: Sequence[Quarantined], now: dt.datetime
+        self,
+        synced: Sequence[str],
+        quarantined: Sequence[Quarantined],
+        now: dt.datetime,
+        central_held: int | None = None,
     ) -> None:
-        """Mark delivered answers synced and quarantine the refused ones, in one transaction."""
+        """Mark delivered answers synced and quarantine the refused ones, in one transaction.
+
+        While answers are quarantined, `last_error` says so (with the latest reason): it stays until the
+        cause is gone (`kiosk sync --requeue` after head office fixed it). `central_held`: what central
+        says it holds of this device's answers now (restore detection)."""
         stamp = format_utc(now)
         with self.store.writing():
             conn = self.db.conn
@@ -146,17 +156,47 @@ class Outbox:
                 "VALUES (?, ?, ?, ?)",
                 [(q.answer_id, q.status, q.reason, stamp) for q in quarantined],
             )
+            refused = quarantine_error(conn)
             self._set(
                 {
                     "last_success_at": stamp,
                     "last_attempt_at": stamp,
                     "failures": None,
                     "next_attempt_at": None,
-                    "last_error": None,
-                    "last_error_at": None,
+                    "last_error": refused,
+                    "last_error_at": stamp if refused else None,
                     "auth_problem": None,
                 }
             )
+            if central_held is not None:
+                self._set({"central_held": str(central_held)})
+
+    def central_held(self) -> int | None:
+        """The latest count of this device's answers that central reported holding."""
+        value = self.state().get("central_held")
+        return int(value) if value and value.isdigit() else None
+
+    def resend_after_restore(self, central_held: int, now: dt.datetime) -> int:
+        """Central holds fewer answers than it did (a backup was restored): every answer still here is
+        pending again (central answers `duplicate` for those it kept, so nothing is counted twice)."""
+        with self.store.writing():
+            count = self.db.conn.execute(
+                "UPDATE answers SET synced_at = NULL WHERE synced_at IS NOT NULL"
+            ).rowcount
+            self._set(
+                {
+                    "central_held": str(central_held),
+                    "restore_detected_at": format_utc(now),
+                }
+            )
+        return count
+
+    def requeue_quarantined(self) -> int:
+        """Send the quarantined answers again (after head office fixed the cause); returns how many."""
+        with self.store.writing():
+            count = self.db.conn.execute("DELETE FROM sync_quarantine").rowcount
+            self._set({"last_error": None, "last_error_at": None})
+        return count
 
     def record_failure(
         self, reason: str, now: dt.datetime, next_attempt: dt.datetime | None, *, auth: bool = False
@@ -182,23 +222,48 @@ class Outbox:
         return int(self.state().get("failures", "0"))
 
     def prune_synced(self, before: dt.datetime, chunk: int = 5000) -> int:
-        """Delete synced answers created before `before`; unsynced and quarantined ones are never deleted.
+        """Delete answers uploaded before `before`; unsynced and quarantined ones are never deleted.
 
         The daily counts are kept (they are maintained by an INSERT trigger, not recomputed), so scores of
-        pruned days do not change. Deleted in chunks so the tap that arrives meanwhile never waits long.
+        pruned days do not change; the pruned ids are remembered, so importing them again adds nothing.
+        Deleted in chunks so the tap that arrives meanwhile never waits long.
         """
         cutoff = format_utc(before)
         total = 0
         while True:
             with self.store.writing():
-                deleted = self.db.conn.execute(
-                    "DELETE FROM answers WHERE rowid IN (SELECT rowid FROM answers "
-                    "WHERE synced_at IS NOT NULL AND created_at < ? LIMIT ?)",
+                doomed = "SELECT rowid FROM answers WHERE synced_at IS NOT NULL AND synced_at < ? LIMIT ?"
+                self.db.conn.execute(
+                    f"INSERT OR IGNORE INTO pruned (id) SELECT id FROM answers WHERE rowid IN ({doomed})",
                     [cutoff, chunk],
+                )
+                deleted = self.db.conn.execute(
+                    f"DELETE FROM answers WHERE rowid IN ({doomed})", [cutoff, chunk]
                 ).rowcount
             total += deleted
             if deleted < chunk:
                 return total
+
+
+def quarantine_error(conn: sqlite3.Connection) -> str | None:
+    """What the manager reads while answers are quarantined: how many and the latest reason."""
+    row = conn.execute(
+        "SELECT count(*), (SELECT reason FROM sync_quarantine ORDER BY quarantined_at DESC, rowid DESC "
+        "LIMIT 1) FROM sync_quarantine"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    return f"{row[0]} answers refused by head office (kiosk status --quarantined): {row[1]}"
+
+
+def quarantine_reasons(conn: sqlite3.Connection, limit: int = 5) -> tuple[str, ...]:
+    return tuple(
+        r[0]
+        for r in conn.execute(
+            "SELECT reason FROM sync_quarantine GROUP BY reason ORDER BY max(quarantined_at) DESC LIMIT ?",
+            [limit],
+        )
+    )
 
 
 def read_status_from(conn: sqlite3.Connection) -> SyncStatus:
@@ -212,9 +277,11 @@ def read_status_from(conn: sqlite3.Connection) -> SyncStatus:
         state = dict(conn.execute("SELECT key, value FROM sync_state").fetchall())
         pending = scalar(COUNT_PENDING)
         quarantined = scalar("SELECT count(*) FROM sync_quarantine")
+        reasons = quarantine_reasons(conn)
     except sqlite3.OperationalError:
         # The sync tables do not exist yet: nothing was ever synced.
         state, pending, quarantined = {}, scalar("SELECT count(*) FROM answers WHERE synced_at IS NULL"), 0
+        reasons = ()
     synced = scalar("SELECT count(*) FROM answers WHERE synced_at IS NOT NULL")
     return SyncStatus(
         pending=pending,
@@ -228,6 +295,7 @@ def read_status_from(conn: sqlite3.Connection) -> SyncStatus:
         next_attempt_at=state.get("next_attempt_at"),
         config_error=state.get("config_error"),
         last_heartbeat_at=state.get("last_heartbeat_at"),
+        quarantine_reasons=reasons,
     )
 
 

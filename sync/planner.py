@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sync.protocol import ACCEPTED, CONFLICT, DUPLICATE, PROTOCOL_VERSION, REJECTED
+from sync.protocol import ACCEPTED, ACCEPTED_PROTOCOLS, CONFLICT, DUPLICATE, REJECTED
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
@@ -51,6 +51,7 @@ class Delivered:
     quarantined: tuple[Quarantined, ...] = ()
     flagged: tuple[str, ...] = ()
     max_batch: int | None = None
+    device_answers: int | None = None  # what central holds of this device now (protocol 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,7 @@ class _Parsed:
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     flagged: tuple[str, ...] = ()
     max_batch: int | None = None
+    device_answers: int | None = None
 
 
 def decide_upload(
@@ -104,20 +106,38 @@ def decide_upload(
             for i in sent_ids
             if parsed.outcomes[i][0] in (CONFLICT, REJECTED)
         )
-        return Delivered(synced, quarantined, parsed.flagged, parsed.max_batch)
+        return Delivered(synced, quarantined, parsed.flagged, parsed.max_batch, parsed.device_answers)
     if status == 413:
         if batch_size <= 1 and len(sent_ids) == 1:
             # Even one answer is too large: it will never fit, so it is kept aside instead of retried.
             return Delivered((), (Quarantined(sent_ids[0], REJECTED, "too large for the server"),))
         return Shrink(max(1, min(batch_size, len(sent_ids)) // 2))
     if status in (401, 403):
-        return AuthProblem(f"HTTP {status}: {_detail(reply.body) or 'refused'}")
+        if _from_central(reply.body):
+            return AuthProblem(f"HTTP {status}: {_detail(reply.body) or 'refused'}")
+        # A proxy's or a firewall's refusal (no protocol JSON): it may pass later, so it is a failure with
+        # backoff, not a stop that only re-pairing would lift.
+        return RetryLater(f"HTTP {status} from something other than head office (a proxy or firewall?)")
     if status in (429, 503):
         return RetryLater(
             f"HTTP {status}: server busy", parse_retry_after(reply.headers.get("retry-after"), now)
         )
     detail = _detail(reply.body)
     return RetryLater(f"HTTP {status}" + (f": {detail}" if detail else ""))
+
+
+def _from_central(body: bytes) -> bool:
+    """Whether an error reply is central's own: a JSON object naming the protocol."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("protocol") in ACCEPTED_PROTOCOLS and "detail" in data
+
+
+def restore_detected(known_held: int | None, reported: int | None) -> bool:
+    """Whether central now holds fewer of this device's answers than it did: a backup was restored."""
+    return known_held is not None and reported is not None and reported < known_held
 
 
 def _detail(body: bytes) -> str:
@@ -134,7 +154,7 @@ def _parse_upload_answer(sent_ids: Sequence[str], body: bytes) -> _Parsed:
         data = json.loads(body)
     except ValueError:
         raise ValueError("not JSON") from None
-    if not isinstance(data, dict) or data.get("protocol") != PROTOCOL_VERSION:
+    if not isinstance(data, dict) or data.get("protocol") not in ACCEPTED_PROTOCOLS:
         raise ValueError("no protocol version")
     sent = set(sent_ids)
     outcomes: dict[str, tuple[str, str]] = {}
@@ -169,7 +189,10 @@ def _parse_upload_answer(sent_ids: Sequence[str], body: bytes) -> _Parsed:
     max_batch = data.get("max_batch")
     if not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1:
         max_batch = None
-    return _Parsed(outcomes, flagged_ids, max_batch)
+    held = data.get("device_answers")
+    if not isinstance(held, int) or isinstance(held, bool) or held < 0:
+        held = None
+    return _Parsed(outcomes, flagged_ids, max_batch, held)
 
 
 def next_batch_size(current: int, default: int, announced: int | None) -> int:

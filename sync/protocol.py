@@ -7,7 +7,20 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-PROTOCOL_VERSION: Final = 1
+try:
+    # pydantic (head office) reads these types only from typing_extensions on Python < 3.12; a kiosk
+    # without it uses typing's, which are the same to it.
+    from typing import NotRequired
+
+    from typing_extensions import TypedDict
+except ImportError:  # pragma: no cover
+    from typing import NotRequired, TypedDict
+
+from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_SESSION, MAX_VALUE, MAX_VERSION
+
+PROTOCOL_VERSION: Final = 2
+# What central accepts: kiosks still on protocol 1 keep working during a rollout.
+ACCEPTED_PROTOCOLS: Final = (1, 2)
 API_PREFIX: Final = "/api/v1"
 UPLOAD_PATH: Final = f"{API_PREFIX}/device/answers"
 HEARTBEAT_PATH: Final = f"{API_PREFIX}/device/heartbeat"
@@ -40,61 +53,150 @@ ANSWER_FIELDS: Final = (
 )
 
 
-def answer_to_wire(row: dict[str, Any]) -> dict[str, Any]:
+def answer_to_wire(row: dict[str, Any]) -> WireAnswer:
     """One stored answer row (the `answers` table) as the kiosk sends it."""
-    wire = {name: row[column] for column, name in ANSWER_FIELDS}
-    wire["suspect"] = bool(wire["suspect"])
+    wire = WireAnswer(
+        id=row["id"],
+        session=row["session_id"],
+        question=row["question_id"],
+        value=row["value"],
+        created_at=row["created_at"],
+        local_day=row["local_day"],
+        language=row["language"],
+        survey_version=row["survey_version"],
+        # The repeated-press flag as the wire carries it: decided in this one place.
+        suspect=bool(row["suspect"]),
+    )
+    if row.get("origin_device"):
+        # Protocol 2: made by another device of the store (imported from a replaced device's export).
+        wire["device"] = row["origin_device"]
     return wire
 
 
-def upload_body(store: str, device: str, sent_at: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
+def upload_body(
+    store: str,
+    device: str,
+    sent_at: str,
+    answers: list[WireAnswer],
+    surveys: dict[str, dict[str, Any]] | None = None,
+) -> UploadBody:
+    """A protocol 2 upload: the answers and the definitions of the survey versions they name."""
     return {
         "protocol": PROTOCOL_VERSION,
         "store": store,
         "device": device,
         "sent_at": sent_at,
         "answers": answers,
+        "surveys": surveys or {},
     }
 
 
-# JSON Schemas of the request bodies, published in the server's OpenAPI (the routers read the body
-# themselves, bounded and gzip-aware, so FastAPI cannot infer them) and used by the API fuzzing tests.
-ANSWER_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": [wire for _, wire in ANSWER_FIELDS],
-    "properties": {
-        "id": {"type": "string", "format": "uuid", "description": "made on the kiosk: the idempotency key"},
-        "session": {"type": "string", "maxLength": 200},
-        "question": {"type": "string", "maxLength": 64},
-        "value": {"type": "string", "maxLength": 200},
-        "created_at": {"type": "string", "format": "date-time"},
-        "local_day": {"type": "string", "format": "date"},
-        "language": {"type": "string", "maxLength": 8},
-        "survey_version": {"type": "string", "maxLength": 64},
-        "suspect": {"type": "boolean"},
-    },
-}
-UPLOAD_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["protocol", "store", "device", "sent_at", "answers"],
-    "properties": {
-        "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
-        "store": {"type": "string"},
-        "device": {"type": "string"},
-        "sent_at": {"type": "string", "format": "date-time"},
-        "answers": {"type": "array", "items": ANSWER_SCHEMA, "maxItems": SERVER_MAX_BATCH},
-    },
-}
-HEARTBEAT_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "properties": {
-        "app_version": {"type": "string"},
-        "pending": {"type": "integer", "minimum": 0},
-        "quarantined": {"type": "integer", "minimum": 0},
-        "free_disk_bytes": {"type": "integer", "minimum": 0},
-        "device_clock": {"type": "string", "format": "date-time"},
-        "last_error": {"type": ["string", "null"]},
-    },
+# -- typed contracts ----------------------------------------------------------------------------------------
+# One definition of each body, shared by the kiosk (type checking only: no import cost on the tap path or at
+# start-up) and central, where pydantic validates the replies against them and FastAPI publishes them in the
+# OpenAPI (sync/central/contracts.py). The lengths are kiosk.domain.limits', named once here per field.
+
+
+class WireAnswer(TypedDict):
+    id: str  # made on the kiosk: the idempotency key
+    session: str
+    question: str
+    value: str
+    created_at: str
+    local_day: str
+    language: str
+    survey_version: str
+    suspect: bool
+    device: NotRequired[str]  # protocol 2: the store's device that made it, when not the sender
+
+
+class UploadBody(TypedDict):
+    protocol: int
+    store: str
+    device: str
+    sent_at: str
+    answers: list[WireAnswer]
+    surveys: NotRequired[dict[str, dict[str, Any]]]  # protocol 2: version -> definition
+
+
+class Outcome(TypedDict):
+    id: str
+    reason: str
+
+
+class UploadReply(TypedDict):
+    protocol: int
+    received_at: str
+    max_batch: int
+    accepted: list[str]
+    duplicate: list[str]
+    conflict: list[Outcome]
+    rejected: list[Outcome]
+    flagged: list[Outcome]
+    device_answers: NotRequired[int]
+
+
+class HeartbeatBody(TypedDict, total=False):
+    app_version: str
+    pending: int
+    quarantined: int
+    free_disk_bytes: int
+    device_clock: str
+    last_error: str | None
+    quarantine_reasons: list[str]
+
+
+class OpenAlert(TypedDict):
+    """An alert head office has open for the device's store (the manager screen lists them)."""
+
+    id: str
+    rule: str
+    opened_at: str
+    summary: str
+    status: str
+
+
+class HeartbeatReply(TypedDict):
+    protocol: int
+    server_time: str
+    max_batch: int
+    device_answers: int
+    alerts: NotRequired[list[OpenAlert]]
+
+
+class DayScores(TypedDict):
+    day: str
+    # Per question: kind, responses, excluded and the figures of its kind (see question_scores).
+    questions: dict[str, dict[str, Any]]
+
+
+# The JSON of `kiosk scores --json` and of central's /scores: one contract for both.
+ScoresReport = TypedDict(
+    "ScoresReport",
+    {"store": str, "store_name": str, "timezone": str, "from": str, "to": str, "days": list[DayScores]},
+)
+
+
+# What the published schemas say beyond the types (central checks the same by hand, answer by answer, so
+# that one bad answer is rejected alone instead of failing the whole batch).
+FIELD_FORMATS: Final[dict[str, dict[str, Any]]] = {
+    "id": {"format": "uuid"},
+    "session": {"maxLength": MAX_SESSION},
+    "question": {"maxLength": MAX_ID},
+    "value": {"maxLength": MAX_VALUE},
+    "created_at": {"format": "date-time"},
+    "local_day": {"format": "date"},
+    "language": {"maxLength": MAX_LANGUAGE},
+    "survey_version": {"maxLength": MAX_VERSION},
+    "device": {"maxLength": MAX_ID},
+    "sent_at": {"format": "date-time"},
+    "device_clock": {"format": "date-time"},
+    "protocol": {"enum": list(ACCEPTED_PROTOCOLS)},
+    "answers": {"maxItems": SERVER_MAX_BATCH},
+    "quarantine_reasons": {"maxItems": 10},
+    "pending": {"minimum": 0},
+    "quarantined": {"minimum": 0},
+    "free_disk_bytes": {"minimum": 0},
 }
 
 

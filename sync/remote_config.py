@@ -7,11 +7,12 @@ rewritten before checking. A configuration for another store, or one that does n
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import uuid
 from pathlib import Path
+
+import tomlkit
+import tomlkit.exceptions
 
 from kiosk.config import ConfigError, check_config_text, load_config
 from kiosk.domain.survey import KioskConfig
@@ -19,25 +20,31 @@ from kiosk.paths import KioskPaths
 
 PENDING_NAME = "kiosk.toml.pending"
 
-_DEVICE_TABLE = re.compile(r"(?ms)^\[device\][^\n]*\n(.*?)(?=^\[|\Z)")
-_ID_LINE = re.compile(r"(?m)^(\s*id\s*=\s*).*$")
-
 
 class RemoteConfigError(Exception):
     """The pulled configuration is refused; the message says why in one line."""
 
 
 def with_device_id(text: str, device_id: str) -> str:
-    """The configuration text with this kiosk's device id in its `[device]` table."""
-    match = _DEVICE_TABLE.search(text)
-    if match is None:
-        return text.rstrip("\n") + f"\n\n[device]\nid = {json.dumps(device_id)}\n"
-    body = match.group(1)
-    if _ID_LINE.search(body):
-        new_body = _ID_LINE.sub(lambda m: m.group(1) + json.dumps(device_id), body, count=1)
-    else:
-        new_body = f"id = {json.dumps(device_id)}\n" + body
-    return text[: match.start(1)] + new_body + text[match.end(1) :]
+    """The configuration text with this kiosk's device id in its `device` table.
+
+    Through tomlkit, so any legal TOML form that `set-config` accepts is understood (`[ device ]`, a dotted
+    `device.id = …`, an inline table) and the rest of the file, comments included, is kept as written. Text
+    that is not TOML is returned as is: the check that follows says what is wrong with it."""
+    try:
+        document = tomlkit.parse(text)
+        device = document.get("device")
+        if device is None:
+            table = tomlkit.table()
+            table["id"] = device_id
+            document["device"] = table
+        elif isinstance(device, dict):
+            device["id"] = device_id
+        else:
+            return text  # `device = 3`: refused by the check, with its line
+        return tomlkit.dumps(document)
+    except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError):
+        return text
 
 
 def check_remote_config(raw: bytes, current: KioskConfig) -> tuple[KioskConfig, str]:

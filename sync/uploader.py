@@ -23,6 +23,7 @@ from sync.planner import (
     backoff_delay,
     decide_upload,
     next_batch_size,
+    restore_detected,
 )
 from sync.protocol import DEFAULT_BATCH, answer_to_wire, upload_body
 
@@ -38,6 +39,7 @@ class DrainResult:
     reason: str | None = None
     auth_problem: bool = False
     retry_in: float | None = None
+    restored: int = 0  # answers made pending again because central was restored from a backup
 
 
 def drain(
@@ -55,17 +57,32 @@ def drain(
     """Upload every pending answer, batch by batch; stop at the first failure (recorded in the outbox)."""
     announced = _int(outbox.state().get("max_batch"))
     size = min(batch_size, announced) if announced else batch_size
-    synced = quarantined = 0
+    synced = quarantined = restored = 0
+    checked = False
     while should_stop is None or not should_stop():
         batch = outbox.pending_batch(size)
-        if not batch:
-            return DrainResult(True, synced, quarantined, 0)
+        if not batch and (checked or outbox.central_held() is None):
+            return DrainResult(True, synced, quarantined, 0, restored=restored)
+        # Nothing pending: one empty upload all the same, whose reply says what central holds of this
+        # device, so that a restored central is noticed (by `kiosk sync` too, not only the job).
+        checked = True
         ids = [row["id"] for row in batch]
-        payload = upload_body(store_id, device_id, format_utc(now()), [answer_to_wire(r) for r in batch])
+        surveys = outbox.store.survey_definitions(row["survey_version"] for row in batch)
+        payload = upload_body(
+            store_id, device_id, format_utc(now()), [answer_to_wire(r) for r in batch], surveys
+        )
         reply = client.upload(payload)
         decision = decide_upload(ids, size, reply, now())
         if isinstance(decision, Delivered):
-            outbox.record_delivery(decision.synced, decision.quarantined, now())
+            known = outbox.central_held()
+            if restore_detected(known, decision.device_answers):
+                assert decision.device_answers is not None
+                # Marked first, then everything still held is pending again: the resend follows at once.
+                outbox.record_delivery(decision.synced, decision.quarantined, now())
+                restored += outbox.resend_after_restore(decision.device_answers, now())
+                checked = False
+                continue
+            outbox.record_delivery(decision.synced, decision.quarantined, now(), decision.device_answers)
             synced += len(decision.synced)
             quarantined += len(decision.quarantined)
             if decision.max_batch is not None and decision.max_batch != announced:

@@ -1,8 +1,15 @@
 """Daily scores from answer counts: NPS, CSAT, Happy Index, CES, means, distributions and reason counts.
 
-Everything is computed from counts per (day, question, value), so it does not depend on the order of the
-answers and can be fed from a materialised daily table. Repeated presses (suspect answers) are left out of
-every figure and counted as `excluded`. A question with no answers has null scores, never 0.
+Everything is computed from counts per (day, question, kind, value), so it does not depend on the order of
+the answers and can be fed from a materialised daily table. Repeated presses (suspect answers) are left out
+of every figure and counted as `excluded`. A question with no answers has null scores, never 0.
+
+Each answer is counted on the kind it was given on (answers carry it): a question whose kind changed shows
+each day on that day's scale. A day holding answers of several kinds is split: the question's figures are
+those of the survey's current kind (or, without answers of it, of the kind with most answers), and each
+other kind's figures are under `other_kinds`. A value that is not valid for its kind (stored before head
+office checked answers) is left out of the figures and counted as `invalid`: a score never leaves its range
+and a read never fails.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ class CountRow:
     value: str
     suspect: bool
     count: int
+    kind: str | None = None  # the kind the answers were given on; None: the question's current kind
 
 
 def round1(value: Fraction) -> float:
@@ -42,17 +50,32 @@ def percent(part: int, whole: int) -> float | None:
 
 def question_scores(question: Question, counts: Mapping[str, int], excluded: int = 0) -> dict[str, Any]:
     """The figures of one question on one day, as `kiosk scores --json` shows them."""
-    responses = sum(counts.values())
-    result: dict[str, Any] = {"kind": str(question.kind), "responses": responses, "excluded": excluded}
+    result: dict[str, Any] = {"kind": str(question.kind)}
     if question.scale is None:
+        responses = sum(counts.values())
+        result.update(responses=responses, excluded=excluded)
         ordered = {value: counts.get(value, 0) for value in question.values}
         # Values no longer offered (the options changed since) are still counted, never hidden.
-        ordered.update({value: n for value, n in sorted(counts.items()) if value not in ordered})
+        removed = sorted(value for value in counts if value not in ordered)
+        ordered.update({value: counts[value] for value in removed})
         result["counts"] = ordered
+        if removed:
+            result["removed"] = removed
         return result
 
     low, high = question.scale
-    numeric = {int(value): n for value, n in counts.items()}
+    numeric: dict[int, int] = {}
+    invalid = 0
+    for value, n in counts.items():
+        number = _whole(value)
+        if number is None or not low <= number <= high:
+            invalid += n
+        else:
+            numeric[number] = numeric.get(number, 0) + n
+    responses = sum(numeric.values())
+    result.update(responses=responses, excluded=excluded)
+    if invalid:
+        result["invalid"] = invalid
     total = sum(v * n for v, n in numeric.items())
     mean = None if responses == 0 else Fraction(total, responses)
     result["mean"] = None if mean is None else round1(mean)
@@ -75,26 +98,67 @@ def question_scores(question: Question, counts: Mapping[str, int], excluded: int
     return result
 
 
+def _whole(value: str) -> int | None:
+    text = value.strip()
+    if not text or not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 4:
+        return None
+    return int(text)
+
+
+def _as_kind(question: Question, kind: str) -> Question:
+    """The question as it was asked with `kind` (its options kept for a choice question)."""
+    if kind == str(question.kind):
+        return question
+    return Question(id=question.id, kind=Kind(kind), text=question.text, options=question.options)
+
+
+def _day_question(
+    question: Question, counted: Mapping[str, dict[str, int]], excluded: Mapping[str, int]
+) -> dict[str, Any]:
+    """One question on one day; `counted`/`excluded` by kind."""
+    current = str(question.kind)
+    kinds = sorted(
+        set(counted) | set(excluded), key=lambda k: (k != current, -sum(counted.get(k, {}).values()), k)
+    )
+    if not kinds:
+        return question_scores(question, {}, 0)
+    first, *others = kinds
+    result = question_scores(_as_kind(question, first), counted.get(first, {}), excluded.get(first, 0))
+    if others:
+        result["other_kinds"] = {
+            kind: question_scores(_as_kind(question, kind), counted.get(kind, {}), excluded.get(kind, 0))
+            for kind in others
+        }
+    return result
+
+
 def daily_scores(
     store: Store, survey: Survey, rows: Iterable[CountRow], start: dt.date, end: dt.date
 ) -> dict[str, Any]:
-    """Scores for every day from start to end (both included), every question of the survey on each.
+    """Scores for every day from start to end (both included), every question of the survey on each, in
+    the shape of sync.protocol.ScoresReport (a plain dict here: callers add keys such as `final_through`).
 
     Counts for questions the survey no longer asks are ignored.
     """
-    counted: dict[tuple[dt.date, str], dict[str, int]] = defaultdict(dict)
-    excluded: dict[tuple[dt.date, str], int] = defaultdict(int)
+    kinds = {str(k) for k in Kind}
+    current = {q.id: str(q.kind) for q in survey.questions}
+    counted: dict[tuple[dt.date, str], dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    excluded: dict[tuple[dt.date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
+        if row.question not in current:
+            continue
+        kind = row.kind if row.kind in kinds else current[row.question]
         key = (row.day, row.question)
         if row.suspect:
-            excluded[key] += row.count
+            excluded[key][kind] += row.count
         else:
-            counted[key][row.value] = counted[key].get(row.value, 0) + row.count
-    days = [
+            values = counted[key][kind]
+            values[row.value] = values.get(row.value, 0) + row.count
+    days: list[dict[str, Any]] = [
         {
             "day": day.isoformat(),
             "questions": {
-                q.id: question_scores(q, counted.get((day, q.id), {}), excluded.get((day, q.id), 0))
+                q.id: _day_question(q, counted.get((day, q.id), {}), excluded.get((day, q.id), {}))
                 for q in survey.questions
             },
         }

@@ -39,6 +39,8 @@ class SyncState:
     pending: int = 0
     last_success: dt.datetime | None = None
     last_error: str | None = None
+    quarantined: int = 0  # answers head office refused (kept; `kiosk sync --requeue` sends them again)
+    quarantine_reasons: tuple[str, ...] = ()
     alerts: tuple[Alert, ...] = ()
 
 
@@ -708,6 +710,8 @@ def sync_lines(sync: SyncState, tz: ZoneInfo, language: str, translate: Translat
         t("Sync: {pending} answers pending").format(pending=sync.pending),
         t("Last success: {when}").format(when=last),
     ]
+    if sync.quarantined:
+        lines.append(t("Refused by head office: {count}").format(count=sync.quarantined))
     if sync.last_error:
         lines.append(t("Last error: {error}").format(error=sync.last_error))
     return tuple(lines)

@@ -39,6 +39,7 @@ from kiosk.domain.survey import AnswerError, Kind, Survey
 from sync.central import directory_view
 from sync.central.alert_rules import Rule, load_rules, load_webhooks, rule_stores
 from sync.central.db import CentralDB, alerts, answers, devices, outbox
+from sync.protocol import OpenAlert as OpenAlertReply
 
 log = logging.getLogger(__name__)
 
@@ -712,7 +713,7 @@ def list_alerts(
         return [_public(row) for row in conn.execute(query)]
 
 
-def open_alerts_of_store(db: CentralDB, store_id: str) -> list[dict[str, Any]]:
+def open_alerts_of_store(db: CentralDB, store_id: str) -> list[OpenAlertReply]:
     """What the kiosk's manager screen shows (sent with the heartbeat reply)."""
     with db.reading() as conn:
         rows = conn.execute(
@@ -721,7 +722,7 @@ def open_alerts_of_store(db: CentralDB, store_id: str) -> list[dict[str, Any]]:
             .order_by(alerts.c.opened_at)
         )
         return [
-            {"id": r.id, "rule": r.rule, "opened_at": r.opened_at, "summary": r.summary, "status": r.status}
+            OpenAlertReply(id=r.id, rule=r.rule, opened_at=r.opened_at, summary=r.summary, status=r.status)
             for r in rows
         ]
 

@@ -28,6 +28,7 @@ from sync.central.service import CentralError, now_utc
 from sync.central.sessions import Signer
 from sync.central.settings import Settings, secret_key_for, settings_from_env
 from sync.central.web import phone
+from sync.protocol import PROTOCOL_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,11 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
             context = {"status": error.status, "message": str(error)}
             return render(request, "error.html", None, context, status=error.status)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
+        # `protocol` marks the reply as central's own: a proxy's or firewall's 401/403 has no such body, and
+        # only central's stops a kiosk's uploads.
+        return JSONResponse(
+            {"detail": str(error), "protocol": PROTOCOL_VERSION}, status_code=error.status, headers=headers
+        )
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -2,7 +2,7 @@
 
 The tables below are the schema as the code sees it; a live database gets there only through the Alembic
 revisions in `sync.central.migrations` (`migrate`), never through `create_all`. A test checks that the two
-agree. De-duplication is the UNIQUE constraint on `answers.id` with INSERT ... ON CONFLICT DO NOTHING, never a
+agree. De-duplication is the UNIQUE constraint on `answers (store_id, device_id, id)` with INSERT ... ON CONFLICT DO NOTHING, never a
 check-then-insert (concurrent retries would both pass the check).
 """
 
@@ -69,6 +69,11 @@ devices = Table(
     Column("device_clock", String(32)),
     Column("clock_skew_s", Float),
     Column("last_error", Text),
+    # The latest reasons head office refused answers for, as the device reported them (JSON list).
+    Column("quarantine_reasons", Text),
+    # How many of this device's answers central holds, kept in the ingest transaction. A restored backup
+    # brings back a smaller figure, which is how a kiosk notices the restore (docs/sync-protocol.md).
+    Column("answers_held", BigInteger),
     PrimaryKeyConstraint("store_id", "device_id"),
     ForeignKeyConstraint(["store_id"], ["stores.id"]),
 )
@@ -87,11 +92,25 @@ admins = Table(
     Column("expires_at", String(32), nullable=True),
 )
 
+# Every survey version a store's answers were given on: from `set-config`, or sent by a device whose file
+# was edited locally (checked like set-config checks a file). `definition` is kiosk.domain.answers'.
+survey_versions = Table(
+    "survey_versions",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("source", String(80), nullable=False),
+    Column("first_seen", String(32), nullable=False),
+    PrimaryKeyConstraint("store_id", "version"),
+)
+
 answers = Table(
     "answers",
     metadata,
     Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
+    # Unique per store and device (the device makes the id): another store's device learns nothing.
+    Column("id", String(36), nullable=False),
     Column("store_id", String(64), nullable=False),
     Column("device_id", String(64), nullable=False),
     Column("session_id", String(200), nullable=False),
@@ -104,9 +123,15 @@ answers = Table(
     Column("suspect", Boolean, nullable=False),
     Column("clock_flag", String(100), nullable=True),
     Column("received_at", String(32), nullable=False),
+    # The kind the answer was given on (its survey version's); '' for a round-1 row no version describes.
+    Column("kind", String(16), nullable=False, server_default=""),
+    # The store-local day the device counted, when it differs from central's own `local_day`.
+    Column("device_day", String(10), nullable=True),
+    UniqueConstraint("store_id", "device_id", "id", name="answers_store_device_id"),
 )
 Index("answers_store_day", answers.c.store_id, answers.c.local_day)
 Index("answers_store_seq", answers.c.store_id, answers.c.seq)
+Index("answers_store_session", answers.c.store_id, answers.c.device_id, answers.c.session_id)
 
 # -- alerts (revision 0004) -------------------------------------------------------------------------------
 
@@ -373,7 +398,7 @@ rollup_daily = Table(
     Column("value", String(200), nullable=False),
     Column("suspect", Boolean, nullable=False),
     Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("store_id", "local_day", "question_id", "value", "suspect"),
+    PrimaryKeyConstraint("store_id", "local_day", "question_id", "kind", "value", "suspect"),
 )
 Index("rollup_daily_day", rollup_daily.c.local_day, rollup_daily.c.kind)
 
@@ -388,7 +413,7 @@ rollup_monthly = Table(
     Column("value", String(200), nullable=False),
     Column("suspect", Boolean, nullable=False),
     Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("store_id", "month", "question_id", "value", "suspect"),
+    PrimaryKeyConstraint("store_id", "month", "question_id", "kind", "value", "suspect"),
 )
 Index("rollup_monthly_month", rollup_monthly.c.month, rollup_monthly.c.kind)
 
@@ -404,7 +429,7 @@ rollup_hourly = Table(
     Column("value", String(200), nullable=False),
     Column("suspect", Boolean, nullable=False),
     Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("store_id", "local_day", "hour", "question_id", "value", "suspect"),
+    PrimaryKeyConstraint("store_id", "local_day", "hour", "question_id", "kind", "value", "suspect"),
 )
 
 

@@ -86,8 +86,8 @@ def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], counts: Counter
     if not counts:
         return
     insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
-    index = [k for k in keys if k != "kind"]
-    stmt = insert.on_conflict_do_update(index_elements=index, set_={"n": table.c.n + insert.excluded.n})
+    # The kind is part of the key: a question whose kind changed keeps each day's answers on their own scale.
+    stmt = insert.on_conflict_do_update(index_elements=list(keys), set_={"n": table.c.n + insert.excluded.n})
     conn.execute(stmt, [{**dict(zip(keys, key, strict=True)), "n": n} for key, n in sorted(counts.items())])
 
 
@@ -111,7 +111,7 @@ def rebuild(conn: Connection, chunk: int = 20_000) -> None:
     conn.execute(delete(rollup_monthly))
     conn.execute(delete(rollup_hourly))
     columns = (answers.c.store_id, answers.c.question_id, answers.c.value, answers.c.created_at)
-    query = select(*columns, answers.c.local_day, answers.c.suspect).order_by(answers.c.seq)
+    query = select(*columns, answers.c.local_day, answers.c.suspect, answers.c.kind).order_by(answers.c.seq)
     batch: list[dict[str, Any]] = []
     for row in conn.execute(query).mappings().all():
         batch.append(dict(row))

@@ -6,36 +6,45 @@ The routers and the `kiosk-central` CLI are thin layers over these functions.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import json
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, text, update
 
 from kiosk import RELEASE_DATE
 from kiosk.config import ConfigError, check_config_text
-from kiosk.domain.days import format_utc
+from kiosk.domain.answers import (
+    SurveyDefinitionError,
+    check_answer,
+    survey_definition,
+    survey_from_definition,
+)
+from kiosk.domain.days import format_utc, local_day
+from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_REASON, MAX_SESSION, MAX_VALUE, MAX_VERSION
 from kiosk.domain.scoring import CountRow, daily_scores
-from kiosk.domain.survey import KioskConfig
-from sync.central import alerts, rollups
-from sync.central.db import CentralDB, admins, answers, devices, stores
+from kiosk.domain.survey import AnswerError, KioskConfig, Survey
+from sync.central import alerts, hooks
+from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions
 from sync.central.security import matches, new_token, split_token
+from sync.protocol import Outcome, ScoresReport
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
-# The fields that make an answer's content: the same id with any of them different is a conflict.
+# The fields that make an answer's content: the same id with any of them different is a conflict. The id is
+# the device's own (unique per store and device); the day is central's, derived from created_at.
 CONTENT = (
-    "store_id",
-    "device_id",
     "session_id",
     "question_id",
     "value",
     "created_at",
-    "local_day",
     "language",
     "survey_version",
     "suspect",
@@ -209,6 +218,7 @@ def set_config(db: CentralDB, store_id: str, text: str) -> str:
             .where(stores.c.id == store_id)
             .values(config_toml=text, config_etag=etag, updated_at=format_utc(now_utc()))
         )
+        remember_survey(db, conn, store_id, config.survey, "config", authority=True)
     return etag
 
 
@@ -255,8 +265,17 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
                 device_clock=clock,
                 clock_skew_s=skew,
                 last_error=text("last_error", 500),
+                quarantine_reasons=_reasons(data.get("quarantine_reasons")),
             )
         )
+
+
+def _reasons(value: Any) -> str | None:
+    """The latest quarantine reasons a heartbeat reports, bounded, as JSON text (None: none reported)."""
+    if not isinstance(value, list):
+        return None
+    reasons = [storable(str(reason))[:MAX_REASON] for reason in value[:10] if isinstance(reason, str)]
+    return json.dumps(reasons, ensure_ascii=False) if reasons else None
 
 
 # -- ingest -----------------------------------------------------------------------------------------------
@@ -266,9 +285,10 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
 class IngestResult:
     accepted: list[str]
     duplicate: list[str]
-    conflict: list[dict[str, str]]
-    rejected: list[dict[str, str]]
-    flagged: list[dict[str, str]]
+    conflict: list[Outcome]
+    rejected: list[Outcome]
+    flagged: list[Outcome]
+    device_answers: int = 0  # what central holds of this device after the upload (restore detection)
 
 
 def storable(text: str) -> str:
@@ -289,8 +309,109 @@ def _text(item: dict[str, Any], key: str, limit: int) -> str:
     return value
 
 
-def check_answer(item: Any, who: DeviceIdentity, received: dt.datetime) -> tuple[dict[str, Any], str | None]:
-    """The row to insert and a clock flag, or ValueError with the reason for rejecting it."""
+def store_timezone(conn: Connection, store_id: str) -> ZoneInfo | None:
+    """The store's time zone, or None when head office has not configured the store yet.
+
+    The one place it is read: the store directory replaces this when it owns time zones."""
+    config = store_survey_config(conn, store_id)
+    return None if config is None else config.store.tz
+
+
+def store_survey_config(conn: Connection, store_id: str) -> KioskConfig | None:
+    row = conn.execute(select(stores.c.config_toml).where(stores.c.id == store_id)).first()
+    if row is None or row.config_toml is None:
+        return None
+    return _parsed_config(str(row.config_toml))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_config(text: str) -> KioskConfig | None:
+    try:
+        return check_config_text(text, "kiosk.toml")
+    except ConfigError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_definition(text: str) -> Survey:
+    return survey_from_definition(json.loads(text))
+
+
+def _definition_text(definition: dict[str, Any]) -> str:
+    return json.dumps(definition, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def remember_survey(
+    db: CentralDB, conn: Connection, store_id: str, survey: Survey, source: str, *, authority: bool = False
+) -> None:
+    """Keep a survey version in the store's history. A device's definition never replaces one head office
+    knows; head office's own (`authority`: set-config) does, so it can correct a version name reused for
+    other questions and have the refused answers sent again (`kiosk sync --requeue`)."""
+    definition = _definition_text(survey_definition(survey))
+    stmt = db.insert(survey_versions).values(
+        store_id=store_id,
+        version=survey.version,
+        definition=definition,
+        source=source[:80],
+        first_seen=format_utc(now_utc()),
+    )
+    if authority:
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["store_id", "version"], set_={"definition": definition, "source": source[:80]}
+            )
+        )
+    else:
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["store_id", "version"]))
+
+
+def _batch_surveys(
+    db: CentralDB,
+    conn: Connection,
+    who: DeviceIdentity,
+    names: set[str],
+    sent: dict[str, Any] | None,
+    current: Survey,
+) -> tuple[dict[str, Survey], dict[str, str]]:
+    """The survey of each version named in a batch, or why it cannot be used (version -> reason).
+
+    Known versions come from the store's history. An unknown one is learnt from its definition sent with the
+    batch (checked like `set-config` checks a file, then kept). A protocol 1 batch (`sent` None) cannot send
+    definitions: its unknown versions are checked against the store's current survey, as before."""
+    known: dict[str, Survey] = {}
+    for chunk in _chunks(sorted(names), 500):
+        for version, definition in conn.execute(
+            select(survey_versions.c.version, survey_versions.c.definition).where(
+                survey_versions.c.store_id == who.store_id, survey_versions.c.version.in_(chunk)
+            )
+        ):
+            known[version] = _parsed_definition(definition)
+    refused: dict[str, str] = {}
+    for name in sorted(names - set(known)):
+        if sent is None:
+            known[name] = current
+            continue
+        definition = sent.get(name)
+        if definition is None:
+            refused[name] = (
+                f"survey version {name!r} is unknown to head office and was not sent with the batch"
+            )
+            continue
+        try:
+            survey = survey_from_definition(definition)
+        except SurveyDefinitionError as error:
+            refused[name] = f"survey version {name!r} refused: {error}"[:MAX_REASON]
+            continue
+        if survey.version != name:
+            refused[name] = f"survey version {name!r} was sent with the definition of {survey.version!r}"
+            continue
+        remember_survey(db, conn, who.store_id, survey, f"device {who.device_id}")
+        known[name] = survey
+    return known, refused
+
+
+def check_answer_item(item: Any, who: DeviceIdentity, received: dt.datetime) -> dict[str, Any]:
+    """The row to insert from the fields alone (no survey yet), or ValueError with the reason."""
     if not isinstance(item, dict):
         raise ValueError("not an object")
     answer_id = _text(item, "id", 36)
@@ -300,44 +421,73 @@ def check_answer(item: Any, who: DeviceIdentity, received: dt.datetime) -> tuple
     created = dt.datetime.fromisoformat(created_text)
     if created.tzinfo is None:
         raise ValueError("created_at needs a UTC offset")
+    created.astimezone(dt.UTC)  # OverflowError at the edge of the calendar
     day_text = _text(item, "local_day", 10)
-    day = dt.date.fromisoformat(day_text)
-    # A store's local day is within UTC-12..UTC+14 of the instant.
-    if abs((day - created.astimezone(dt.UTC).date()).days) > 1:
-        raise ValueError("local_day does not match created_at")
-    question = _text(item, "question", 64)
-    if not _ID.match(question):
-        raise ValueError("question is not a valid id")
-    language = _text(item, "language", 8)
+    dt.date.fromisoformat(day_text)
+    question = _text(item, "question", MAX_ID)
+    language = _text(item, "language", MAX_LANGUAGE)
     if not _LANGUAGE.match(language):
         raise ValueError("language is not a language code")
     suspect = item.get("suspect")
     if not isinstance(suspect, bool):
         raise ValueError("suspect must be true or false")
-    flag = None
-    if created.date() < RELEASE_DATE - dt.timedelta(days=3 * 366):
-        flag = "created_at is years before this release: the device clock was wrong"
-    elif created - received > FUTURE_SLACK:
-        flag = "created_at is in the future: the device clock is ahead"
-    row = {
+    origin = who.device_id
+    if item.get("device") is not None:
+        # An answer a replaced device of the same store made (imported from its export): de-duplicated
+        # under that device, so it is never counted twice.
+        origin = _text(item, "device", MAX_ID)
+        if not _ID.match(origin):
+            raise ValueError("device is not a valid device id")
+    return {
         "id": answer_id,
         "store_id": who.store_id,
-        "device_id": who.device_id,
-        "session_id": _text(item, "session", 200),
+        "device_id": origin,
+        "session_id": _text(item, "session", MAX_SESSION),
         "question_id": question,
-        "value": _text(item, "value", 200),
+        "value": _text(item, "value", MAX_VALUE),
         "created_at": created_text,
         "local_day": day_text,
         "language": language,
-        "survey_version": _text(item, "survey_version", 64),
+        "survey_version": _text(item, "survey_version", MAX_VERSION),
         "suspect": suspect,
-        "clock_flag": flag,
+        "clock_flag": None,
         "received_at": format_utc(received),
+        "kind": "",
+        "device_day": None,
+        "_created": created,
     }
-    return row, flag
 
 
-ANSWER_COLUMNS = ("id", *CONTENT, "clock_flag", "received_at")
+ANSWER_COLUMNS = (
+    "id",
+    "store_id",
+    "device_id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "language",
+    "survey_version",
+    "suspect",
+    "clock_flag",
+    "received_at",
+    "kind",
+    "device_day",
+)
+# What a hook is told about each inserted answer.
+HOOK_FIELDS = (
+    "store_id",
+    "device_id",
+    "session_id",
+    "question_id",
+    "value",
+    "created_at",
+    "local_day",
+    "suspect",
+    "survey_version",
+    "kind",
+)
 
 # PostgreSQL: the whole batch as one array per column. A multi-row VALUES with thousands of parameters is
 # re-parsed by psycopg on every call (it is too long for its cache) and was 4x slower.
@@ -345,81 +495,199 @@ _PG_INSERT = text(
     f"INSERT INTO answers ({', '.join(ANSWER_COLUMNS)}) "
     "SELECT * FROM unnest("
     + ", ".join(f"CAST(:{c} AS {'boolean' if c == 'suspect' else 'text'}[])" for c in ANSWER_COLUMNS)
-    + ") ON CONFLICT (id) DO NOTHING RETURNING id"
+    + ") ON CONFLICT (store_id, device_id, id) DO NOTHING RETURNING id"
 )
 
 
 def insert_new_answers(db: CentralDB, conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose id is new (the UNIQUE constraint decides); returns the ids inserted."""
+    """Insert the rows whose id is new for their device (the UNIQUE constraint decides); the ids inserted."""
     if db.is_sqlite:
-        stmt = db.insert(answers).on_conflict_do_nothing(index_elements=["id"]).returning(answers.c.id)
-        return {r[0] for r in conn.execute(stmt, rows)}
+        stmt = (
+            db.insert(answers)
+            .on_conflict_do_nothing(index_elements=["store_id", "device_id", "id"])
+            .returning(answers.c.id)
+        )
+        return {r[0] for r in conn.execute(stmt, [{c: row[c] for c in ANSWER_COLUMNS} for row in rows])}
     params = {c: [row[c] for row in rows] for c in ANSWER_COLUMNS}
     return {r[0] for r in conn.execute(_PG_INSERT, params)}
 
 
-def ingest(db: CentralDB, who: DeviceIdentity, items: Sequence[Any], now: dt.datetime) -> IngestResult:
-    """Store a batch: each answer accepted, duplicate, conflict or rejected, in one transaction."""
-    rows: list[dict[str, Any]] = []
-    rejected: list[dict[str, str]] = []
-    flagged: list[dict[str, str]] = []
+def _stored_visits(
+    conn: Connection, who: DeviceIdentity, devices_: list[str], sessions: list[str]
+) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+    """Stored answers of these visits: (device, session) -> question -> (id, value)."""
+    found: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for chunk in _chunks(sessions, 500):
+        in_chunk = answers.c.session_id.in_(chunk)
+        by_device = (
+            answers.c.device_id == devices_[0] if len(devices_) == 1 else answers.c.device_id.in_(devices_)
+        )
+        for device, sid, qid, answer_id, value in conn.execute(
+            select(
+                answers.c.device_id,
+                answers.c.session_id,
+                answers.c.question_id,
+                answers.c.id,
+                answers.c.value,
+            ).where(answers.c.store_id == who.store_id, by_device, in_chunk)
+        ):
+            found.setdefault((device, sid), {})[qid] = (answer_id, value)
+    return found
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _reject(rejected: list[Outcome], item: Any, reason: str) -> None:
+    answer_id = item.get("id") if isinstance(item, dict) else None
+    rejected.append({"id": storable(str(answer_id))[:100], "reason": storable(reason)[:MAX_REASON]})
+
+
+def ingest(
+    db: CentralDB,
+    who: DeviceIdentity,
+    items: Sequence[Any],
+    now: dt.datetime,
+    surveys: dict[str, Any] | None = None,
+) -> IngestResult:
+    """Store a batch: each answer accepted, duplicate, conflict or rejected, in one transaction.
+
+    Each answer is checked against the store's survey version it names (kiosk.domain.answers.check_answer,
+    the tap's own check) and counted on central's store-local day; a device that counted another day is
+    flagged, not refused. `surveys`: the definitions a protocol 2 batch sends (None: protocol 1). A cause
+    that is the server's own (no configuration yet) is a CentralError (503), never a rejection.
+    """
+    rejected: list[Outcome] = []
+    flagged: dict[str, str] = {}
+    candidates: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items:
         try:
-            row, flag = check_answer(item, who, now)
+            row = check_answer_item(item, who, now)
         except (ValueError, TypeError, AttributeError, OverflowError) as error:
             # OverflowError: a time at the edge of the calendar (0001-01-01T00:30+01:00) has no UTC instant;
             # it was a 500 for the whole batch (found by schemathesis).
-            answer_id = item.get("id") if isinstance(item, dict) else None
-            rejected.append({"id": storable(str(answer_id))[:100], "reason": storable(str(error))[:200]})
+            _reject(rejected, item, str(error))
             continue
         if row["id"] in seen:
             rejected.append({"id": row["id"], "reason": "sent twice in the same batch"})
             continue
         seen.add(row["id"])
-        rows.append(row)
-        if flag:
-            flagged.append({"id": row["id"], "reason": flag})
+        candidates.append(row)
+
     inserted: set[str] = set()
     existing: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
     with db.writing() as conn:
+        config = store_survey_config(conn, who.store_id)
+        tz = store_timezone(conn, who.store_id)
+        if config is None or tz is None:
+            raise CentralError(
+                503,
+                f"head office has no configuration for store {who.store_id!r} yet (kiosk-central set-config); "
+                "the answers stay on the kiosk and are sent again later",
+            )
+        names = {row["survey_version"] for row in candidates}
+        known, refused = _batch_surveys(db, conn, who, names, surveys, config.survey)
+        stored = _stored_visits(
+            conn,
+            who,
+            sorted({row["device_id"] for row in candidates}),
+            sorted({row["session_id"] for row in candidates}),
+        )
+        in_batch: dict[tuple[str, str], dict[str, str]] = {}
+        too_old = RELEASE_DATE - dt.timedelta(days=3 * 366)
+        for row in candidates:
+            version = row["survey_version"]
+            if version in refused:
+                _reject(rejected, row, refused[version])
+                continue
+            session = (row["device_id"], row["session_id"])
+            earlier = stored.get(session)
+            visit = {q: v for q, (i, v) in earlier.items() if i != row["id"]} if earlier else {}
+            if session in in_batch:
+                visit.update(in_batch[session])
+            try:
+                question, value = check_answer(known[version], row["question_id"], row["value"], visit)
+            except AnswerError as error:
+                _reject(rejected, row, f"survey {version!r}: {error}")
+                continue
+            in_batch.setdefault(session, {})[question.id] = value
+            created = row.pop("_created")
+            day = local_day(created, tz).isoformat()
+            row["value"], row["kind"] = value, question.kind.value
+            if day != row["local_day"]:
+                row["device_day"], row["local_day"] = row["local_day"], day
+                flagged[row["id"]] = (
+                    f"the device counted day {row['device_day']}; counted on {day} ({tz.key})"
+                )
+            if created.date() < too_old:
+                row["clock_flag"] = flagged[row["id"]] = (
+                    "created_at is years before this release: the device clock was wrong"
+                )
+            elif created - now > FUTURE_SLACK:
+                row["clock_flag"] = flagged[row["id"]] = (
+                    "created_at is in the future: the device clock is ahead"
+                )
+            rows.append(row)
         if rows:
             inserted = insert_new_answers(db, conn, rows)
-            # The head-office rollups, counted in the same transaction (hooks.py calls it after the merge).
-            rollups.after_insert(db, conn, [r for r in rows if r["id"] in inserted])
-            # answers.created webhooks: outbox rows in this transaction (sync.central.alerts).
-            alerts.in_ingest(conn, [row for row in rows if row["id"] in inserted], now)
-            others = [r["id"] for r in rows if r["id"] not in inserted]
-            for start in range(0, len(others), 500):
-                chunk = others[start : start + 500]
+            others = {(r["device_id"], r["id"]) for r in rows if r["id"] not in inserted}
+            for chunk in _chunks(sorted(i for _, i in others), 500):
                 for found in conn.execute(
-                    select(*(answers.c[name] for name in ("id", *CONTENT))).where(answers.c.id.in_(chunk))
+                    select(*(answers.c[name] for name in ("device_id", "id", *CONTENT))).where(
+                        answers.c.store_id == who.store_id, answers.c.id.in_(chunk)
+                    )
                 ):
-                    existing[found.id] = found
-        conn.execute(
+                    if (found.device_id, found.id) in others:
+                        existing[found.id] = found
+            new_rows = [r for r in rows if r["id"] in inserted]
+            if new_rows:
+                # The rows themselves (every HOOK_FIELDS key, and a few more): no copy per answer.
+                hooks.after_insert(db, conn, new_rows, now)
+        held = conn.execute(
             update(devices)
             .where(devices.c.store_id == who.store_id, devices.c.device_id == who.device_id)
-            .values(last_seen_at=format_utc(now))
-        )
-    accepted, duplicate, conflict = [], [], []
+            .values(
+                last_seen_at=format_utc(now),
+                answers_held=func.coalesce(devices.c.answers_held, 0) + len(inserted),
+            )
+            .returning(devices.c.answers_held)
+        ).scalar()
+    accepted: list[str] = []
+    duplicate: list[str] = []
+    conflict: list[Outcome] = []
     for row in rows:
         answer_id = row["id"]
         if answer_id in inserted:
             accepted.append(answer_id)
             continue
-        stored = existing.get(answer_id)
-        if stored is None:
+        stored_row = existing.get(answer_id)
+        if stored_row is None:
             # Not inserted and not found: cannot happen with a unique constraint. Never claim success, and
             # never `rejected` either (the kiosk would quarantine it): the whole batch is sent again.
             raise CentralError(503, f"answer {answer_id} was neither stored nor found; send the batch again")
-        different = [name for name in CONTENT if getattr(stored, name) != row[name]]
+        different = [name for name in CONTENT if getattr(stored_row, name) != row[name]]
         if different:
             conflict.append({"id": answer_id, "reason": f"stored with other {', '.join(different)}"})
         else:
             duplicate.append(answer_id)
-    flagged = [f for f in flagged if f["id"] in inserted]
+    flags: list[Outcome] = [{"id": i, "reason": reason} for i, reason in flagged.items() if i in inserted]
     _after_ingest(db, [row for row in rows if row["id"] in inserted], now)
-    return IngestResult(accepted, duplicate, conflict, rejected, flagged)
+    return IngestResult(accepted, duplicate, conflict, rejected, flags, int(held or 0))
+
+
+def device_answers_held(db: CentralDB, who: DeviceIdentity) -> int:
+    """How many of this device's answers central holds now (a restored database holds fewer)."""
+    with db.reading() as conn:
+        held = conn.execute(
+            select(devices.c.answers_held).where(
+                devices.c.store_id == who.store_id, devices.c.device_id == who.device_id
+            )
+        ).scalar()
+    return int(held or 0)
 
 
 def _after_ingest(db: CentralDB, inserted: list[dict[str, Any]], now: dt.datetime) -> None:
@@ -469,6 +737,9 @@ def list_stores(db: CentralDB) -> list[dict[str, Any]]:
                         "device_clock": d.device_clock,
                         "clock_skew_s": d.clock_skew_s,
                         "last_error": d.last_error,
+                        "quarantine_reasons": json.loads(d.quarantine_reasons)
+                        if d.quarantine_reasons
+                        else [],
                     }
                     for d in device_rows
                     if d.store_id == store.id
@@ -478,7 +749,7 @@ def list_stores(db: CentralDB) -> list[dict[str, Any]]:
     return result
 
 
-def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> ScoresReport:
     """Daily scores of a store, computed by the kiosk's own scoring code: the shape of `kiosk scores --json`."""
     found = store_config(db, store_id)
     if found is None:
@@ -487,17 +758,26 @@ def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> 
     with db.reading() as conn:
         rows = conn.execute(
             select(
-                answers.c.local_day, answers.c.question_id, answers.c.value, answers.c.suspect, func.count()
+                answers.c.local_day,
+                answers.c.question_id,
+                answers.c.value,
+                answers.c.suspect,
+                answers.c.kind,
+                func.count(),
             )
             .where(
                 answers.c.store_id == store_id,
                 answers.c.local_day >= start.isoformat(),
                 answers.c.local_day <= end.isoformat(),
             )
-            .group_by(answers.c.local_day, answers.c.question_id, answers.c.value, answers.c.suspect)
+            .group_by(
+                answers.c.local_day, answers.c.question_id, answers.c.value, answers.c.suspect, answers.c.kind
+            )
         ).all()
-    counts = [CountRow(dt.date.fromisoformat(r[0]), r[1], r[2], bool(r[3]), int(r[4])) for r in rows]
-    return daily_scores(config.store, config.survey, counts, start, end)
+    counts = [
+        CountRow(dt.date.fromisoformat(r[0]), r[1], r[2], bool(r[3]), int(r[5]), r[4] or None) for r in rows
+    ]
+    return cast(ScoresReport, daily_scores(config.store, config.survey, counts, start, end))
 
 
 EXPORT_FIELDS = ("seq", *ANSWER_COLUMNS)

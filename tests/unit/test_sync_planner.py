@@ -83,10 +83,14 @@ def test_no_status_but_200_delivers(status: int, sent: list[str]) -> None:
 def test_statuses() -> None:
     sent = [str(uuid.uuid4()) for _ in range(10)]
     assert decide_upload(sent, 10, HttpReply(413, {}, b""), NOW) == Shrink(5)
-    assert isinstance(
-        decide_upload(sent, 10, HttpReply(401, {}, b'{"detail": "token revoked"}'), NOW), AuthProblem
-    )
-    assert isinstance(decide_upload(sent, 10, HttpReply(403, {}, b""), NOW), AuthProblem)
+    central = b'{"detail": "token revoked", "protocol": 2}'
+    assert isinstance(decide_upload(sent, 10, HttpReply(401, {}, central), NOW), AuthProblem)
+    assert isinstance(decide_upload(sent, 10, HttpReply(403, {}, central), NOW), AuthProblem)
+    # A proxy's or a firewall's 403 (HTML, or JSON that is not the protocol's) is a failure with backoff:
+    # before, it stopped every upload until someone paired the kiosk again.
+    for body in (b"<html>Forbidden</html>", b"", b'{"detail": "blocked by policy"}'):
+        refused = decide_upload(sent, 10, HttpReply(403, {}, body), NOW)
+        assert isinstance(refused, RetryLater) and "proxy or firewall" in refused.reason
     busy = decide_upload(sent, 10, HttpReply(503, {"retry-after": "30"}, b""), NOW)
     assert busy == RetryLater("HTTP 503: server busy", 30.0)
     assert isinstance(decide_upload(sent, 10, TransportFailure("reset"), NOW), RetryLater)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sync.central import export, service
 from sync.central.deps import DB, ApiPrincipal, ApiStore, AppSettings
 from sync.central.service import CentralError
+from sync.protocol import ScoresReport
 
 router = APIRouter(prefix="/api/v1/stores", tags=["head office"])
 
@@ -31,14 +32,18 @@ def _day(text: str, name: str) -> dt.date:
         raise CentralError(400, f"{name}: not a day (YYYY-MM-DD): {text!r}") from None
 
 
-@router.get("/{store_id}/scores", summary="Daily scores, same JSON as `kiosk scores --json`")
+@router.get(
+    "/{store_id}/scores",
+    summary="Daily scores, same JSON as `kiosk scores --json`",
+    response_model=ScoresReport,
+)
 def scores(
     store_id: ApiStore,
     db: DB,
     # Checked by _day (a clear 400), documented as dates so that clients and fuzzers send days.
     start: str = Query(alias="from", json_schema_extra={"format": "date"}),
     end: str = Query(alias="to", json_schema_extra={"format": "date"}),
-) -> dict[str, Any]:
+) -> ScoresReport:
     first, last = _day(start, "from"), _day(end, "to")
     if first > last:
         raise CentralError(400, f"from {first} is after to {last}")

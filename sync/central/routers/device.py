@@ -11,16 +11,18 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.domain.days import format_utc
 from sync.central import alerts, service
 from sync.central.bodies import read_json_body
+from sync.central.contracts import HEARTBEAT_SCHEMA, UPLOAD_SCHEMA
 from sync.central.deps import DB, AppSettings, Device
 from sync.central.service import CentralError
 from sync.protocol import (
     ACCEPTED,
+    ACCEPTED_PROTOCOLS,
     CONFLICT,
     DUPLICATE,
-    HEARTBEAT_SCHEMA,
     PROTOCOL_VERSION,
     REJECTED,
-    UPLOAD_SCHEMA,
+    HeartbeatReply,
+    UploadReply,
     request_body,
 )
 
@@ -45,11 +47,13 @@ def served_config(db: DB, store_id: str, text: str, etag: str) -> tuple[str, str
         "exactly once under accepted, duplicate, conflict or rejected."
     ),
     openapi_extra=request_body(UPLOAD_SCHEMA),
+    response_model=UploadReply,
 )
-async def upload_answers(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+async def upload_answers(request: Request, who: Device, db: DB, settings: AppSettings) -> UploadReply:
     body = await read_json_body(request, settings)
-    if not isinstance(body, dict) or body.get("protocol") != PROTOCOL_VERSION:
-        raise CentralError(400, f"expected a protocol {PROTOCOL_VERSION} upload")
+    protocol = body.get("protocol") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or protocol not in ACCEPTED_PROTOCOLS or isinstance(protocol, bool):
+        raise CentralError(400, f"expected a protocol {PROTOCOL_VERSION} (or 1) upload")
     if body.get("store") != who.store_id or body.get("device") != who.device_id:
         raise CentralError(403, f"this token writes only store {who.store_id!r}, device {who.device_id!r}")
     items = body.get("answers")
@@ -57,10 +61,13 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
         raise CentralError(400, "answers must be a list")
     if len(items) > settings.max_batch:
         raise CentralError(413, f"at most {settings.max_batch} answers per batch")
+    surveys = body.get("surveys", {}) if protocol == 2 else None
+    if surveys is not None and not isinstance(surveys, dict):
+        raise CentralError(400, "surveys must be an object (survey version -> definition)")
     now = service.now_utc()
-    result = await run_in_threadpool(service.ingest, db, who, items, now)
-    return {
-        "protocol": PROTOCOL_VERSION,
+    result = await run_in_threadpool(service.ingest, db, who, items, now, surveys)
+    reply: UploadReply = {
+        "protocol": protocol,
         "received_at": format_utc(now),
         "max_batch": settings.max_batch,
         ACCEPTED: result.accepted,
@@ -69,14 +76,20 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
         REJECTED: result.rejected,
         "flagged": result.flagged,
     }
+    if protocol == 2:
+        # What central holds of this device after the commit: a kiosk that knows central held more
+        # notices a restored backup and sends again what it still has.
+        reply["device_answers"] = result.device_answers
+    return reply
 
 
 @router.post(
     "/heartbeat",
     summary="Report app version, pending count, free disk and the device clock",
     openapi_extra=request_body(HEARTBEAT_SCHEMA),
+    response_model=HeartbeatReply,
 )
-async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings) -> dict[str, Any]:
+async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings) -> HeartbeatReply:
     body = await read_json_body(request, settings)
     if not isinstance(body, dict):
         raise CentralError(400, "expected an object")
@@ -84,10 +97,12 @@ async def heartbeat(request: Request, who: Device, db: DB, settings: AppSettings
     await run_in_threadpool(service.heartbeat, db, who, body, now)
     # The store's open alerts, for the kiosk's manager screen.
     open_alerts = await run_in_threadpool(alerts.open_alerts_of_store, db, who.store_id)
+    held = await run_in_threadpool(service.device_answers_held, db, who)
     return {
         "protocol": PROTOCOL_VERSION,
         "server_time": format_utc(now),
         "max_batch": settings.max_batch,
+        "device_answers": held,
         "alerts": open_alerts,
     }
 

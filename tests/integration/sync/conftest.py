@@ -94,8 +94,16 @@ KioskFactory = Callable[..., KioskDir]
 
 @pytest.fixture
 def new_kiosk(tmp_path: Path, central_db: CentralDB) -> KioskFactory:
-    def make(store_id: str = "paris-01", device_id: str = "till-1", url: str = "") -> KioskDir:
+    def make(
+        store_id: str = "paris-01", device_id: str = "till-1", url: str = "", configured: bool = True
+    ) -> KioskDir:
         token = service.add_device(central_db, store_id, device_id)
-        return make_kiosk(tmp_path, store_id, device_id, url, token)
+        kiosk = make_kiosk(tmp_path, store_id, device_id, url, token)
+        if configured and service.store_config(central_db, store_id) is None:
+            # Head office configures a store before its answers count (without, uploads wait: 503).
+            service.set_config(
+                central_db, store_id, (kiosk.data_dir / "kiosk.toml").read_text(encoding="utf-8")
+            )
+        return kiosk
 
     return make

@@ -23,13 +23,26 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from kiosk.config import default_config_text  # noqa: E402
+from kiosk.config import check_config_text, default_config_text  # noqa: E402
 from sync.central import service  # noqa: E402
 from sync.central.app import create_app  # noqa: E402
 from sync.central.db import CentralDB  # noqa: E402
 from sync.central.settings import Settings  # noqa: E402
 
 STORE, DEVICE = "fuzz-01", "till-1"
+CONFIG = default_config_text(STORE, DEVICE, "Europe/Paris", "Fuzz")
+# Real question ids with good and bad values (the strategies' own texts never name a real question).
+REAL = [
+    ("satisfaction", "4"),
+    ("satisfaction", "abc"),
+    ("satisfaction", "99"),
+    ("reason", "waiting"),
+    ("reason", "5"),
+    ("recommend", "10"),
+    ("recommend", "-1"),
+    ("mood", "3"),
+]
+VERSION = check_config_text(CONFIG, "fuzz").survey.version
 # A longer campaign: KIOSK_FUZZ_EXAMPLES=1000 .venv/bin/python -m pytest tests/integration/sync/test_fuzz_api.py -s
 EXAMPLES = int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "40"))
 
@@ -40,7 +53,7 @@ def fuzz_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     db = CentralDB(f"sqlite:///{path}")
     device = service.add_device(db, STORE, DEVICE)
     admin = service.add_admin(db, "fuzz")
-    service.set_config(db, STORE, default_config_text(STORE, DEVICE, "Europe/Paris", "Fuzz"))
+    service.set_config(db, STORE, CONFIG)
     app = create_app(Settings(db_url=db.url), db)
     yield {"app": app, "device": device, "admin": admin}
     db.dispose()
@@ -62,6 +75,20 @@ def fuzz(operation: Any, generation: Any, token: str, statuses: Counter[int]) ->
         if operation.path == "/api/v1/device/answers" and isinstance(case.body, dict):
             # Past the store/device check (403), into the ingest; the 403 itself is in test_security.
             case.body["store"], case.body["device"] = STORE, DEVICE
+            # The last fuzzing never sent a real question id, so it could not find the 500 that one bad
+            # value caused: every third answer uses the store's real questions, version and a good time.
+            items = case.body.get("answers")
+            if isinstance(items, list):
+                for index, item in enumerate(items):
+                    if isinstance(item, dict) and index % 3 == 0:
+                        question, value = REAL[(index + len(items)) % len(REAL)]
+                        item.update(
+                            question=question,
+                            value=value,
+                            survey_version=VERSION,
+                            created_at="2026-11-24T09:00:00.000Z",
+                            local_day="2026-11-24",
+                        )
         store = (case.path_parameters or {}).get("store_id")
         if isinstance(store, str) and len(store) % 2:
             # Half of the reads on the store that has a configuration and answers (else 404).
@@ -93,11 +120,20 @@ def test_no_server_error(mode: str, fuzz_env: dict[str, Any]) -> None:
 
 def test_fuzzed_store_holds_only_valid_answers(fuzz_env: dict[str, Any], tmp_path: Path) -> None:
     """Whatever was accepted during the fuzzing is a well-formed answer of the fuzzing device."""
+    from fastapi.testclient import TestClient
     from sqlalchemy import select
 
     from sync.central.db import answers
 
     db: CentralDB = fuzz_env["app"].state.db
     with db.reading() as conn:
-        rows = conn.execute(select(answers.c.store_id, answers.c.device_id)).all()
-    assert all(tuple(r) == (STORE, DEVICE) for r in rows)
+        rows = conn.execute(select(answers.c.store_id, answers.c.device_id, answers.c.question_id)).all()
+    assert all(tuple(r[:2]) == (STORE, DEVICE) for r in rows)
+    # Whatever was sent, the store's scores stay readable and in range.
+    with TestClient(fuzz_env["app"], headers={"Authorization": f"Bearer {fuzz_env['admin']}"}) as client:
+        reply = client.get(
+            f"/api/v1/stores/{STORE}/scores", params={"from": "2026-11-24", "to": "2026-11-24"}
+        )
+    assert reply.status_code == 200, reply.text
+    satisfaction = reply.json()["days"][0]["questions"]["satisfaction"]
+    assert satisfaction["happy_index"] is None or 0 <= satisfaction["happy_index"] <= 100

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from kiosk.config import load_config
 from kiosk.domain.survey import KioskConfig
+from kiosk.storage import NewAnswer
 from sync.central import service
 from sync.central.db import CentralDB, devices, stores
 from sync.jobs import JOB_IDS, SyncJobs, SyncSettings, start_scheduler
@@ -71,7 +72,7 @@ def test_heartbeat_is_seen_by_head_office(
 def test_config_pull_validates_and_applies_when_idle(
     server: LiveServer, new_kiosk: KioskFactory, central_db: CentralDB
 ) -> None:
-    kiosk = new_kiosk(url=server.url)
+    kiosk = new_kiosk(url=server.url, configured=False)
     current = load_config(kiosk.data_dir / "kiosk.toml")
     announced: list[KioskConfig] = []
     jobs = SyncJobs(kiosk.data_dir, current, on_config=announced.append)
@@ -104,7 +105,9 @@ def test_config_pull_validates_and_applies_when_idle(
     assert load_config(kiosk.data_dir / "kiosk.toml").store.name == "Paris Rivoli"
 
 
-def test_retention_prunes_only_synced_answers(server: LiveServer, new_kiosk: KioskFactory) -> None:
+def test_retention_prunes_answers_a_set_time_after_their_upload(
+    server: LiveServer, new_kiosk: KioskFactory
+) -> None:
     kiosk = new_kiosk(url=server.url)
     with kiosk.opened() as store:
         fill(store, 200, START - dt.timedelta(days=200), seed=1)
@@ -117,11 +120,33 @@ def test_retention_prunes_only_synced_answers(server: LiveServer, new_kiosk: Kio
         old = store.answer_count()
         days = (START - dt.timedelta(days=201)).date(), START.date()
         before = store.count_rows(*days)
-    pruned = jobs.retention()
+        exported = [
+            NewAnswer(
+                r["question_id"],
+                r["value"],
+                dt.datetime.fromisoformat(r["created_at"]),
+                r["session_id"],
+                r["language"],
+                r["id"],
+            )
+            for r in store.answers()
+        ]
+    # Uploaded just now: kept for 90 days from now (before: pruned at once, 90 days after created_at).
+    assert jobs.retention() == 0
+    later = SyncJobs(
+        kiosk.data_dir,
+        config,
+        SyncSettings(retention_days=90),
+        clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=91),
+    )
+    pruned = later.retention()
     with kiosk.opened() as store:
-        assert store.answer_count() == old - pruned and pruned > 0
+        assert store.answer_count() == old - pruned and pruned == result.synced
         assert Outbox(store).pending_count() == old - pruned  # every unsynced one is still there
         assert store.count_rows(*days) == before  # scores of pruned days do not change
+        # Importing the pruned answers again (an old export) counts nothing twice.
+        result_again = store.import_answers(exported)
+        assert result_again.imported == 0 and store.count_rows(*days) == before
 
 
 def test_upload_job_waits_out_its_backoff(server: LiveServer, new_kiosk: KioskFactory) -> None:

@@ -19,6 +19,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from kiosk.config import default_config_text
 from sync.central import service
 from sync.central.db import CentralDB, answers
 from sync.protocol import HEARTBEAT_PATH, UPLOAD_PATH
@@ -101,6 +102,7 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CentralP
     path = tmp_path_factory.mktemp("malformed") / "central.db"
     db = CentralDB(f"sqlite:///{path}")
     token = service.add_device(db, STORE, DEVICE)
+    service.set_config(db, STORE, default_config_text(STORE, DEVICE, "Europe/Paris", "Fuzz"))
     process = CentralProcess(db.url)
     process.start()
     yield process, db, token
@@ -181,6 +183,7 @@ def test_answers_the_server_cannot_store_are_rejected_not_500(
     PostgreSQL refuses NUL in text, neither database stores a lone surrogate (not UTF-8), and a time at the
     edge of the calendar has no UTC instant. Rejected the same way on both databases."""
     token = service.add_device(central_db, STORE, DEVICE)
+    service.set_config(central_db, STORE, default_config_text(STORE, DEVICE, "Europe/Paris", "Fuzz"))
     good, broken = answer(), answer(**bad)
     before = count(central_db)
     body = json.dumps(upload([good, broken])).encode()  # ensure_ascii: surrogates travel as \\ud800

@@ -360,6 +360,8 @@ def test_no_personal_data_is_collected_by_default(tmp_path: Path) -> None:
         "survey_version",
         "suspect",
         "synced_at",
+        "kind",
+        "device_id",
     ]
     assert [wire for _, wire in ANSWER_FIELDS] == [
         "id",

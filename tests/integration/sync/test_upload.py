@@ -374,12 +374,18 @@ def test_device_cannot_write_another_store(
     # Claiming to be Paris with Lyon's token: refused as a whole.
     reply = lyon_client.upload(upload_body("paris-01", "till-1", "2026-11-24T00:00:00.000Z", wire))
     assert reply.status == 403  # type: ignore[union-attr]
-    # Sending Paris's answer ids as Lyon's: conflicts, nothing overwritten, nothing added.
+    # Sending Paris's answer ids as Lyon's: ids are each device's own, so Lyon learns nothing about
+    # Paris's (before: 20 conflicts "stored with other store_id", and Lyon's answers were quarantined).
     reply = lyon_client.upload(upload_body("lyon-02", "till-1", "2026-11-24T00:00:00.000Z", wire))
     body = json.loads(reply.body)  # type: ignore[union-attr]
-    assert len(body["conflict"]) == len(wire) and "store_id" in body["conflict"][0]["reason"]
+    assert body["conflict"] == [] and body["duplicate"] == [] and len(body["accepted"]) == len(wire)
     lyon_client.close()
-    assert central_count(central_db, "lyon-02") == 0
+    assert central_count(central_db, "lyon-02") == len(wire)
+    assert central_count(central_db, "paris-01") == len(wire)
+    # Paris's own resend is still recognised as its own.
+    with paris.opened() as store:
+        store.db.execute("UPDATE answers SET synced_at = NULL")
+    assert sync_once(paris).synced == len(wire)
     assert central_count(central_db, "paris-01") == len(wire)
 
 
@@ -387,14 +393,16 @@ def test_conflicts_and_impossible_times_are_kept(
     server: LiveServer, new_kiosk: KioskFactory, central_db: CentralDB
 ) -> None:
     paris = new_kiosk("paris-01", "till-1", url=server.url)
-    other = new_kiosk("paris-01", "till-2", url=server.url)
+    other = paris
     with paris.opened() as store:
         fill(store, 10, START, seed=1)
         # A Raspberry Pi that booted in 1970.
         fill(store, 3, dt.datetime(1970, 1, 1, 0, 5, tzinfo=dt.UTC), seed=3)
-    with other.opened() as store:
-        fill(store, 10, START, seed=1)  # same seed: the same answer ids, from another device
     assert sync_once(paris).ok
+    with paris.opened() as store:
+        # The same ids sent again with other content (a kiosk whose database was tampered with).
+        store.db.execute("DROP TRIGGER answers_immutable")
+        store.db.execute("UPDATE answers SET synced_at = NULL, language = 'en'")
     result = sync_once(other)
     assert result.ok and result.quarantined == local(other)[0]
     runner = CliRunner()
@@ -404,7 +412,7 @@ def test_conflicts_and_impossible_times_are_kept(
     assert report["quarantined"] == local(other)[0] and report["pending"] == 0
     lines = runner.invoke(kiosk_main, ["status", "--quarantined", "--data-dir", str(other.data_dir)]).output
     first = json.loads(lines.splitlines()[0])
-    assert first["status"] == "conflict" and "device_id" in first["reason"]
+    assert first["status"] == "conflict" and "language" in first["reason"]
     # Kept locally and exportable with the rest.
     exported = runner.invoke(kiosk_main, ["export", "--data-dir", str(other.data_dir)]).output
     assert len(exported.splitlines()) == local(other)[0] + 1

@@ -3,7 +3,7 @@ store-local day, month and hour), enrolment codes, and a
 scope and an expiry for admin tokens. The rollups are backfilled from the answers already stored.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("value", sa.String(200), nullable=False),
         sa.Column("suspect", sa.Boolean, nullable=False),
         sa.Column("n", sa.Integer, nullable=False),
-        sa.PrimaryKeyConstraint("store_id", "local_day", "question_id", "value", "suspect"),
+        sa.PrimaryKeyConstraint("store_id", "local_day", "question_id", "kind", "value", "suspect"),
     )
     op.create_index("rollup_daily_day", "rollup_daily", ["local_day", "kind"])
     op.create_table(
@@ -108,7 +108,7 @@ def upgrade() -> None:
         sa.Column("value", sa.String(200), nullable=False),
         sa.Column("suspect", sa.Boolean, nullable=False),
         sa.Column("n", sa.Integer, nullable=False),
-        sa.PrimaryKeyConstraint("store_id", "month", "question_id", "value", "suspect"),
+        sa.PrimaryKeyConstraint("store_id", "month", "question_id", "kind", "value", "suspect"),
     )
     op.create_index("rollup_monthly_month", "rollup_monthly", ["month", "kind"])
     op.create_table(
@@ -121,7 +121,7 @@ def upgrade() -> None:
         sa.Column("value", sa.String(200), nullable=False),
         sa.Column("suspect", sa.Boolean, nullable=False),
         sa.Column("n", sa.Integer, nullable=False),
-        sa.PrimaryKeyConstraint("store_id", "local_day", "hour", "question_id", "value", "suspect"),
+        sa.PrimaryKeyConstraint("store_id", "local_day", "hour", "question_id", "kind", "value", "suspect"),
     )
     with op.batch_alter_table("admins") as batch:
         batch.add_column(sa.Column("group_id", sa.String(64), nullable=True))
