@@ -285,8 +285,6 @@ followups = Table(
     # One follow-up per visit, hence per token: the constraint decides, never a check-then-insert.
     UniqueConstraint("store_id", "device_id", "session_id", name="followups_visit"),
 )
-# The visit's answers beside its follow-up, whether they synced before or after it.
-Index("answers_store_session", answers.c.store_id, answers.c.session_id)
 Index("followups_store_status", followups.c.store_id, followups.c.status, followups.c.created_at)
 
 # Personal data lives here only, encrypted (Fernet); `contact_hash` (HMAC of the normalised address) finds a

@@ -47,7 +47,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("store_id", "device_id", "session_id", name="followups_visit"),
     )
     op.create_index("followups_store_status", "followups", ["store_id", "status", "created_at"])
-    op.create_index("answers_store_session", "answers", ["store_id", "session_id"])
     op.create_table(
         "followup_contacts",
         sa.Column("followup_id", sa.String(36), primary_key=True),
@@ -92,4 +91,3 @@ def downgrade() -> None:
         "followup_keys",
     ):
         op.drop_table(table)
-    op.drop_index("answers_store_session", "answers")
