@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 import requests
 
 BIN = Path(sys.executable).parent
+# Several server processes on PostgreSQL share one session key (the dashboard's); a benchmark's own.
+os.environ.setdefault("KIOSK_CENTRAL_SECRET_KEY", "bench-only-key-" + "x" * 40)
 
 
 def free_port() -> int:

@@ -30,7 +30,10 @@ CENTRAL = str(Path(sys.executable).with_name("kiosk-central"))
 
 
 def central_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_CENTRAL_")}
+    # Every KIOSK_CENTRAL_ setting is the test's own, but the session key (several processes share it).
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("KIOSK_CENTRAL_") or k.endswith("SECRET_KEY")
+    }
     env.update(KIOSK_CENTRAL_DELIVERY_POLL_S="0.1", KIOSK_CENTRAL_WEBHOOK_SECRET=SECRET, **extra)
     return env
 

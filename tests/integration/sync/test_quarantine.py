@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from kiosk.bootstrap import sync_state
 
+from kiosk.bootstrap import sync_state
 from kiosk.cli import main as kiosk_main
 from kiosk.config import load_config
 from sync.central import service
