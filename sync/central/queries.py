@@ -57,11 +57,19 @@ class Period:
         return Period(self.start - length, self.start - dt.timedelta(days=1))
 
 
+# Days a view may name: the previous period and the month arithmetic stay inside the calendar (0001-01-01
+# made `previous()` overflow: a 500, found by schemathesis).
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
 def _day(text: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise CentralError(400, f"{name}: not a day (YYYY-MM-DD): {text[:40]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise CentralError(400, f"{name}: a day from {FIRST_DAY} to {LAST_DAY}, not {day}")
+    return day
 
 
 def resolve_period(preset: str | None, start: str | None, end: str | None, today: dt.date) -> Period:

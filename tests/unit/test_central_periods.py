@@ -54,6 +54,8 @@ def test_presets_and_the_previous_period() -> None:
     assert Period(D(2026, 11, 10), D(2026, 11, 16)).previous() == Period(D(2026, 11, 3), D(2026, 11, 9))
     with pytest.raises(CentralError, match="after"):
         resolve_period(None, "2026-02-01", "2026-01-01", today)
+    with pytest.raises(CentralError, match="a day from 2000-01-01"):
+        resolve_period(None, "0001-01-01", None, today)  # its previous period is before the calendar
 
 
 def test_ranking_score_pulls_small_stores_toward_the_average() -> None:
