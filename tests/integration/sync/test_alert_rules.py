@@ -97,7 +97,8 @@ def test_set_alerts_good_then_bad(tmp_path: Path) -> None:
     db = CentralDB(url)
     service.add_device(db, "paris-01", "till-1")
     runner = CliRunner()
-    assert runner.invoke(central_main, ["set-alerts", "--help"]).exit_code == 0
+    for command in (["set-alerts"], ["deliver"], ["alerts"], ["alerts", "replay"]):
+        assert runner.invoke(central_main, [*command, "--help"]).exit_code == 0
     good = tmp_path / "alerts.toml"
     good.write_text(GOOD, encoding="utf-8")
     ok = runner.invoke(central_main, ["set-alerts", str(good), "--db", url])
