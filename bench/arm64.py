@@ -72,6 +72,12 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     arm_bundle = ROOT / "kiosk-run" / "kiosk" / "kiosk"
     x86_bundle = REPO / "dist" / "kiosk" / "kiosk"
+    if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():  # as .ci/arm64 does
+        if not Path("/proc/sys/fs/binfmt_misc/status").exists():
+            subprocess.run(
+                ["mount", "-t", "binfmt_misc", "binfmt_misc", "/proc/sys/fs/binfmt_misc"], check=True
+            )
+        subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"], check=True)
     for path, how in ((arm_bundle, ".ci/arm64"), (x86_bundle, ".ci/bundle")):
         if not path.exists():
             raise SystemExit(f"{path}: missing; run {how} first")
