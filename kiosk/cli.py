@@ -421,7 +421,7 @@ def pair(
     from sync.pairing import Pairing, PairingError, check_url, exchange_code, save_pairing
 
     if sum((token is not None, token_stdin, use_code)) != 1:
-        fail("give one of --code (enrolment code), --token-stdin, or TOKEN")
+        fail("give one of --code (enrolment code), --token-stdin or TOKEN, not both")
     if token_stdin:
         token = sys.stdin.readline().strip()
         if not token:

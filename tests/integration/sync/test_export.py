@@ -95,6 +95,8 @@ def test_cursors_never_go_backwards_across_a_restore(pg_database: str, tmp_path:
         assert export.raise_answer_numbers(db) is not None  # what `serve` does when it starts
         server = LiveServer(db, Settings(db_url=url)).start()
         kiosk = make_kiosk(tmp_path, STORE, "till-1", server.url, service.add_device(db, STORE, "till-1"))
+        # Head office checks answers against the store's survey: it needs the store's configuration.
+        service.set_config(db, STORE, (kiosk.data_dir / "kiosk.toml").read_text(encoding="utf-8"))
         admin = service.add_admin(db, "reader")
         with kiosk.opened() as store:
             fill(store, 100, START)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from starlette.requests import Request
 
-from kiosk.config import load_config
+from kiosk.config import check_config_text, default_config_text, load_config
 from sync.central import followups as fu
 from sync.central import service
 from sync.central.app import create_app
@@ -284,6 +284,11 @@ def test_client_address_from_proxy_headers_only_when_the_proxy_is_trusted() -> N
 # -- the inbox API -----------------------------------------------------------------------------------------
 
 
+# Head office checks answers against the store's survey: the store needs its configuration.
+PARIS_TOML = default_config_text("paris-01", "till-1", "Europe/Paris", "Paris Rivoli")
+PARIS_VERSION = check_config_text(PARIS_TOML, "paris-01.toml").survey.version
+
+
 def _answer(session: str, value: str, at: str) -> dict[str, object]:
     return {
         "id": str(uuid.uuid4()),
@@ -293,7 +298,7 @@ def _answer(session: str, value: str, at: str) -> dict[str, object]:
         "created_at": at,
         "local_day": at[:10],
         "language": "fr",
-        "survey_version": "v1",
+        "survey_version": PARIS_VERSION,
         "suspect": False,
     }
 
@@ -303,6 +308,7 @@ def test_api_lists_followups_of_a_store_with_answers_synced_before_or_after(
 ) -> None:
     admin = {"Authorization": f"Bearer {service.add_admin(central_db, 'ho')}"}
     paris = link_for(central_db, BASE, "paris-01", "till-1")
+    service.set_config(central_db, "paris-01", PARIS_TOML)
     lyon = link_for(central_db, BASE, "lyon-02", "till-1")
     before, url_before = visit_url(paris)
     after, url_after = visit_url(paris)
