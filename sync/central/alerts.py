@@ -318,7 +318,8 @@ def _followup_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
     data: dict[str, Any] = {"followups": count, "hours": rule.hours}
     if oldest:
         data["oldest_hours"] = int((now - parse_time(oldest)).total_seconds() // 3600)
-    summary = f"{count} follow-ups left open over {rule.hours} hours at {view.name}"
+    plural = "" if count == 1 else "s"
+    summary = f"{count} follow-up{plural} left open over {rule.hours} hours at {view.name}"
     return Verdict(count > 0, now, data, summary)
 
 

@@ -4,9 +4,9 @@ hand. Changes over the JSON API take an admin token; a browser uses the alerts p
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -53,6 +53,8 @@ def list_alerts(
     status: Literal["open", "acknowledged", "closed"] | None = None,
     limit: int = Query(200, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
+    if store and service.storable(store) != store:
+        raise CentralError(400, "store must be text without NUL or lone surrogates")
     if store:
         check_store(principal, store)
     return alerts.list_alerts(db, store, status, limit, stores=principal.visible)
@@ -82,7 +84,7 @@ def dead_letters(principal: ApiPrincipal, db: DB) -> list[dict[str, Any]]:
 
 
 @router.post("/outbox/{seq}/retry", summary="Send a dead letter again")
-def retry(seq: int, principal: ApiPrincipal, db: DB) -> dict[str, str]:
+def retry(seq: Annotated[int, Path(ge=1, le=2**62)], principal: ApiPrincipal, db: DB) -> dict[str, str]:
     _token(principal)
     _everything(principal)
     alerts.retry_dead(db, seq, service.now_utc())

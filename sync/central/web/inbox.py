@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -249,7 +249,9 @@ async def close(request: Request, alert_id: str, db: DB, principal: PagePrincipa
 
 
 @router.post("/alerts/outbox/{seq}/retry")
-def retry(request: Request, seq: int, db: DB, principal: PagePrincipal, form: Form) -> Response:
+def retry(
+    request: Request, seq: Annotated[int, Path(ge=1, le=2**62)], db: DB, principal: PagePrincipal, form: Form
+) -> Response:
     if not principal.is_admin:
         raise CentralError(403, "only an admin retries a notification")
     try:

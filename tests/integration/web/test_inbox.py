@@ -5,6 +5,8 @@ only, with every change through a CSRF form recorded with the user's name. SQLit
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -242,3 +244,41 @@ def test_acknowledge_and_close_on_the_alerts_page_with_the_users_name(
     alice = sign_in(make_client(), "alice")
     assert "Notifications not delivered (0)" in alice.get("/alerts").text
     assert alice.get("/api/v1/outbox/dead").json() == []
+
+
+def test_the_store_page_links_to_its_comments_of_the_period_with_their_scores(
+    make_client: AppFactory, directory_db: CentralDB
+) -> None:
+    add_followup(directory_db, "paris-01", "Caisse lente", satisfaction=2, hours_ago=1)
+    add_followup(directory_db, "paris-01", "Il y a deux mois", satisfaction=1, hours_ago=24 * 60)
+    add_followup(directory_db, "lille-02", "Rayon vide", satisfaction=1, hours_ago=1)
+    alice = sign_in(make_client(), "alice")
+    store = alice.get("/stores/paris-01", params={"period": "7d", "lang": "en"}).text
+    link = re.search(r'href="(/followups\?[^"]+)">Shoppers&#39; comments of this period', store)
+    assert link, "no link to the store's comments"
+    comments = alice.get(html.unescape(link.group(1))).text
+    assert "Caisse lente" in comments and "Il y a deux mois" not in comments and "Rayon vide" not in comments
+    assert re.search(r"<dt>satisfaction</dt><dd>2</dd>", comments)  # the score it came with
+
+
+def test_odd_input_to_the_pages_and_forms_is_a_4xx_never_a_500(
+    make_client: AppFactory, directory_db: CentralDB, tmp_path: Path
+) -> None:
+    followup = add_followup(directory_db, "paris-01", "Caisse", hours_ago=30)
+    open_followup_alerts(directory_db, tmp_path)
+    alice = sign_in(make_client(), "alice")
+    token = csrf_of(alice.get("/followups").text)
+    for url, data in (
+        (f"/followups/{followup}", {"status": "lost"}),
+        (f"/followups/{followup}", {"assignee": "x" * 65}),
+        (f"/followups/{followup}", {"note": "n" * 2001}),
+        ("/followups/a%00b", {"status": "resolved"}),
+        ("/followups/" + "x" * 40, {"status": "resolved"}),
+        ("/alerts/a%00b/ack", {"comment": "ok"}),
+        ("/alerts/no-such-alert/close", {}),
+        ("/alerts/outbox/99999999999999999999999/retry", {}),
+        ("/alerts/outbox/12345/retry", {}),
+    ):
+        reply = alice.post(url, data={"csrf_token": token, **data})
+        assert 400 <= reply.status_code < 500, (url, reply.status_code)
+    assert alice.get("/api/v1/alerts", params={"store": "a\x00b"}).status_code == 400
