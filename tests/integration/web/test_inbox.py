@@ -282,3 +282,24 @@ def test_odd_input_to_the_pages_and_forms_is_a_4xx_never_a_500(
         reply = alice.post(url, data={"csrf_token": token, **data})
         assert 400 <= reply.status_code < 500, (url, reply.status_code)
     assert alice.get("/api/v1/alerts", params={"store": "a\x00b"}).status_code == 400
+
+
+def test_a_followup_open_rule_takes_hours_within_bounds_and_nothing_else() -> None:
+    from kiosk.config import ConfigError
+    from sync.central.alert_rules import check_alerts_text
+
+    rule = '[[rule]]\nname = "callbacks"\nkind = "followup_open"\nstores = ["*"]\n'
+    parsed = check_alerts_text(rule, "alerts.toml")
+    assert parsed.rules[0].hours == 24  # the default
+    assert check_alerts_text(rule + "hours = 72\n", "alerts.toml").rules[0].hours == 72
+    for extra, problem in (
+        ("hours = 0\n", "hours: must be a whole number from 1 to 2160"),
+        ('hours = "2"\n', "hours: must be a whole number"),
+        ("window_minutes = 5\n", "window_minutes"),
+    ):
+        try:
+            check_alerts_text(rule + extra, "alerts.toml")
+        except ConfigError as error:
+            assert any(problem in line for line in error.problems), error.problems
+        else:
+            raise AssertionError(f"{extra!r} was taken")
