@@ -75,6 +75,10 @@ def test_both_pages_in_both_languages_pass_axe_and_are_pictured(browser: Browser
             page.goto(f"{server.url}/alerts?lang={lang}")
             assert page.locator("#open-title").inner_text().startswith(alerts_title)
             assert page.locator("li.alert").count() == 2
+            summary = (
+                "suivi(s) ouvert(s) depuis plus de 24 heures" if lang == "fr" else "left open over 24 hours"
+            )
+            assert summary in page.locator("li.alert").first.inner_text()
             assert axe(page) == [], (lang, size)
             page.screenshot(path=str(SHOTS / f"web-alerts-{lang}-{size}.png"), full_page=True)
         assert session.outside == [] and session.errors == [], (session.outside, session.errors)

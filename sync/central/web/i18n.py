@@ -174,6 +174,7 @@ FR: dict[str, str] = {
     "Retry": "Réessayer",
     "Every notification was delivered.": "Toutes les notifications ont été remises.",
     "Shoppers' comments of this period": "Commentaires des clients sur la période",
+    "{count} follow-up(s) left open over {hours} hours": "{count} suivi(s) ouvert(s) depuis plus de {hours} heures",
     "Question": "Question",
     "Matching answers": "Réponses concernées",
     "Answers": "Réponses",

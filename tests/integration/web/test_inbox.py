@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from kiosk.config import default_config_text
 from sync.central import alerts, directory_view, service
@@ -94,8 +97,9 @@ def test_a_manager_gets_403_on_another_stores_followups_and_alerts(
 
 
 def test_contact_details_for_admins_and_managers_never_for_a_viewer(
-    make_client: AppFactory, directory_db: CentralDB
+    make_client: AppFactory, directory_db: CentralDB, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     add_followup(directory_db, "paris-01", "Rappelez-moi", contact="ann@example.com", name="Ann")
     for user, shown in (("alice", True), ("pierre", True), ("nora", False)):
         client = sign_in(make_client(contact_keys=(KEY,)), user)
@@ -104,6 +108,8 @@ def test_contact_details_for_admins_and_managers_never_for_a_viewer(
         assert ("contact" in listed[0]) is shown, user
         page = client.get("/followups").text
         assert ("ann@example.com" in page) is shown and ("Ann ·" in page) is shown, user
+
+    assert "ann@example.com" not in caplog.text  # personal data is never logged
 
 
 def test_a_viewer_reads_but_cannot_act(
