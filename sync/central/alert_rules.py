@@ -25,7 +25,7 @@ from kiosk.domain.days import format_utc
 from sync.central import directory_view
 from sync.central.db import CentralDB, alert_rules, alerts, subscriptions
 
-KINDS = ("negative_share", "positive_share", "index_below", "volume", "device")
+KINDS = ("negative_share", "positive_share", "index_below", "volume", "device", "followup_open")
 INDICES = ("nps", "csat", "happy_index")
 DEVICE_CHECKS = ("silent", "quarantined", "low_disk", "clock_skew")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
@@ -39,6 +39,7 @@ KEYS = {
     "volume": COMMON | {"question", "window_minutes", "fewer_than", "more_than"},
     "index_below": COMMON | {"question", "index", "period", "below", "min_answers"},
     "device": COMMON | {"check", "minutes", "free_disk_mb", "seconds"},
+    "followup_open": COMMON | {"hours"},
 }
 
 
@@ -89,6 +90,7 @@ class Rule:
     minutes: int = 30
     free_disk_mb: int = 200
     seconds: int = 120
+    hours: int = 24
 
     @property
     def window(self) -> dt.timedelta:
@@ -316,6 +318,9 @@ def parse_rule(check: _RuleChecker, data: Any, key: Key, known_stores: set[str] 
         fields["minutes"] = check.whole(data, key, "minutes", 30, 1, 7 * 24 * 60)
         fields["free_disk_mb"] = check.whole(data, key, "free_disk_mb", 200, 1, 10_000_000)
         fields["seconds"] = check.whole(data, key, "seconds", 120, 1, 7 * 24 * 3600)
+    elif kind == "followup_open":
+        # A shopper's follow-up nobody has taken in hand (still "open") for `hours`.
+        fields["hours"] = check.whole(data, key, "hours", 24, 1, 90 * 24)
     window = fields.get("window_minutes") or 15
     clear = check.whole(data, key, "clear_minutes", window, 0, 7 * 24 * 60)
     if len(check.problems) > before:

@@ -38,7 +38,7 @@ from kiosk.domain.scoring import question_scores
 from kiosk.domain.survey import AnswerError, Kind, Survey
 from sync.central import directory_view
 from sync.central.alert_rules import Rule, load_rules, load_webhooks, rule_stores
-from sync.central.db import CentralDB, alerts, answers, devices, outbox
+from sync.central.db import CentralDB, alerts, answers, devices, followups, outbox
 from sync.protocol import OpenAlert as OpenAlertReply
 
 log = logging.getLogger(__name__)
@@ -303,6 +303,26 @@ def _device_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
     return Verdict(bool(found), now, {"check": rule.check, "devices": found}, summary)
 
 
+def _followup_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
+    """Follow-ups of the store still "open" (nobody took them in hand) made at least `hours` ago. The
+    figures count them and give the oldest's age; no comment nor contact goes into a notification."""
+    since = now - dt.timedelta(hours=rule.hours)
+    count, oldest = view.conn.execute(
+        select(func.count(), func.min(followups.c.created_at)).where(
+            followups.c.store_id == view.store_id,
+            followups.c.status == "open",
+            followups.c.created_at <= format_utc(since),
+        )
+    ).one()
+    count = int(count or 0)
+    data: dict[str, Any] = {"followups": count, "hours": rule.hours}
+    if oldest:
+        data["oldest_hours"] = int((now - parse_time(oldest)).total_seconds() // 3600)
+    plural = "" if count == 1 else "s"
+    summary = f"{count} follow-up{plural} left open over {rule.hours} hours at {view.name}"
+    return Verdict(count > 0, now, data, summary)
+
+
 def _muted(view: StoreView, rule: Rule, at: dt.datetime) -> bool:
     day = at.astimezone(view.tz).date()
     return rule.muted_on(day) or view.closed_on(day)
@@ -319,6 +339,8 @@ def verdict_now(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict | None
         verdict = _index_verdict(view, rule, now)
     elif rule.kind == "device":
         verdict = _device_verdict(view, rule, now)
+    elif rule.kind == "followup_open":
+        verdict = _followup_verdict(view, rule, now)
     if verdict is not None and verdict.fires and _muted(view, rule, now):
         return Verdict(False, now)
     return verdict
@@ -700,17 +722,38 @@ def _public(row: Any) -> dict[str, Any]:
 
 
 def list_alerts(
-    db: CentralDB, store: str | None, status: str | None, limit: int = 500
+    db: CentralDB,
+    store: str | None,
+    status: str | None,
+    limit: int = 500,
+    *,
+    stores: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Alerts newest first; `stores`: only those of these stores (a reader's scope; None: every store)."""
     query = select(alerts).order_by(alerts.c.opened_at.desc(), alerts.c.id).limit(limit)
+    if stores is not None:
+        query = query.where(alerts.c.store_id.in_(sorted(stores)))
+    if status == "past":
+        query = query.where(alerts.c.closed_at.is_not(None))
     if store:
         query = query.where(alerts.c.store_id == store)
     if status == "open":
         query = query.where(alerts.c.closed_at.is_(None))
-    elif status:
+    elif status and status != "past":
         query = query.where(alerts.c.status == status)
     with db.reading() as conn:
         return [_public(row) for row in conn.execute(query)]
+
+
+def alert_store(db: CentralDB, alert_id: str) -> str | None:
+    """The store an alert is about, or None when there is no such alert."""
+    from sync.central.service import storable
+
+    if len(alert_id) > 64 or storable(alert_id) != alert_id:
+        return None
+    with db.reading() as conn:
+        found = conn.execute(select(alerts.c.store_id).where(alerts.c.id == alert_id)).scalar()
+    return None if found is None else str(found)
 
 
 def open_alerts_of_store(db: CentralDB, store_id: str) -> list[OpenAlertReply]:

@@ -122,6 +122,9 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
     from sync.central.web import exports as web_exports
 
     app.include_router(web_exports.router)
+    from sync.central.web import inbox as web_inbox
+
+    app.include_router(web_inbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(alerts.router)
     app.include_router(followups.device_router)

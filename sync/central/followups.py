@@ -361,6 +361,7 @@ def list_followups(
     followup_id: str | None = None,
     search: str | None = None,
     created_before: dt.datetime | None = None,
+    created_after: dt.datetime | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Follow-ups newest first, each with the visit's answers (whenever they synced) and, for a scope that
@@ -377,6 +378,8 @@ def list_followups(
         query = query.where(followups.c.id == followup_id)
     if created_before is not None:
         query = query.where(followups.c.created_at < format_utc(created_before))
+    if created_after is not None:
+        query = query.where(followups.c.created_at >= format_utc(created_after))
     for word in fold(search or "").split()[:5]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(followups.c.comment_folded.like(f"%{escaped}%", escape="\\"))

@@ -87,6 +87,9 @@ def replay(db: CentralDB, rules: AlertsFile, store_id: str, start: dt.date, end:
         if rule.kind == "device":
             found.append(RuleReplay(rule, [], "not replayable: central keeps no history of heartbeats"))
             continue
+        if rule.kind == "followup_open":
+            found.append(RuleReplay(rule, [], "not replayable: it reads the follow-ups as they are now"))
+            continue
         if rule.kind in ("negative_share", "positive_share"):
             try:
                 question = survey.question(rule.question or "")

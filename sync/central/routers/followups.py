@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.domain.followup_token import DEFAULT_TTL
 from sync.central import followups as fu
 from sync.central.bodies import read_json_body
-from sync.central.deps import DB, Admin, AppSettings, Device
+from sync.central.deps import DB, ApiPrincipal, AppSettings, Device, Principal
 from sync.central.service import CentralError, now_utc, storable
 from sync.central.web.phone import contact_keys
 from sync.protocol import PROTOCOL_VERSION, request_body
@@ -35,13 +35,37 @@ def device_followup(who: Device, db: DB, settings: AppSettings) -> dict[str, Any
     }
 
 
-def followup_scope(admin: Admin) -> fu.Scope:
-    """What the caller may see: the one place to point at the dashboard's users and roles when they land.
-    For now an admin token sees every store, contact details included."""
-    return fu.Scope(actor=admin, stores=None, include_contact=True)
+def may_see_contacts(principal: Principal) -> bool:
+    """Contact details go to those who act on them: an admin, a manager (of the stores in their scope), and
+    an admin token with no scope (the operator's, which can erase a person anyway). A viewer and a scoped
+    token read the comments without them: reading the figures does not need anyone's phone number."""
+    if principal.via_session:
+        return principal.role in ("admin", "manager")
+    return principal.visible is None
+
+
+def actor_of(principal: Principal) -> str:
+    """Who is recorded: the user's name, or the admin token's name (as before users existed)."""
+    return principal.name if principal.via_session else principal.name.removeprefix("token:")
+
+
+def followup_scope(principal: ApiPrincipal) -> fu.Scope:
+    """What the caller may see: the dashboard's scope (a user's or an admin token's visible stores)."""
+    return fu.Scope(
+        actor=actor_of(principal), stores=principal.visible, include_contact=may_see_contacts(principal)
+    )
+
+
+def token_only(principal: ApiPrincipal) -> fu.Scope:
+    """Changes over the JSON API take an admin token: a signed-in browser changes a follow-up through the
+    inbox page's forms, which carry a CSRF token."""
+    if principal.via_session:
+        raise CentralError(403, "use the follow-up inbox page (/followups) to change a follow-up")
+    return followup_scope(principal)
 
 
 Scope = Annotated[fu.Scope, Depends(followup_scope)]
+WriterScope = Annotated[fu.Scope, Depends(token_only)]
 
 
 @router.get("", summary="Follow-ups, newest first, with the visit's answers (contact details if allowed)")
@@ -63,6 +87,8 @@ def list_followups(
     if any(storable(text) != text for text in (store or "", q or "")):
         # PostgreSQL refuses NUL, and a lone surrogate is not UTF-8: both were a 500.
         raise CentralError(400, "store and q must be text without NUL or lone surrogates")
+    if store is not None and scope.stores is not None and store not in scope.stores:
+        raise CentralError(403, "this store is not in your scope")
     wanted = [s.strip() for value in status or [] for s in value.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in fu.STATUSES]
     if unknown:
@@ -108,7 +134,7 @@ def _text_field(body: dict[str, Any], name: str) -> str | None:
     openapi_extra=request_body(CHANGE_SCHEMA),
 )
 async def change_followup(
-    followup_id: str, request: Request, scope: Scope, db: DB, settings: AppSettings
+    followup_id: str, request: Request, scope: WriterScope, db: DB, settings: AppSettings
 ) -> dict[str, Any]:
     # Read here rather than by a pydantic model: FastAPI's 422 echoes the input, and a lone surrogate in it
     # made that answer a 500.

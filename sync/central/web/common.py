@@ -20,7 +20,7 @@ from sync.central.web import i18n
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
-TEMPLATES.env.globals["static_version"] = "1"
+TEMPLATES.env.globals["static_version"] = "2"
 # Scripts, styles, images and fonts only from this server: no CDN, no inline script.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -188,6 +188,12 @@ name = "kiosk"
 kind = "device"
 check = "silent"
 stores = ["*"]
+
+[[rule]]
+name = "callbacks"
+kind = "followup_open"
+hours = 48
+stores = ["*"]
 """,
         encoding="utf-8",
     )
@@ -211,6 +217,7 @@ stores = ["*"]
         "  2026-11-24 14:01 -> 14:01  peak 4 of 4 unhappy (100 %)",
         "lenient (negative_share): would not have fired",
         "kiosk (device): not replayable: central keeps no history of heartbeats",
+        "callbacks (followup_open): not replayable: it reads the follow-ups as they are now",
     ]
     assert runner.invoke(central_main, ["alerts", "replay", "--help"]).exit_code == 0
     bad = runner.invoke(
