@@ -1,0 +1,239 @@
+"""Visit flags reach head office: a storm of presses that an upload cut in two scores the same on the kiosk
+and at central, on SQLite and PostgreSQL.
+
+The kiosk flags a run of alike visits once they have ended, first visit included; answers already uploaded
+went unflagged. The next upload carries the flags (`visit_flags`), central makes its copy of those answers
+suspect and moves their rollup counts, once, and keeps the flags for answers that arrive later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from kiosk.cli import main as kiosk_main
+from kiosk.domain.days import format_utc
+from kiosk.storage import NewAnswer, ResponseStore
+from sync.central import rollups, service
+from sync.central.db import CentralDB, answers, rollup_daily, rollup_hourly, rollup_monthly
+from sync.central.service import DeviceIdentity
+from sync.outbox import Outbox
+from sync.pairing import load_pairing
+from sync.protocol import UPLOAD_PATH, answer_to_wire, upload_body
+from tests.integration.sync.conftest import KioskFactory
+from tests.integration.sync.harness import KioskDir, LiveServer
+from tests.integration.sync.test_upload import sync_once
+
+# 10:00 in Paris on 2026-11-24.
+MORNING = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+DAY = "2026-11-24"
+
+
+def tap_visit(store: ResponseStore, at: dt.datetime, face: int, reason: str | None = None) -> dt.datetime:
+    """One visit through the tap path: a face, then a reason for a low one; returns its last answer's time."""
+    first = store.record(NewAnswer("satisfaction", face, at))
+    if reason is None:
+        return at
+    at += dt.timedelta(seconds=1)
+    store.record(NewAnswer("reason", reason, at, session_id=first.session_id))
+    return at
+
+
+def kiosk_scores(kiosk: KioskDir) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        kiosk_main, ["scores", "--from", DAY, "--to", DAY, "--json", "--data-dir", str(kiosk.data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    scores: dict[str, Any] = json.loads(result.output)
+    return scores
+
+
+def central_get(server: LiveServer, admin: str, path: str, **params: str) -> dict[str, Any]:
+    reply = requests.get(
+        f"{server.url}{path}", params=params, headers={"Authorization": f"Bearer {admin}"}, timeout=10
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def rollup_rows(db: CentralDB) -> dict[str, list[tuple[Any, ...]]]:
+    with db.reading() as conn:
+        return {
+            t.name: sorted(tuple(r) for r in conn.execute(select(t)))
+            for t in (rollup_daily, rollup_monthly, rollup_hourly)
+        }
+
+
+def test_a_storm_cut_by_an_upload_scores_the_same_on_kiosk_and_central(
+    server: LiveServer, new_kiosk: KioskFactory, central_db: CentralDB
+) -> None:
+    kiosk = new_kiosk(url=server.url)
+    admin = service.add_admin(central_db, "boss")
+    with kiosk.opened() as store:
+        at = MORNING
+        for face in (5, 4, 5):  # shoppers, a minute apart
+            tap_visit(store, at, face)
+            at += dt.timedelta(minutes=1)
+        # A storm on the very unhappy face (and the reason under the finger), a press every 2-3 s.
+        for _ in range(2):
+            at = tap_visit(store, at, 1, "waiting") + dt.timedelta(seconds=2)
+        store.end_visits(at)
+    # The upload job runs mid-storm: two alike visits are no run yet, so they leave unflagged.
+    assert sync_once(kiosk).ok
+    scores = central_get(server, admin, f"/api/v1/stores/{kiosk.store_id}/scores", **{"from": DAY, "to": DAY})
+    assert scores["days"][0]["questions"]["satisfaction"]["responses"] == 5
+    with kiosk.opened() as store:
+        for _ in range(4):
+            at = tap_visit(store, at, 1, "waiting") + dt.timedelta(seconds=3)
+        store.end_visits(at + dt.timedelta(seconds=10))
+    mine = kiosk_scores(kiosk)
+    satisfaction = mine["days"][0]["questions"]["satisfaction"]
+    # The whole storm is repeated presses on the kiosk, its first two visits included.
+    assert (satisfaction["responses"], satisfaction["excluded"]) == (3, 6)
+
+    assert sync_once(kiosk).ok
+    assert (
+        central_get(server, admin, f"/api/v1/stores/{kiosk.store_id}/scores", **{"from": DAY, "to": DAY})
+        == mine
+    )
+    page = central_get(
+        server, admin, f"/api/v1/aggregate/stores/{kiosk.store_id}", **{"from": DAY, "to": DAY}
+    )
+    assert (page["responses"], page["repeated_presses"]) == (3, 6)
+    assert page["reasons"] == []  # the storm's "waiting" left the reasons too
+    # The moved counts are exactly a recount from central's answers.
+    moved = rollup_rows(central_db)
+    with central_db.writing() as conn:
+        rollups.rebuild(conn)
+    assert rollup_rows(central_db) == moved
+    with kiosk.opened() as store:
+        assert Outbox(store).pending_flags(100) == []  # acknowledged: not sent again
+
+
+def ingest(db: CentralDB, items: Sequence[Any], flags: list[str]) -> service.IngestResult:
+    return service.ingest(
+        db, DeviceIdentity("paris-01", "till-1"), items, dt.datetime.now(dt.UTC), None, flags
+    )
+
+
+def storm_items(session: str) -> list[dict[str, Any]]:
+    """One answer of a visit as a protocol 1 kiosk sends it (checked against the store's current survey)."""
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "session": session,
+            "question": "satisfaction",
+            "value": "1",
+            "created_at": format_utc(MORNING),
+            "local_day": DAY,
+            "language": "fr",
+            "survey_version": "v-test",
+            "suspect": False,
+        }
+    ]
+
+
+def suspect_of(db: CentralDB, session: str) -> list[bool]:
+    with db.reading() as conn:
+        return [
+            bool(s) for (s,) in conn.execute(select(answers.c.suspect).where(answers.c.session_id == session))
+        ]
+
+
+def test_a_flag_sent_twice_moves_nothing_twice(new_kiosk: KioskFactory, central_db: CentralDB) -> None:
+    kiosk = new_kiosk(url="http://127.0.0.1:9")
+    with kiosk.opened() as store:
+        for minute, face in enumerate((1, 1, 5)):
+            tap_visit(store, MORNING + dt.timedelta(minutes=minute), face)
+        sent = [answer_to_wire(r) for r in Outbox(store).pending_batch(10)]
+    result = ingest(central_db, sent, [])
+    assert len(result.accepted) == 3
+    before = rollup_rows(central_db)
+    flagged = sent[0]["session"]
+    assert ingest(central_db, [], [flagged]).flags_applied == [flagged]
+    once = rollup_rows(central_db)
+    assert once != before
+    assert suspect_of(central_db, flagged) == [True]
+    # Sent again (the kiosk died before marking it, or an old reply was lost) and with its answer resent.
+    again = ingest(central_db, [{**sent[0], "suspect": True}], [flagged, flagged])
+    assert again.duplicate == [sent[0]["id"]] and again.conflict == []
+    assert rollup_rows(central_db) == once
+    daily = {(r[4], r[5]): r[6] for r in once["rollup_daily"] if r[2] == "satisfaction"}
+    assert daily == {("1", True): 1, ("1", False): 1, ("5", False): 1}
+
+
+def test_a_flag_that_arrives_before_its_answers_makes_them_suspect(
+    new_kiosk: KioskFactory, central_db: CentralDB
+) -> None:
+    new_kiosk(url="http://127.0.0.1:9")
+    session = str(uuid.uuid4())
+    assert ingest(central_db, [], [session]).flags_applied == [session]
+    assert rollup_rows(central_db)["rollup_daily"] == []
+    late = storm_items(session)
+    assert ingest(central_db, late, []).accepted == [late[0]["id"]]
+    assert suspect_of(central_db, session) == [True]
+    rows = rollup_rows(central_db)["rollup_daily"]
+    assert [(r[2], r[4], r[5], r[6]) for r in rows] == [("satisfaction", "1", True, 1)]
+    # Another device's visit of the same id is not this device's flag.
+    other = service.add_device(central_db, "paris-01", "till-2")
+    assert other
+    result = service.ingest(
+        central_db, DeviceIdentity("paris-01", "till-2"), storm_items(session), dt.datetime.now(dt.UTC)
+    )
+    assert len(result.accepted) == 1
+    assert sorted(suspect_of(central_db, session)) == [False, True]
+
+
+def post(kiosk: KioskDir, server: LiveServer, body: dict[str, Any]) -> requests.Response:
+    token = load_pairing(kiosk.data_dir).token
+    return requests.post(
+        f"{server.url}{UPLOAD_PATH}",
+        data=gzip.compress(json.dumps(body).encode()),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Encoding": "gzip",
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+
+
+def test_bodies_without_visit_flags_are_still_accepted_and_bad_ones_refused(
+    server: LiveServer, new_kiosk: KioskFactory
+) -> None:
+    kiosk = new_kiosk(url=server.url)
+    with kiosk.opened() as store:
+        tap_visit(store, MORNING, 4)
+        tap_visit(store, MORNING + dt.timedelta(minutes=1), 2)
+        wire = [answer_to_wire(r) for r in Outbox(store).pending_batch(10)]
+        surveys = store.survey_definitions(a["survey_version"] for a in wire)
+    now = format_utc(dt.datetime.now(dt.UTC))
+    # A protocol 1 kiosk: no surveys, no visit flags.
+    old = {
+        "protocol": 1,
+        "store": kiosk.store_id,
+        "device": kiosk.device_id,
+        "sent_at": now,
+        "answers": wire[:1],
+    }
+    reply = post(kiosk, server, old)
+    assert reply.status_code == 200 and reply.json()["accepted"] == [wire[0]["id"]]
+    assert "flags_applied" not in reply.json()
+    # A protocol 2 kiosk from before visit flags.
+    body = upload_body(kiosk.store_id, kiosk.device_id, now, wire[1:], surveys)
+    assert "visit_flags" not in body
+    reply = post(kiosk, server, dict(body))
+    assert reply.status_code == 200 and reply.json()["accepted"] == [wire[1]["id"]]
+    assert reply.json()["flags_applied"] == []
+    for bad in ("abc", [1], [""], ["x" * 201], ["a"] * 1001):
+        reply = post(kiosk, server, {**body, "answers": [], "visit_flags": bad})
+        assert reply.status_code == 400 and "visit_flags" in reply.json()["detail"], bad
