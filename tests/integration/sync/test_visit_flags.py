@@ -27,7 +27,9 @@ from sync.central.db import CentralDB, answers, rollup_daily, rollup_hourly, rol
 from sync.central.service import DeviceIdentity
 from sync.outbox import Outbox
 from sync.pairing import load_pairing
+from sync.planner import HttpReply
 from sync.protocol import UPLOAD_PATH, answer_to_wire, upload_body
+from sync.uploader import drain
 from tests.integration.sync.conftest import KioskFactory
 from tests.integration.sync.harness import KioskDir, LiveServer
 from tests.integration.sync.test_upload import sync_once
@@ -237,3 +239,41 @@ def test_bodies_without_visit_flags_are_still_accepted_and_bad_ones_refused(
     for bad in ("abc", [1], [""], ["x" * 201], ["a"] * 1001):
         reply = post(kiosk, server, {**body, "answers": [], "visit_flags": bad})
         assert reply.status_code == 400 and "visit_flags" in reply.json()["detail"], bad
+
+
+class OldCentral:
+    """A central from before visit flags: answers every answer, ignores `visit_flags`."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def upload(self, body: dict[str, Any]) -> HttpReply:
+        self.bodies.append(body)
+        ids = [a["id"] for a in body["answers"]]
+        reply = {"protocol": 2, "max_batch": 500, "accepted": ids, "device_answers": len(ids)}
+        return HttpReply(200, {}, json.dumps(reply).encode())
+
+
+def test_flags_an_older_central_ignores_stay_pending_and_a_restore_sends_them_again(
+    new_kiosk: KioskFactory, central_db: CentralDB
+) -> None:
+    kiosk = new_kiosk(url="http://127.0.0.1:9")
+    with kiosk.opened() as store:
+        at = MORNING
+        for _ in range(3):
+            at = tap_visit(store, at, 1) + dt.timedelta(seconds=2)
+        store.end_visits(at + dt.timedelta(seconds=10))
+        outbox = Outbox(store)
+        flagged = outbox.pending_flags(10)
+        assert len(flagged) == 3
+        old = OldCentral()
+        result = drain(outbox, old, kiosk.store_id, kiosk.device_id)  # type: ignore[arg-type]
+        assert result.ok and result.synced == 3
+        # Sent once with the answers, then the drain stops: not acknowledged, so still pending.
+        assert [sorted(b.get("visit_flags", [])) for b in old.bodies] == [sorted(flagged)]
+        assert sorted(outbox.pending_flags(10)) == sorted(flagged)
+        outbox.record_delivery([], [], dt.datetime.now(dt.UTC), flags_sent=flagged)
+        assert outbox.pending_flags(10) == []
+        # Central restored from a backup: the flags may be older than the copy, so they go again too.
+        outbox.resend_after_restore(0, dt.datetime.now(dt.UTC))
+        assert sorted(outbox.pending_flags(10)) == sorted(flagged)
