@@ -17,10 +17,14 @@ from typing import Any
 
 import requests
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from kiosk.cli import main as kiosk_main
+from kiosk.config import check_config_text
 from kiosk.domain.days import format_utc
+from kiosk.domain.scoring import daily_scores
 from kiosk.storage import NewAnswer, ResponseStore
 from sync.central import rollups, service
 from sync.central.db import CentralDB, answers, rollup_daily, rollup_hourly, rollup_monthly
@@ -31,7 +35,7 @@ from sync.planner import HttpReply
 from sync.protocol import UPLOAD_PATH, answer_to_wire, upload_body
 from sync.uploader import drain
 from tests.integration.sync.conftest import KioskFactory
-from tests.integration.sync.harness import KioskDir, LiveServer
+from tests.integration.sync.harness import KioskDir, LiveServer, make_kiosk
 from tests.integration.sync.test_upload import sync_once
 
 # 10:00 in Paris on 2026-11-24.
@@ -277,3 +281,82 @@ def test_flags_an_older_central_ignores_stay_pending_and_a_restore_sends_them_ag
         # Central restored from a backup: the flags may be older than the copy, so they go again too.
         outbox.resend_after_restore(0, dt.datetime.now(dt.UTC))
         assert sorted(outbox.pending_flags(10)) == sorted(flagged)
+
+
+class DirectCentral:
+    """Central's ingest called in process, answering like the upload endpoint (fast enough for a property)."""
+
+    def __init__(self, db: CentralDB, who: DeviceIdentity, now: dt.datetime) -> None:
+        self.db, self.who, self.now = db, who, now
+
+    def upload(self, body: dict[str, Any]) -> HttpReply:
+        flags = service.check_visit_flags(body.get("visit_flags"))
+        result = service.ingest(self.db, self.who, body["answers"], self.now, body.get("surveys"), flags)
+        reply = {
+            "protocol": 2,
+            "max_batch": 1000,
+            "accepted": result.accepted,
+            "duplicate": result.duplicate,
+            "conflict": result.conflict,
+            "rejected": result.rejected,
+            "flagged": result.flagged,
+            "device_answers": result.device_answers,
+            "flags_applied": result.flags_applied,
+        }
+        return HttpReply(200, {}, json.dumps(reply).encode())
+
+
+# A step of a till's morning: a shopper's visit (face, seconds since the previous visit's last answer, a
+# reason when the face is low), a storm (face, presses 2-3 s apart, the upload job after that many of them),
+# the app back on its start screen, or the upload job (with its batch size).
+STEPS = st.one_of(
+    st.tuples(
+        st.just("visit"), st.sampled_from([1, 2, 4, 5]), st.sampled_from([1, 3, 6, 7, 90]), st.booleans()
+    ),
+    st.tuples(st.just("storm"), st.sampled_from([1, 2, 5]), st.integers(2, 6), st.integers(0, 6)),
+    st.tuples(st.just("end"), st.just(0), st.just(0), st.just(0)),
+    st.tuples(st.just("upload"), st.integers(1, 6), st.just(0), st.just(0)),
+)
+
+
+@given(st.lists(STEPS, min_size=1, max_size=40))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_any_traffic_and_any_upload_points_score_the_same_at_central(
+    central_db: CentralDB, tmp_path_factory: Any, steps: list[tuple[str, int, int, int]]
+) -> None:
+    store_id = f"s-{uuid.uuid4().hex[:12]}"
+    token = service.add_device(central_db, store_id, "till-1")
+    kiosk = make_kiosk(tmp_path_factory.mktemp("kiosk"), store_id, "till-1", "http://127.0.0.1:9", token)
+    text = (kiosk.data_dir / "kiosk.toml").read_text(encoding="utf-8")
+    service.set_config(central_db, store_id, text)
+    config = check_config_text(text, "x")
+    central = DirectCentral(central_db, DeviceIdentity(store_id, "till-1"), MORNING)
+    at = MORNING
+    with kiosk.opened() as store:
+        outbox = Outbox(store)
+        for kind, a, b, c in steps:
+            if kind == "visit":
+                at = tap_visit(store, at + dt.timedelta(seconds=b), a, "waiting" if c and a <= 2 else None)
+            elif kind == "storm":
+                for press in range(b):
+                    if press == c:
+                        assert drain(outbox, central, store_id, "till-1").ok  # type: ignore[arg-type]
+                    at = tap_visit(store, at + dt.timedelta(seconds=2 + press % 2), a)
+            elif kind == "end":
+                store.end_visits(at + dt.timedelta(seconds=1))
+            else:
+                assert drain(outbox, central, store_id, "till-1", batch_size=a).ok  # type: ignore[arg-type]
+        store.end_visits(at + dt.timedelta(seconds=60))
+        assert drain(outbox, central, store_id, "till-1", batch_size=4).ok  # type: ignore[arg-type]
+        day = MORNING.date()
+        on_kiosk = daily_scores(config.store, config.survey, store.count_rows(day, day), day, day)
+        kiosk_counts = sorted(
+            (r.day.isoformat(), r.question, r.value, r.suspect, r.count) for r in store.count_rows(day, day)
+        )
+    assert service.store_scores(central_db, store_id, day, day) == on_kiosk
+    with central_db.reading() as conn:
+        central_counts = sorted(
+            (r.local_day, r.question_id, r.value, bool(r.suspect), r.n)
+            for r in conn.execute(select(rollup_daily).where(rollup_daily.c.store_id == store_id))
+        )
+    assert central_counts == kiosk_counts
