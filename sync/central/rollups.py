@@ -115,8 +115,12 @@ def move_to_suspect(conn: Connection, rows: list[dict[str, Any]]) -> None:
     before = _count(conn, [{**row, "suspect": False} for row in rows])
     after = _count(conn, [{**row, "suspect": True} for row in rows])
     for (table, keys), removed, added in zip(tables, before, after, strict=True):
-        _upsert(conn, table, keys, Counter({key: -n for key, n in removed.items()}))
-        _upsert(conn, table, keys, added)
+        # One upsert in key order (suspect=false and true rows together), like `after_insert`: two
+        # concurrent ingests lock rollup rows in the same order and cannot deadlock.
+        moves: Counter[tuple[Any, ...]] = Counter(added)
+        for key, n in removed.items():
+            moves[key] -= n
+        _upsert(conn, table, keys, moves)
         stores_ = sorted({key[0] for key in removed})
         conn.execute(delete(table).where(table.c.n <= 0, table.c.store_id.in_(stores_)))
 
