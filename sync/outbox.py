@@ -43,6 +43,16 @@ def m001_sync_state(db: Database) -> None:
     db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migrations()
+def m002_visit_flags_sent(db: Database) -> None:
+    """Visit flags (kiosk.storage's visit_flags) central has acknowledged. A flag without a row here is sent
+    with the next upload; flags that existed before this migration are all sent once (central applies a
+    flag only to answers not yet suspect, so that changes nothing twice)."""
+    db.execute(
+        "CREATE TABLE sync_flags_sent (session_id TEXT PRIMARY KEY, sent_at TEXT NOT NULL) WITHOUT ROWID"
+    )
+
+
 # A visit flagged as repeated presses (kiosk.storage's visit_flags) sends its answers as suspect.
 _SUSPECT = "(a.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = a.session_id)) AS suspect"
 SELECT_PENDING = f"""
@@ -52,6 +62,13 @@ SELECT_PENDING = f"""
     WHERE a.synced_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.answer_id = a.id)
     ORDER BY a.created_at, a.id
+    LIMIT ?
+"""
+
+SELECT_PENDING_FLAGS = """
+    SELECT f.session_id FROM visit_flags f
+    WHERE NOT EXISTS (SELECT 1 FROM sync_flags_sent s WHERE s.session_id = f.session_id)
+    ORDER BY f.flagged_at, f.session_id
     LIMIT ?
 """
 
@@ -96,6 +113,10 @@ class Outbox:
     def pending_batch(self, limit: int) -> list[dict[str, Any]]:
         return list(self.db.query(SELECT_PENDING, [limit]))
 
+    def pending_flags(self, limit: int) -> list[str]:
+        """Session ids of visits flagged as repeated presses that central has not acknowledged yet."""
+        return [row[0] for row in self.db.execute(SELECT_PENDING_FLAGS, [limit]).fetchall()]
+
     def pending_count(self) -> int:
         return int(self.db.execute(COUNT_PENDING).fetchone()[0])
 
@@ -138,8 +159,10 @@ class Outbox:
         quarantined: Sequence[Quarantined],
         now: dt.datetime,
         central_held: int | None = None,
+        flags_sent: Sequence[str] = (),
     ) -> None:
-        """Mark delivered answers synced and quarantine the refused ones, in one transaction.
+        """Mark delivered answers synced, quarantine the refused ones and mark the visit flags central
+        acknowledged (`flags_sent`) sent, in one transaction.
 
         While answers are quarantined, `last_error` says so (with the latest reason): it stays until the
         cause is gone (`kiosk sync --requeue` after head office fixed it). `central_held`: what central
@@ -155,6 +178,10 @@ class Outbox:
                 "INSERT OR IGNORE INTO sync_quarantine (answer_id, status, reason, quarantined_at) "
                 "VALUES (?, ?, ?, ?)",
                 [(q.answer_id, q.status, q.reason, stamp) for q in quarantined],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO sync_flags_sent (session_id, sent_at) VALUES (?, ?)",
+                [(session_id, stamp) for session_id in flags_sent],
             )
             refused = quarantine_error(conn)
             self._set(
@@ -178,11 +205,13 @@ class Outbox:
 
     def resend_after_restore(self, central_held: int, now: dt.datetime) -> int:
         """Central holds fewer answers than it did (a backup was restored): every answer still here is
-        pending again (central answers `duplicate` for those it kept, so nothing is counted twice)."""
+        pending again (central answers `duplicate` for those it kept, so nothing is counted twice), and so is
+        every visit flag (the restored copy may predate some)."""
         with self.store.writing():
             count = self.db.conn.execute(
                 "UPDATE answers SET synced_at = NULL WHERE synced_at IS NOT NULL"
             ).rowcount
+            self.db.conn.execute("DELETE FROM sync_flags_sent")
             self._set(
                 {
                     "central_held": str(central_held),

@@ -52,6 +52,7 @@ class Delivered:
     flagged: tuple[str, ...] = ()
     max_batch: int | None = None
     device_answers: int | None = None  # what central holds of this device now (protocol 2)
+    flags_applied: tuple[str, ...] = ()  # visit flags sent with the batch that central acknowledged
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +86,25 @@ class _Parsed:
     flagged: tuple[str, ...] = ()
     max_batch: int | None = None
     device_answers: int | None = None
+    flags_applied: tuple[str, ...] = ()
 
 
 def decide_upload(
-    sent_ids: Sequence[str], batch_size: int, reply: HttpReply | TransportFailure, now: dt.datetime
+    sent_ids: Sequence[str],
+    batch_size: int,
+    reply: HttpReply | TransportFailure,
+    now: dt.datetime,
+    sent_flags: Sequence[str] = (),
 ) -> Decision:
-    """What the reply to a batch of `sent_ids` means. Only a well-formed API answer counts as success."""
+    """What the reply to a batch of `sent_ids` (and the visit flags `sent_flags`) means. Only a well-formed
+    API answer counts as success. A flag counts as delivered only when the reply names it in
+    `flags_applied` (a central that does not know visit flags ignores them: they stay unsent)."""
     if isinstance(reply, TransportFailure):
         return RetryLater(reply.message)
     status = reply.status
     if status == 200:
         try:
-            parsed = _parse_upload_answer(sent_ids, reply.body)
+            parsed = _parse_upload_answer(sent_ids, reply.body, sent_flags)
         except ValueError as error:
             # A captive portal or a proxy also answers 200: that is not a delivery.
             return RetryLater(f"not an answer from the central API ({error})")
@@ -106,7 +114,9 @@ def decide_upload(
             for i in sent_ids
             if parsed.outcomes[i][0] in (CONFLICT, REJECTED)
         )
-        return Delivered(synced, quarantined, parsed.flagged, parsed.max_batch, parsed.device_answers)
+        return Delivered(
+            synced, quarantined, parsed.flagged, parsed.max_batch, parsed.device_answers, parsed.flags_applied
+        )
     if status == 413:
         if batch_size <= 1 and len(sent_ids) == 1:
             # Even one answer is too large: it will never fit, so it is kept aside instead of retried.
@@ -149,7 +159,7 @@ def _detail(body: bytes) -> str:
     return str(detail)[:200] if detail else ""
 
 
-def _parse_upload_answer(sent_ids: Sequence[str], body: bytes) -> _Parsed:
+def _parse_upload_answer(sent_ids: Sequence[str], body: bytes, sent_flags: Sequence[str] = ()) -> _Parsed:
     try:
         data = json.loads(body)
     except ValueError:
@@ -192,7 +202,12 @@ def _parse_upload_answer(sent_ids: Sequence[str], body: bytes) -> _Parsed:
     held = data.get("device_answers")
     if not isinstance(held, int) or isinstance(held, bool) or held < 0:
         held = None
-    return _Parsed(outcomes, flagged_ids, max_batch, held)
+    applied = data.get("flags_applied", [])
+    if not isinstance(applied, list):
+        raise ValueError("flags_applied is not a list")
+    sent_flag_set = set(sent_flags)
+    flags_applied = tuple(dict.fromkeys(s for s in applied if isinstance(s, str) and s in sent_flag_set))
+    return _Parsed(outcomes, flagged_ids, max_batch, held, flags_applied)
 
 
 def next_batch_size(current: int, default: int, announced: int | None) -> int:

@@ -31,6 +31,8 @@ FOLLOWUP_PATH: Final = f"{API_PREFIX}/device/followup"
 # The kiosk's default batch; the server announces its own maximum in every upload answer.
 DEFAULT_BATCH: Final = 500
 SERVER_MAX_BATCH: Final = 1000
+# Visit flags (session ids of visits flagged as repeated presses) per upload, at most.
+MAX_VISIT_FLAGS: Final = 1000
 
 # Per-answer outcomes. Accepted and duplicate are successes (the server holds the answer); conflict and
 # rejected are quarantined on the kiosk, never retried.
@@ -79,9 +81,11 @@ def upload_body(
     sent_at: str,
     answers: list[WireAnswer],
     surveys: dict[str, dict[str, Any]] | None = None,
+    visit_flags: list[str] | None = None,
 ) -> UploadBody:
-    """A protocol 2 upload: the answers and the definitions of the survey versions they name."""
-    return {
+    """A protocol 2 upload: the answers, the definitions of the survey versions they name, and the visits
+    flagged as repeated presses since central last acknowledged them (left out when there are none)."""
+    body: UploadBody = {
         "protocol": PROTOCOL_VERSION,
         "store": store,
         "device": device,
@@ -89,6 +93,9 @@ def upload_body(
         "answers": answers,
         "surveys": surveys or {},
     }
+    if visit_flags:
+        body["visit_flags"] = visit_flags
+    return body
 
 
 # -- typed contracts ----------------------------------------------------------------------------------------
@@ -117,6 +124,8 @@ class UploadBody(TypedDict):
     sent_at: str
     answers: list[WireAnswer]
     surveys: NotRequired[dict[str, dict[str, Any]]]  # protocol 2: version -> definition
+    # Protocol 2: session ids of this device's visits flagged as repeated presses, not yet acknowledged.
+    visit_flags: NotRequired[list[str]]
 
 
 class Outcome(TypedDict):
@@ -134,6 +143,8 @@ class UploadReply(TypedDict):
     rejected: list[Outcome]
     flagged: list[Outcome]
     device_answers: NotRequired[int]
+    # The body's visit_flags central now holds (and applied to the visits' answers): the kiosk marks them sent.
+    flags_applied: NotRequired[list[str]]
 
 
 class HeartbeatBody(TypedDict, total=False):
@@ -193,6 +204,7 @@ FIELD_FORMATS: Final[dict[str, dict[str, Any]]] = {
     "device_clock": {"format": "date-time"},
     "protocol": {"enum": list(ACCEPTED_PROTOCOLS)},
     "answers": {"maxItems": SERVER_MAX_BATCH},
+    "visit_flags": {"maxItems": MAX_VISIT_FLAGS, "items": {"type": "string", "maxLength": MAX_SESSION}},
     "quarantine_reasons": {"maxItems": 10},
     "pending": {"minimum": 0},
     "quarantined": {"minimum": 0},

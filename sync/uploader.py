@@ -25,7 +25,7 @@ from sync.planner import (
     next_batch_size,
     restore_detected,
 )
-from sync.protocol import DEFAULT_BATCH, answer_to_wire, upload_body
+from sync.protocol import DEFAULT_BATCH, MAX_VISIT_FLAGS, answer_to_wire, upload_body
 
 Clock = Callable[[], dt.datetime]
 
@@ -59,20 +59,24 @@ def drain(
     size = min(batch_size, announced) if announced else batch_size
     synced = quarantined = restored = 0
     checked = False
+    # Visit flags go with the batches until central has acknowledged them all; a central that does not
+    # acknowledge them (an older one) is sent them once per drain, not in a loop.
+    send_flags = True
     while should_stop is None or not should_stop():
         batch = outbox.pending_batch(size)
-        if not batch and (checked or outbox.central_held() is None):
+        flags = outbox.pending_flags(MAX_VISIT_FLAGS) if send_flags else []
+        if not batch and not flags and (checked or outbox.central_held() is None):
             return DrainResult(True, synced, quarantined, 0, restored=restored)
-        # Nothing pending: one empty upload all the same, whose reply says what central holds of this
-        # device, so that a restored central is noticed (by `kiosk sync` too, not only the job).
+        # Nothing pending: one upload all the same (with the unsent flags, or empty), whose reply says what
+        # central holds of this device, so that a restored central is noticed (by `kiosk sync` too).
         checked = True
         ids = [row["id"] for row in batch]
         surveys = outbox.store.survey_definitions(row["survey_version"] for row in batch)
         payload = upload_body(
-            store_id, device_id, format_utc(now()), [answer_to_wire(r) for r in batch], surveys
+            store_id, device_id, format_utc(now()), [answer_to_wire(r) for r in batch], surveys, flags
         )
         reply = client.upload(payload)
-        decision = decide_upload(ids, size, reply, now())
+        decision = decide_upload(ids, size, reply, now(), flags)
         if isinstance(decision, Delivered):
             known = outbox.central_held()
             if restore_detected(known, decision.device_answers):
@@ -82,7 +86,15 @@ def drain(
                 restored += outbox.resend_after_restore(decision.device_answers, now())
                 checked = False
                 continue
-            outbox.record_delivery(decision.synced, decision.quarantined, now(), decision.device_answers)
+            outbox.record_delivery(
+                decision.synced,
+                decision.quarantined,
+                now(),
+                decision.device_answers,
+                flags_sent=decision.flags_applied,
+            )
+            if len(decision.flags_applied) < len(flags):
+                send_flags = False
             synced += len(decision.synced)
             quarantined += len(decision.quarantined)
             if decision.max_batch is not None and decision.max_batch != announced:

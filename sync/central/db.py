@@ -133,6 +133,19 @@ Index("answers_store_day", answers.c.store_id, answers.c.local_day)
 Index("answers_store_seq", answers.c.store_id, answers.c.seq)
 Index("answers_store_session", answers.c.store_id, answers.c.device_id, answers.c.session_id)
 
+# Visits a kiosk flagged as repeated presses after their answers may have been sent (revision 0006). Kept so
+# that answers of a flagged visit arriving later are stored suspect too; the answers already held are made
+# suspect (central's own copy) and their rollup counts moved, in the ingest transaction.
+visit_flags = Table(
+    "visit_flags",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("session_id", String(200), nullable=False),
+    Column("flagged_at", String(32), nullable=False),  # central's clock, when it first learnt the flag
+    PrimaryKeyConstraint("store_id", "device_id", "session_id"),
+)
+
 # -- alerts (revision 0004) -------------------------------------------------------------------------------
 
 alert_rules = Table(

@@ -105,6 +105,26 @@ def after_insert(db: Any, conn: Connection, rows: list[dict[str, Any]]) -> None:
     _upsert(conn, rollup_hourly, HOURLY_KEYS, hourly)
 
 
+def move_to_suspect(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Answers just made suspect (a visit flag arrived after them): their counts move from suspect=false to
+    suspect=true, in the same transaction. `rows` are exactly the answers whose flag changed (the caller's
+    `UPDATE ... WHERE NOT suspect RETURNING`), so a flag applied twice moves nothing twice."""
+    if not rows:
+        return
+    tables = ((rollup_daily, DAILY_KEYS), (rollup_monthly, MONTHLY_KEYS), (rollup_hourly, HOURLY_KEYS))
+    before = _count(conn, [{**row, "suspect": False} for row in rows])
+    after = _count(conn, [{**row, "suspect": True} for row in rows])
+    for (table, keys), removed, added in zip(tables, before, after, strict=True):
+        # One upsert in key order (suspect=false and true rows together), like `after_insert`: two
+        # concurrent ingests lock rollup rows in the same order and cannot deadlock.
+        moves: Counter[tuple[Any, ...]] = Counter(added)
+        for key, n in removed.items():
+            moves[key] -= n
+        _upsert(conn, table, keys, moves)
+        stores_ = sorted({key[0] for key in removed})
+        conn.execute(delete(table).where(table.c.n <= 0, table.c.store_id.in_(stores_)))
+
+
 def rebuild(conn: Connection, chunk: int = 20_000) -> None:
     """Recount every rollup from the stored answers."""
     conn.execute(delete(rollup_daily))

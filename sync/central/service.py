@@ -13,7 +13,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -32,9 +32,9 @@ from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_REASON, MAX_SESSION, M
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import AnswerError, KioskConfig, Survey
 from sync.central import alerts, hooks
-from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions
+from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions, visit_flags
 from sync.central.security import matches, new_token, split_token
-from sync.protocol import Outcome, ScoresReport
+from sync.protocol import MAX_VISIT_FLAGS, Outcome, ScoresReport
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -289,6 +289,7 @@ class IngestResult:
     rejected: list[Outcome]
     flagged: list[Outcome]
     device_answers: int = 0  # what central holds of this device after the upload (restore detection)
+    flags_applied: list[str] = field(default_factory=list)  # the visit flags central now holds
 
 
 def storable(text: str) -> str:
@@ -545,12 +546,97 @@ def _reject(rejected: list[Outcome], item: Any, reason: str) -> None:
     rejected.append({"id": storable(str(answer_id))[:100], "reason": storable(reason)[:MAX_REASON]})
 
 
+def check_visit_flags(value: Any) -> list[str]:
+    """The body's `visit_flags` (session ids of visits the device flagged as repeated presses), checked whole:
+    a kiosk never sends a malformed list, so one is a 400, not a per-item outcome."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_VISIT_FLAGS:
+        raise CentralError(400, f"visit_flags must be a list of at most {MAX_VISIT_FLAGS} session ids")
+    for session in value:
+        if (
+            not isinstance(session, str)
+            or not session
+            or len(session) > MAX_SESSION
+            or storable(session) != session
+        ):
+            raise CentralError(
+                400, f"visit_flags: each session id is a text of 1 to {MAX_SESSION} characters"
+            )
+    return sorted(set(value))
+
+
+def _apply_visit_flags(
+    db: CentralDB, conn: Connection, who: DeviceIdentity, sessions: list[str], now: dt.datetime
+) -> None:
+    """Keep the device's visit flags and make the answers central holds of those visits suspect, moving their
+    rollup counts with them. Idempotent: only answers not yet suspect change (and are counted again), so a
+    flag sent twice moves nothing twice."""
+    if not sessions:
+        return
+    from sync.central import rollups
+
+    stamp = format_utc(now)
+    conn.execute(
+        db.insert(visit_flags).on_conflict_do_nothing(index_elements=["store_id", "device_id", "session_id"]),
+        [
+            {"store_id": who.store_id, "device_id": who.device_id, "session_id": s, "flagged_at": stamp}
+            for s in sessions
+        ],
+    )
+    changed: list[dict[str, Any]] = []
+    for chunk in _chunks(sessions, 500):
+        changed.extend(
+            dict(r)
+            for r in conn.execute(
+                update(answers)
+                .where(
+                    answers.c.store_id == who.store_id,
+                    answers.c.device_id == who.device_id,
+                    answers.c.session_id.in_(chunk),
+                    answers.c.suspect.is_(False),
+                )
+                .values(suspect=True)
+                .returning(
+                    answers.c.store_id,
+                    answers.c.local_day,
+                    answers.c.question_id,
+                    answers.c.kind,
+                    answers.c.value,
+                    answers.c.created_at,
+                )
+            ).mappings()
+        )
+    rollups.move_to_suspect(conn, changed)
+
+
+def _flagged_sessions(
+    conn: Connection, who: DeviceIdentity, rows: list[dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """(device, session) of the batch's visits central holds a flag for (sent before their answers)."""
+    found: set[tuple[str, str]] = set()
+    device_ids = sorted({row["device_id"] for row in rows})
+    for chunk in _chunks(sorted({row["session_id"] for row in rows}), 500):
+        found.update(
+            (d, s)
+            for d, s in conn.execute(
+                select(visit_flags.c.device_id, visit_flags.c.session_id).where(
+                    visit_flags.c.store_id == who.store_id,
+                    visit_flags.c.device_id.in_(device_ids),
+                    visit_flags.c.session_id.in_(chunk),
+                )
+            )
+        )
+    return found
+
+
 def ingest(
     db: CentralDB,
     who: DeviceIdentity,
     items: Sequence[Any],
     now: dt.datetime,
     surveys: dict[str, Any] | None = None,
+    flags: Sequence[str] = (),
 ) -> IngestResult:
     """Store a batch: each answer accepted, duplicate, conflict or rejected, in one transaction.
 
@@ -558,6 +644,10 @@ def ingest(
     the tap's own check) and counted on central's store-local day; a device that counted another day is
     flagged, not refused. `surveys`: the definitions a protocol 2 batch sends (None: protocol 1). A cause
     that is the server's own (no configuration yet) is a CentralError (503), never a rejection.
+
+    `flags`: session ids of the device's visits it flagged as repeated presses (checked by
+    `check_visit_flags`). They are kept and applied first, in the same transaction: the visits' stored
+    answers become suspect, and so do their answers in this batch or any later one.
     """
     rejected: list[Outcome] = []
     flagged: dict[str, str] = {}
@@ -589,6 +679,13 @@ def ingest(
                 f"head office has no configuration for store {who.store_id!r} yet (kiosk-central set-config); "
                 "the answers stay on the kiosk and are sent again later",
             )
+        _apply_visit_flags(db, conn, who, sorted(set(flags)), now)
+        if candidates:
+            # A flag that came before its answers (an earlier upload): they are stored suspect.
+            flagged_visits = _flagged_sessions(conn, who, candidates)
+            for row in candidates:
+                if (row["device_id"], row["session_id"]) in flagged_visits:
+                    row["suspect"] = True
         names = {row["survey_version"] for row in candidates}
         known, refused = _batch_surveys(db, conn, who, names, surveys, config.survey)
         stored = _stored_visits(
@@ -674,9 +771,11 @@ def ingest(
             conflict.append({"id": answer_id, "reason": f"stored with other {', '.join(different)}"})
         else:
             duplicate.append(answer_id)
-    flags: list[Outcome] = [{"id": i, "reason": reason} for i, reason in flagged.items() if i in inserted]
+    flags_out: list[Outcome] = [{"id": i, "reason": reason} for i, reason in flagged.items() if i in inserted]
     _after_ingest(db, [row for row in rows if row["id"] in inserted], now)
-    return IngestResult(accepted, duplicate, conflict, rejected, flags, int(held or 0))
+    return IngestResult(
+        accepted, duplicate, conflict, rejected, flags_out, int(held or 0), sorted(set(flags))
+    )
 
 
 def device_answers_held(db: CentralDB, who: DeviceIdentity) -> int:

@@ -138,3 +138,17 @@ def test_device_id_is_rewritten() -> None:
     text = '[store]\nid = "p"\n\n[device]\nid = "till-9"\n\n[survey]\nlanguages = ["fr"]\n'
     assert '[device]\nid = "till-1"\n' in with_device_id(text, "till-1")
     assert with_device_id('[store]\nid = "p"\n', "till-1").endswith('[device]\nid = "till-1"\n')
+
+
+def test_only_the_visit_flags_sent_and_named_in_the_reply_count_as_delivered() -> None:
+    sent = [str(uuid.uuid4())]
+    flags = ["visit-a", "visit-b"]
+    reply = reply_for({sent[0]: "accepted"}, flags_applied=["visit-b", "visit-z", 3, "visit-b"])
+    decision = decide_upload(sent, 10, reply, NOW, flags)
+    assert isinstance(decision, Delivered) and decision.flags_applied == ("visit-b",)
+    # A central that knows nothing of visit flags: none delivered, the answers still are.
+    decision = decide_upload(sent, 10, reply_for({sent[0]: "accepted"}), NOW, flags)
+    assert isinstance(decision, Delivered) and decision.flags_applied == () and decision.synced == tuple(sent)
+    # Not a list: not an answer from the central API.
+    broken = decide_upload(sent, 10, reply_for({sent[0]: "accepted"}, flags_applied="visit-a"), NOW, flags)
+    assert isinstance(broken, RetryLater)

@@ -43,8 +43,9 @@ def served_config(db: DB, store_id: str, text: str, etag: str) -> tuple[str, str
     "/answers",
     summary="Upload a batch of answers (gzip JSON)",
     description=(
-        "Body: `{protocol, store, device, sent_at, answers: [...]}`. The answer lists every answer id "
-        "exactly once under accepted, duplicate, conflict or rejected."
+        "Body: `{protocol, store, device, sent_at, answers: [...], surveys, visit_flags}`. The answer lists "
+        "every answer id exactly once under accepted, duplicate, conflict or rejected, and (protocol 2) the "
+        "visit flags it holds under flags_applied."
     ),
     openapi_extra=request_body(UPLOAD_SCHEMA),
     response_model=UploadReply,
@@ -64,8 +65,10 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
     surveys = body.get("surveys", {}) if protocol == 2 else None
     if surveys is not None and not isinstance(surveys, dict):
         raise CentralError(400, "surveys must be an object (survey version -> definition)")
+    # Optional (protocol 2): visits flagged as repeated presses after their answers may have been sent.
+    flags = service.check_visit_flags(body.get("visit_flags"))
     now = service.now_utc()
-    result = await run_in_threadpool(service.ingest, db, who, items, now, surveys)
+    result = await run_in_threadpool(service.ingest, db, who, items, now, surveys, flags)
     reply: UploadReply = {
         "protocol": protocol,
         "received_at": format_utc(now),
@@ -80,6 +83,8 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
         # What central holds of this device after the commit: a kiosk that knows central held more
         # notices a restored backup and sends again what it still has.
         reply["device_answers"] = result.device_answers
+        # The visit flags central now holds: the kiosk marks them sent.
+        reply["flags_applied"] = result.flags_applied
     return reply
 
 
