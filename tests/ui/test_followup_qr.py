@@ -4,44 +4,36 @@ with zbarimg, its token checked with the key)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kit import UiHarness, make_kiosk_dir, pump, tap, tap_at, texts
+from kit import (
+    FOLLOWUP_SECRET,
+    PAIRED_URL,
+    PUBLIC_URL,
+    UiHarness,
+    decode_qr,
+    make_kiosk_dir,
+    pair,
+    pump,
+    tap,
+    tap_at,
+    texts,
+)
 
 from kiosk.domain.followup_token import verify_token
 from kiosk.ui.presenters import THANKS
-from sync.followup import FollowupLink, save_followup_link
-from sync.pairing import Pairing, save_pairing
 
-PAIRED_URL = "https://central.example.com"
-PUBLIC_URL = "https://feedback.example.com"
-SECRET = bytes(range(32))
+SECRET = FOLLOWUP_SECRET
 START = "question-satisfaction"
 APOLOGY = "Désolés de l'apprendre — merci de nous l'avoir dit"
 TELL_US = "Dites-nous-en plus, ou demandez-nous de vous recontacter"
 
 needs_zbar = pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg (zbar-tools) not installed")
-
-
-def pair(data_dir: Path, public_url: str | None = PUBLIC_URL, key: bool = True) -> None:
-    save_pairing(data_dir, Pairing(PAIRED_URL, "a1b2c3d4.device-secret"))
-    if key:
-        secret = base64.urlsafe_b64encode(SECRET).decode().rstrip("=")
-        save_followup_link(
-            data_dir, FollowupLink(public_url or PAIRED_URL, "869983e7", secret, PAIRED_URL, "a1b2c3d4")
-        )
-
-
-def decode(path: Path) -> list[str]:
-    done = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, timeout=30)
-    return done.stdout.split()
 
 
 @pytest.fixture
@@ -95,7 +87,7 @@ def test_a_low_score_on_a_paired_kiosk_shows_a_qr_code_of_the_visits_link(
     assert APOLOGY in texts(ui.screen) and TELL_US in texts(ui.screen)
     assert face_shown(ui) == "calm.png"
     ui.render(tmp_path / "qr.png")
-    found = decode(tmp_path / "qr.png")
+    found = decode_qr(tmp_path / "qr.png")
     assert len(found) == 1
     base, _, token = found[0].rpartition("/r/")
     assert base == (public_url or PAIRED_URL)
@@ -114,7 +106,7 @@ def test_a_good_score_gets_the_usual_thank_you(make_ui: object, tmp_path: Path) 
     assert "Merci !" in texts(ui.screen) and APOLOGY not in texts(ui.screen)
     assert face_shown(ui) == "face5.png"
     ui.render(tmp_path / "thanks.png")
-    assert decode(tmp_path / "thanks.png") == []
+    assert decode_qr(tmp_path / "thanks.png") == []
     ui.tick(3.1)
     assert ui.current == START
 
@@ -129,7 +121,7 @@ def test_a_low_score_without_a_follow_up_key_gets_the_apology_without_a_qr_code(
     assert APOLOGY in texts(ui.screen) and TELL_US not in texts(ui.screen)
     assert face_shown(ui) == "calm.png"
     ui.render(tmp_path / "apology.png")
-    assert decode(tmp_path / "apology.png") == []
+    assert decode_qr(tmp_path / "apology.png") == []
     ui.tick(3.1)  # the usual thank-you time: nothing to scan, nothing to wait for
     assert ui.current == START
 
