@@ -134,6 +134,24 @@ def lockout_saver(data_dir: Path) -> Callable[[int, float], None]:
     return save
 
 
+def followup_links(data_dir: Path) -> Callable[[str, str], str | None]:
+    """The thank-you screen's follow-up URLs (sync.followup): read from followup.json at each low score, so a
+    key fetched or a pairing changed since start counts at once; None (no QR code) when there is no usable
+    key, and when anything fails (logged): the shopper is still thanked."""
+
+    def link(session_id: str, language: str) -> str | None:
+        try:
+            from sync.followup import followup_url, load_followup_link
+
+            found = load_followup_link(data_dir)
+            return None if found is None else followup_url(found, session_id, language, utc_now())
+        except Exception:
+            log.exception("no follow-up link for this visit")
+            return None
+
+    return link
+
+
 def as_recorder(record: Callable[[NewAnswer], object]) -> Recorder:
     """The screens' tap path (an answer given on screen) onto the store's (a new answer to store)."""
 
@@ -201,6 +219,7 @@ def build_deps(
         retry_storage=holding.retry,
         new_config=new_config,
         visit_ended=end_visits(kiosk),
+        followup_links=followup_links(data_dir),
         wall=utc_now,
         monotonic=time.monotonic,
     )

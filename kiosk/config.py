@@ -19,6 +19,7 @@ from kiosk.domain.limits import MAX_VERSION
 from kiosk.domain.survey import (
     SCALES,
     Display,
+    Followup,
     Kind,
     KioskConfig,
     Option,
@@ -194,7 +195,9 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
     """Build the configuration from parsed TOML, or say every problem found (key, message)."""
     check = _Checker()
     check.table(
-        data, (), {"store", "device", "survey", "repeated_presses", "questions", "display", "targets"}
+        data,
+        (),
+        {"store", "device", "survey", "repeated_presses", "questions", "display", "targets", "followup"},
     )
 
     store_data = check.sub(data, (), "store")
@@ -244,6 +247,7 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
         # Head office would refuse every answer naming it: refused here, where it can be fixed.
         check.fail(("survey", "version"), f"must be a text of at most {MAX_VERSION} characters on one line")
     targets = _parse_targets(check, check.sub(data, (), "targets", required=False))
+    followup = _parse_followup(check, check.sub(data, (), "followup", required=False), questions)
     if check.problems:
         return None, check.problems
     if not isinstance(version, str) or not version.strip():
@@ -256,6 +260,7 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
         repeats=rule,
         display=display,
         targets=targets,
+        followup=followup,
     ), []
 
 
@@ -285,6 +290,46 @@ def _parse_targets(check: _Checker, data: Mapping[str, Any]) -> Targets:
     for name, (low, high) in bounds.items():
         goals[name] = check.number(data, key, name, 0.0, low, high) if name in data else None
     return Targets(**goals)
+
+
+def _parse_followup(check: _Checker, data: Mapping[str, Any], questions: Sequence[Question]) -> Followup:
+    key: Key = ("followup",)
+    check.table(data, key, {"enabled", "qr_seconds", "low_at_most"})
+    defaults = Followup()
+    enabled = data.get("enabled", defaults.enabled)
+    if not isinstance(enabled, bool):
+        check.fail((*key, "enabled"), f"must be true or false, not {enabled!r}")
+        enabled = defaults.enabled
+    value = data.get("qr_seconds", defaults.qr_seconds)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 5 <= value <= 120:
+        check.fail((*key, "qr_seconds"), f"must be a number from 5 to 120 (seconds), not {value!r}")
+        value = defaults.qr_seconds
+    rules = data.get("low_at_most", {})
+    low: list[tuple[str, int]] = []
+    if not isinstance(rules, dict):
+        check.fail((*key, "low_at_most"), f"must be a table like {{ satisfaction = 2 }}, not {rules!r}")
+        rules = {}
+    scales = {q.id: q.scale for q in questions}
+    for question_id, at_most in rules.items():
+        where = (*key, "low_at_most", question_id)
+        if question_id not in scales:
+            check.fail(where, f"no question {question_id!r} in the survey")
+            continue
+        scale = scales[question_id]
+        if scale is None:
+            check.fail(where, f"question {question_id!r} has no numeric scale (a choice is never low)")
+            continue
+        if (
+            isinstance(at_most, bool)
+            or not isinstance(at_most, int)
+            or not scale[0] - 1 <= at_most <= scale[1]
+        ):
+            check.fail(
+                where, f"must be a whole number from {scale[0] - 1} (none low) to {scale[1]}, not {at_most!r}"
+            )
+            continue
+        low.append((question_id, at_most))
+    return Followup(enabled=enabled, qr_seconds=float(value), low_at_most=tuple(low))
 
 
 def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
@@ -524,6 +569,16 @@ manager_hold_seconds = 3     # press the top-left corner this long to open the m
 # logo = "logo.png"          # shown in the header; relative paths are from this directory
 # export_dir = "/media/usb"  # where the manager screen writes its CSV export (default: exports/ here)
 # scale_colours = "zones"    # 0-10 buttons coloured by NPS zone (default "neutral": one colour, fairer answers)
+
+# After a low score the thank-you screen says sorry and, once this kiosk is paired with head office and has
+# its follow-up key, shows a QR code: the shopper's phone opens a short page to say more or ask to be
+# contacted. Every key is optional; these are the defaults.
+[followup]
+enabled = true               # false: the usual thank-you after every visit
+qr_seconds = 15              # how long the QR code stays (5-120); a tap ends it
+# An answer at or below this value is low. By default: the two lowest faces of a smiley question, 0-6 on
+# NPS, nothing on other kinds. Below the scale (0 for faces, -1 for NPS) turns a question off.
+# low_at_most = {{ satisfaction = 2, recommend = 6 }}
 
 # The store's goals, shown beside the figures on the manager screen (optional; head office may set them).
 # [targets]

@@ -1,7 +1,8 @@
 """Draws the five smiley faces of the shopper screens into assets/faces (dev-only, needs Pillow).
 
 The faces are our own drawings. They differ by shape as well as colour (mouth curve, open mouth, eyebrows,
-closed happy eyes) so that a colour-blind shopper tells them apart. Run `python tools/make_faces.py` after
+closed happy eyes) so that a colour-blind shopper tells them apart. `calm.png` is the face of the apology
+after a low score: soft blue, concerned brows, a small closed mouth (never a laugh at an unhappy shopper). Run `python tools/make_faces.py` after
 changing a face and commit the PNGs; the kiosk itself never needs Pillow.
 """
 
@@ -60,11 +61,33 @@ def face(value: int) -> Image.Image:
     return img.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
 
 
+CALM = (128, 170, 214)
+
+
+def calm() -> Image.Image:
+    s = SIZE * SCALE
+    img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    u = s / 100
+    width = round(5 * u)
+    d.ellipse((3 * u, 3 * u, 97 * u, 97 * u), fill=(*CALM, 255), outline=INK, width=width)
+    for cx in (34, 66):
+        d.ellipse(((cx - 5) * u, 36 * u, (cx + 5) * u, 48 * u), fill=INK)
+    # Concerned brows: the inner ends a little higher.
+    d.line((24 * u, 28 * u, 42 * u, 24 * u), fill=INK, width=round(4 * u))
+    d.line((58 * u, 24 * u, 76 * u, 28 * u), fill=INK, width=round(4 * u))
+    # A small, closed, barely curved mouth: kind, not amused.
+    d.arc((38 * u, 60 * u, 62 * u, 76 * u), 30, 150, fill=INK, width=width)
+    return img.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for value in COLOURS:
         face(value).save(OUT / f"face{value}.png", optimize=True)
         print(OUT / f"face{value}.png")
+    calm().save(OUT / "calm.png", optimize=True)
+    print(OUT / "calm.png")
 
 
 if __name__ == "__main__":

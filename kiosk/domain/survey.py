@@ -150,6 +150,31 @@ class Display:
 
 
 @dataclass(frozen=True, slots=True)
+class Followup:
+    """After a low score, the thank-you screen apologises and, on a paired kiosk with its follow-up key,
+    shows a QR code for the shopper's phone (the optional `[followup]` table of kiosk.toml).
+
+    `low_at_most`: (question id, value) pairs: an answer to that question at or below the value is low.
+    Questions not named keep the default rule (`default_low_at_most`); a value below the question's scale
+    makes none of its answers low.
+    """
+
+    enabled: bool = True
+    qr_seconds: float = 15.0
+    low_at_most: tuple[tuple[str, int], ...] = ()
+
+
+def default_low_at_most(kind: Kind) -> int | None:
+    """The default low-score rule: the two lowest faces of a smiley question, 0-6 (detractors) on NPS;
+    None (never low) for other kinds."""
+    if kind in (Kind.SMILEY5, Kind.SMILEY4):
+        return 2
+    if kind is Kind.NPS:
+        return 6
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Targets:
     """The store's goals (`[targets]`), shown beside the figures on the manager screen; None: no goal."""
 
@@ -166,3 +191,4 @@ class KioskConfig:
     repeats: RepeatRule = field(default_factory=RepeatRule)
     display: Display = field(default_factory=Display)
     targets: Targets = field(default_factory=Targets)
+    followup: Followup = field(default_factory=Followup)

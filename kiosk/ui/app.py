@@ -114,7 +114,9 @@ class KioskRoot(FloatLayout):
         self.clear_widgets()
         self.deps = deps
         config = deps.config
-        self.flow = SurveyFlow(config.survey, deps.record, config.display)
+        self.flow = SurveyFlow(
+            config.survey, deps.record, config.display, config.followup, deps.followup_links
+        )
         lockout = deps.pin_lockout()
         self.pin = PinPad(None, lockout.failures, lockout.locked_until, saved=deps.save_pin_lockout)
         self.last_touch = deps.monotonic()
@@ -200,6 +202,8 @@ class KioskRoot(FloatLayout):
         now = self.now()
         self.last_touch = now
         self.flow.touch(now)
+        if self.current == THANKS and not self.manager_open and self.thanks_tapped(now):
+            return True  # the tap ended the QR code's screen: it must not reach the start screen too
         return bool(super().on_touch_down(touch))
 
     def stop(self) -> None:
@@ -223,6 +227,7 @@ class KioskRoot(FloatLayout):
         question = flow.question
         if question is None:
             self.thanks.lang = flow.language
+            self.thanks.show(flow.thanks.apology, flow.thanks.url)
         else:
             screen = self.question_screen(question)
             screen.lang = flow.language
@@ -246,6 +251,15 @@ class KioskRoot(FloatLayout):
             return
         if self.flow.answer(value, self.deps.wall(), self.now()):
             self.show_shopper()
+
+    @guarded
+    def thanks_tapped(self, now: float) -> bool:
+        """A tap on the QR code's screen: the shopper is done, back to the start; True if it was."""
+        if not self.flow.end_thanks(now):
+            return False
+        self.deps.visit_ended(self.deps.wall())
+        self.show_shopper()
+        return True
 
     @guarded
     def skip(self) -> None:

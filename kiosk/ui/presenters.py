@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.survey import Display, Kind, KioskConfig, Question, Survey, Targets
+from kiosk.domain.survey import (
+    Display,
+    Followup,
+    Kind,
+    KioskConfig,
+    Question,
+    Survey,
+    Targets,
+    default_low_at_most,
+)
 from kiosk.pin import FREE_TRIES, Lockout, PinState, lock_seconds
 
 if TYPE_CHECKING:
@@ -134,18 +143,64 @@ class Recorder(Protocol):
     def __call__(self, given: Given, /) -> object: ...
 
 
+class FollowupLinks(Protocol):
+    """A visit's follow-up URL (`<public URL>/r/<token>`) for its QR code, or None: the kiosk is not paired
+    or has no follow-up key yet. Made by the composition root from the sync code; must answer at once."""
+
+    def __call__(self, session_id: str, language: str, /) -> str | None: ...
+
+
+def no_followup_links(session_id: str, language: str) -> str | None:
+    return None
+
+
+def is_low(question: Question, value: str, followup: Followup) -> bool:
+    """Whether an answer is a low score: at or below the question's configured value, else the default rule
+    (the two lowest faces, 0-6 on NPS; nothing else is ever low)."""
+    configured = dict(followup.low_at_most)
+    at_most = configured.get(question.id, default_low_at_most(question.kind))
+    if at_most is None or question.scale is None:
+        return False
+    try:
+        return int(value) <= at_most
+    except ValueError:
+        return False
+
+
+def low_visit(survey: Survey, followup: Followup, answers: Mapping[str, str]) -> bool:
+    """Whether a visit gave a low score to any of its questions."""
+    return any(q.id in answers and is_low(q, answers[q.id], followup) for q in survey.questions)
+
+
+@dataclass(frozen=True, slots=True)
+class ThanksView:
+    """What the thank-you screen shows: the usual thanks, or after a low score the apology, with the QR code
+    of `url` when the kiosk can make a follow-up link."""
+
+    apology: bool = False
+    url: str | None = None
+
+
+# A tap this soon after the QR code appears is the shopper's last tap bouncing, not a wish to end it.
+QR_TAP_GUARD_S = 1.0
+
+
 @dataclass(slots=True)
 class SurveyFlow:
     """One visit after another: which question is on screen, what was answered, when to start over.
 
     An answer is recorded (committed) before the flow moves on, so the next screen never shows before the
     tap is safe; when the database cannot write, `record` holds it in memory instead (kiosk.holding) and
-    the shopper is thanked all the same. Taps while "thank you" shows are ignored.
+    the shopper is thanked all the same. Taps while "thank you" shows are ignored, except on the QR code
+    shown after a low score (`end_thanks`), which stays `followup.qr_seconds` instead of the usual time.
     """
 
     survey: Survey
     record: Recorder
     display: Display = field(default_factory=Display)
+    followup: Followup = field(default_factory=Followup)
+    followup_links: FollowupLinks = no_followup_links
+    thanks: ThanksView = field(default_factory=ThanksView)
     language: str = ""
     session_id: str | None = None
     answers: dict[str, str] = field(default_factory=dict)
@@ -221,7 +276,7 @@ class SurveyFlow:
     def tick(self, now: float) -> bool:
         """Start over when "thank you" has shown long enough or the shopper walked away; True if it did."""
         if self.thanking_since is not None:
-            if now - self.thanking_since >= self.display.thank_you_seconds:
+            if now - self.thanking_since >= self.thanks_seconds:
                 self.reset(now)
                 return True
             return False
@@ -230,8 +285,21 @@ class SurveyFlow:
             return True
         return False
 
+    @property
+    def thanks_seconds(self) -> float:
+        return self.followup.qr_seconds if self.thanks.url else self.display.thank_you_seconds
+
+    def end_thanks(self, now: float) -> bool:
+        """A tap on the QR code's screen ends it (once it has shown a moment); True if it did."""
+        since = self.thanking_since
+        if since is None or self.thanks.url is None or now - since < QR_TAP_GUARD_S:
+            return False
+        self.reset(now)
+        return True
+
     def reset(self, now: float) -> None:
         """A fresh visit in the default language; what was answered stays stored."""
+        self.thanks = ThanksView()
         self.session_id = None
         self.answers = {}
         self.index = 0
@@ -245,6 +313,13 @@ class SurveyFlow:
                 self.index = index
                 return
         self.thanking_since = now
+        self.thanks = self._thanks_view()
+
+    def _thanks_view(self) -> ThanksView:
+        if not self.followup.enabled or not low_visit(self.survey, self.followup, self.answers):
+            return ThanksView()
+        url = None if self.session_id is None else self.followup_links(self.session_id, self.language)
+        return ThanksView(apology=True, url=url)
 
     def _asked(self, question: Question) -> bool:
         rule = question.show_if
@@ -751,3 +826,5 @@ class UiDeps:
     save_pin_lockout: Callable[[int, float], object] = lambda failures, until: None
     # Told when a visit has ended (the start screen is back): the repeated-press rule judges it then.
     visit_ended: Callable[[dt.datetime], object] = lambda at: None
+    # After a low score: the visit's follow-up URL for the QR code, or None (not paired, no key yet).
+    followup_links: FollowupLinks = no_followup_links

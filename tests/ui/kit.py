@@ -29,6 +29,34 @@ def make_kiosk_dir(
     return path
 
 
+PAIRED_URL = "https://central.example.com"
+PUBLIC_URL = "https://feedback.example.com"
+FOLLOWUP_SECRET = bytes(range(32))
+
+
+def pair(data_dir: Path, public_url: str | None = PUBLIC_URL, key: bool = True) -> None:
+    """Pair the kiosk with a head office and, with `key`, give it the follow-up key head office would send
+    (its public URL, or None: phones open the paired URL)."""
+    import base64
+
+    from sync.followup import FollowupLink, save_followup_link
+    from sync.pairing import Pairing, save_pairing
+
+    save_pairing(data_dir, Pairing(PAIRED_URL, "a1b2c3d4.device-secret"))
+    if key:
+        secret = base64.urlsafe_b64encode(FOLLOWUP_SECRET).decode().rstrip("=")
+        link = FollowupLink(public_url or PAIRED_URL, "869983e7", secret, PAIRED_URL, "a1b2c3d4")
+        save_followup_link(data_dir, link)
+
+
+def decode_qr(path: Path) -> list[str]:
+    """What zbarimg reads in a picture: one text per code found."""
+    import subprocess
+
+    done = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, timeout=30)
+    return done.stdout.split()
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0

@@ -58,6 +58,27 @@ def capture_all(ui: Any, out: Path) -> list[tuple[Path, float]]:
     return shots
 
 
+def capture_followup(ui: Any, out: Path) -> list[Path]:
+    """The thank-you screen after a low score on a paired kiosk holding its follow-up key (`kit.pair`): the
+    apology and the QR code of the visit's follow-up link, in both languages at every size."""
+    from kit import pump, tap
+
+    shots = []
+    for language in ("fr", "en"):
+        for size in SIZES:
+            ui.root.recover()
+            ui.resize(size)
+            ui.root.set_language(language)
+            pump(2)
+            tap(ui.target("1"))
+            tap(ui.target("waiting"))
+            tap(ui.target("8"))
+            path = out / f"{language}-9-followup-qr-{size[0]}x{size[1]}.png"
+            ui.render(path)
+            shots.append(path)
+    return shots
+
+
 def main() -> None:
     out = (
         Path(sys.argv[1])
@@ -71,7 +92,7 @@ def main() -> None:
         kivy_home=Path(tempfile.mkdtemp(prefix="kiosk-kivy-home-")), fullscreen=False, size=(800, 480)
     )
     sys.path.insert(0, str(Path(__file__).parent))
-    from kit import UiHarness, make_kiosk_dir
+    from kit import UiHarness, make_kiosk_dir, pair
     from kivy.base import EventLoop
 
     from kiosk.ui.app import load_resources
@@ -82,6 +103,14 @@ def main() -> None:
     try:
         for path, spread in capture_all(ui, out):
             print(f"{path}  spread {spread:.0f}")
+    finally:
+        ui.close()
+    paired = make_kiosk_dir(Path(tempfile.mkdtemp()) / "kiosk")
+    pair(paired)
+    ui = UiHarness(paired)
+    try:
+        for path in capture_followup(ui, out):
+            print(path)
     finally:
         ui.close()
     # A long store name: wrapped between words and shrunk to fit the header, never cut.
