@@ -101,7 +101,8 @@ def find(widget: Any, predicate: Any) -> list[Any]:
 def texts(widget: Any) -> list[str]:
     from kivy.uix.label import Label
 
-    return [w.text for w in widget.walk(restrict=True) if isinstance(w, Label) and w.text]
+    # What a person can read: a label drawn fully transparent (kept ready for another state) is not seen.
+    return [w.text for w in widget.walk(restrict=True) if isinstance(w, Label) and w.text and w.opacity > 0]
 
 
 class UiHarness:
