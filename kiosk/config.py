@@ -498,8 +498,22 @@ def check_config_text(source: str, origin: str) -> KioskConfig:
     """Check the text of a configuration; ConfigError lists every problem as `ORIGIN:LINE: key: problem`.
 
     `origin` names where the text comes from (a file path, or head office)."""
+    config, problems = parse_config(read_toml(source, origin))
+    if config is None:
+        lines = []
+        for key, message in problems:
+            found = locate(source, key)
+            where = f"{origin}:{found}" if found else origin
+            lines.append(f"{where}: {key_name(key)}: {message}")
+        raise ConfigError(lines)
+    return config
+
+
+def read_toml(source: str, origin: str) -> dict[str, Any]:
+    """The TOML document, or ConfigError with one `ORIGIN:LINE: invalid TOML: ...` line (every file here:
+    kiosk.toml, the alerts file)."""
     try:
-        data = tomllib.loads(source)
+        return tomllib.loads(source)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
         where = f"{origin}:{match.group(1)}" if match else origin
@@ -509,15 +523,6 @@ def check_config_text(source: str, origin: str) -> KioskConfig:
         # tomllib lets these through (a traceback before): a number of more than 4300 digits, or arrays
         # and tables nested thousands deep.
         raise ConfigError([unparsable_toml(origin, source, error)]) from None
-    config, problems = parse_config(data)
-    if config is None:
-        lines = []
-        for key, message in problems:
-            found = locate(source, key)
-            where = f"{origin}:{found}" if found else origin
-            lines.append(f"{where}: {key_name(key)}: {message}")
-        raise ConfigError(lines)
-    return config
 
 
 def unparsable_toml(path: Path | str, source: str, error: ValueError | RecursionError) -> str:

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from kiosk.config import ConfigError, Key, _Checker, key_name, locate, unparsable_toml
+from kiosk.config import ConfigError, Key, _Checker, key_name, locate, read_toml
 from kiosk.domain.days import format_utc
 from sync.central import directory_view
 from sync.central.db import CentralDB, alert_rules, alerts, subscriptions
@@ -338,15 +337,7 @@ def parse_rule(check: _RuleChecker, data: Any, key: Key, known_stores: set[str] 
 
 def check_alerts_text(source: str, origin: str, known_stores: set[str] | None = None) -> AlertsFile:
     """Check an alerts file; ConfigError lists every problem as `ORIGIN:LINE: key: problem`."""
-    try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as error:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
-        where = f"{origin}:{match.group(1)}" if match else origin
-        message = re.sub(r"\s*\(at line.*\)$", "", str(error)) if match else str(error)
-        raise ConfigError([f"{where}: invalid TOML: {message}"]) from None
-    except (ValueError, RecursionError) as error:
-        raise ConfigError([unparsable_toml(origin, source, error)]) from None
+    data = read_toml(source, origin)
     check = _RuleChecker()
     check.table(data, (), {"rule", "digest", "webhook"})
     raw_rules = data.get("rule", [])
