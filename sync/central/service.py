@@ -311,11 +311,14 @@ def _text(item: dict[str, Any], key: str, limit: int) -> str:
 
 
 def store_timezone(conn: Connection, store_id: str) -> ZoneInfo | None:
-    """The store's time zone, or None when head office has not configured the store yet.
+    """The store's time zone for its local days: the store directory's (which owns it), else its
+    configuration's; None when head office has not configured the store yet. Rollups, alerts and pages read
+    the same `directory_view.store_timezone`, so an answer's day and its hour agree everywhere."""
+    if store_survey_config(conn, store_id) is None:
+        return None
+    from sync.central import directory_view
 
-    The one place it is read: the store directory replaces this when it owns time zones."""
-    config = store_survey_config(conn, store_id)
-    return None if config is None else config.store.tz
+    return directory_view.store_timezone(conn, store_id)
 
 
 def store_survey_config(conn: Connection, store_id: str) -> KioskConfig | None:
