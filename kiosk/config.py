@@ -54,13 +54,17 @@ def key_name(key: Key) -> str:
 
 
 def locate(source: str, key: Key) -> int | None:
-    """The line (1-based) of the TOML file that best holds `key`: the key itself, else its nearest parent."""
+    """The line (1-based) of the TOML file that best holds `key`: the key itself, else its nearest parent,
+    else the first line inside it (a table written only through its sub-tables, like `[shops.x]`)."""
     best_line, best_len = None, 0
+    inside = None
     for line_no, path in _key_lines(source):
         n = _common_prefix(path, key)
         if n == len(path) and n > best_len:
             best_line, best_len = line_no, n
-    return best_line
+        if inside is None and key and n == len(key):
+            inside = line_no
+    return best_line if best_line is not None else inside
 
 
 def _common_prefix(a: Key, b: Key) -> int:

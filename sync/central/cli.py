@@ -256,7 +256,7 @@ def add_user_cmd(
 @db_option
 def set_stores_cmd(file: Path, db_url: str) -> None:
     """Load the store directory (groups, names, time zones, opening hours, targets) from a TOML file."""
-    from sync.central.directory import set_stores
+    from sync.central.directory import DirectoryFileError, set_stores
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -264,6 +264,8 @@ def set_stores_cmd(file: Path, db_url: str) -> None:
         fail(f"{file}: cannot read: {error}")
     try:
         groups, entries = set_stores(open_db(db_url), "cli", text)
+    except DirectoryFileError as error:
+        fail(f"{file}:{error.line}: {error.problem}" if error.line else f"{file}: {error.problem}")
     except CentralError as error:
         fail(f"{file}: {error}")
     click.echo(f"{groups} groups and {entries} stores set")

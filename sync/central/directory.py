@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
+from kiosk.config import locate
 from kiosk.domain.days import format_utc
 from sync.central.accounts import audit
 from sync.central.db import CentralDB, store_directory, store_groups
@@ -209,14 +210,42 @@ def _text(where: str, raw: Any, limit: int = 200) -> str:
     return raw.strip()
 
 
+class DirectoryFileError(CentralError):
+    """A directory file refused; `line` is the line of the key it names (None when no key is named)."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(400, f"line {line}: {message}" if line else message)
+        self.line = line
+        self.problem = message
+
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
 def parse_file(source: str, existing: Directory) -> tuple[list[Group], list[dict[str, Any]]]:
+    """The groups and stores of a directory file; DirectoryFileError names the line of the first problem."""
+    try:
+        return _parse_file(source, existing)
+    except DirectoryFileError:
+        raise
+    except CentralError as error:
+        message = str(error)
+        where = message.split(":", 1)[0]
+        line = locate(source, tuple(where.split("."))) if " " not in where else None
+        raise DirectoryFileError(message, line) from None
+
+
+def _parse_file(source: str, existing: Directory) -> tuple[list[Group], list[dict[str, Any]]]:
     try:
         data = tomllib.loads(source)
     except (tomllib.TOMLDecodeError, ValueError, RecursionError) as error:
-        raise CentralError(400, f"invalid TOML: {str(error).splitlines()[0]}") from None
+        first = str(error).splitlines()[0]
+        position = _TOML_LINE.search(first)
+        line = int(position.group(1)) if position else None
+        raise DirectoryFileError(f"invalid TOML: {first}", line) from None
     unknown = set(data) - {"groups", "stores"}
     if unknown:
-        raise CentralError(400, f"unknown table {sorted(unknown)[0]!r} (only [groups.ID] and [stores.ID])")
+        raise CentralError(400, f"{sorted(unknown)[0]}: unknown table (only [groups.ID] and [stores.ID])")
     groups: list[Group] = []
     raw_groups = data.get("groups", {})
     for group_id, raw in raw_groups.items():

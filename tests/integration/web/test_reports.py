@@ -167,26 +167,34 @@ def test_set_stores_loads_groups_and_stores_and_refuses_bad_entries(
     ok = runner.invoke(central_main, ["set-stores", str(good), "--db", directory_db.url])
     assert ok.exit_code == 0 and "0 groups and 1 stores set" in ok.output
     assert "lyon-04" in load_directory(directory_db).stores_in("france")
+    # Each refusal names the file and the line of the key at fault, as every file here does.
     for text, message in [
-        ('[stores.x]\nname = "X"\ntimezone = "Mars/Olympus"\n', "unknown time zone"),
+        ('[stores.x]\nname = "X"\ntimezone = "Mars/Olympus"\n', ":3: stores.x.timezone: unknown time zone"),
         (
             '[stores.x]\nname = "X"\ntimezone = "UTC"\nopening_hours = { mon = "9-17" }\n',
-            "is not HH:MM-HH:MM",
+            ":4: stores.x.opening_hours.mon: '9-17' is not HH:MM-HH:MM",
         ),
         (
             '[stores.x]\nname = "X"\ntimezone = "UTC"\nopening_hours = { mon = "18:00-09:00" }\n',
-            "ends before",
+            ":4: stores.x.opening_hours.mon:",
         ),
-        ('[stores.x]\nname = "X"\ntimezone = "UTC"\ngroup = "moon"\n', "no group 'moon'"),
-        ('[stores.x]\nname = "X"\ntimezone = "UTC"\ntargets = { nps = 300 }\n', "from -100 to 100"),
-        ('[groups.a]\nname = "A"\nparent = "b"\n[groups.b]\nname = "B"\nparent = "a"\n', "loop"),
-        ("[stores\n", "invalid TOML"),
-        ('[shops.x]\nname = "X"\n', "unknown table"),
+        (
+            '[stores.x]\nname = "X"\ntimezone = "UTC"\n\ngroup = "moon"\n',
+            ":5: stores.x.group: no group 'moon'",
+        ),
+        ('[stores.x]\nname = "X"\ntimezone = "UTC"\ntargets = { nps = 300 }\n', ":4: stores.x.targets.nps"),
+        (
+            '[groups.a]\nname = "A"\nparent = "b"\n[groups.b]\nname = "B"\nparent = "a"\n',
+            ":3: groups.a.parent: groups nest in a loop",
+        ),
+        ('name = "x"\n[stores\n', ":2: invalid TOML"),
+        ('[shops.x]\nname = "X"\n', ":1: shops: unknown table"),
     ]:
         bad = tmp_path / "bad.toml"
         bad.write_text(text)
         result = runner.invoke(central_main, ["set-stores", str(bad), "--db", directory_db.url])
-        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, text
+        assert result.exit_code == 2 and f"{bad}{message}" in result.output, (text, result.output)
+        assert "Traceback" not in result.output
         with pytest.raises(CentralError):
             set_stores(directory_db, "test", text)
     assert "x" not in load_directory(directory_db).stores  # nothing of a refused file is written
