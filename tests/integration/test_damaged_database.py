@@ -209,10 +209,18 @@ def test_killed_while_keeping_a_damaged_file_aside_nothing_is_lost_and_the_next_
     import time
 
     db = data_dir / "kiosk.db"
-    start = f"from kiosk.bootstrap import open_kiosk; open_kiosk(__import__('pathlib').Path({str(data_dir)!r}), recover=True)"
+    # The child says when its imports are done, so the kill lands in the checks, the renames or the fresh
+    # database whatever the machine's load (Python's own start-up varies from 0.1 s to seconds).
+    start = (
+        "from kiosk.bootstrap import open_kiosk; print('ready', flush=True); "
+        f"open_kiosk(__import__('pathlib').Path({str(data_dir)!r}), recover=True)"
+    )
     rnd = random.Random(5)
     damaged: list[bytes] = []
-    for attempt in range(12):
+    attempt = 0
+    # At least 12 kills, and on until four damaged files were kept aside (a bound keeps a real bug failing).
+    while attempt < 12 or (len(damaged) < 5 and attempt < 80):
+        attempt += 1
         if not db.exists() or not damaged or db.read_bytes() != damaged[-1]:
             # The previous damage was kept aside: the fresh database (empty) gets damaged in turn.
             content = f"shopping list {attempt} ".encode() * 500
@@ -221,10 +229,12 @@ def test_killed_while_keeping_a_damaged_file_aside_nothing_is_lost_and_the_next_
             for companion in ("kiosk.db-wal", "kiosk.db-shm"):
                 (data_dir / companion).unlink(missing_ok=True)
             db.write_bytes(content)
-        child = subprocess.Popen([sys.executable, "-c", start])
-        time.sleep(rnd.uniform(0.05, 0.4))  # within Python's start, the checks, the renames or the fresh db
+        child = subprocess.Popen([sys.executable, "-c", start], stdout=subprocess.PIPE)
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        time.sleep(rnd.uniform(0.0, 0.01))
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
+        child.stdout.close()
     kiosk = open_kiosk(data_dir, recover=True)
     kiosk.store.record(NewAnswer("satisfaction", 5, dt.datetime.now(dt.UTC)))
     kiosk.close()
