@@ -381,3 +381,28 @@ def stamp_config(entry: StoreEntry | None, text: str, directory: Directory | Non
             continue
         return candidate
     return text
+
+
+# -- one entry edited in a form ---------------------------------------------------------------------------
+
+
+def entry_file(kind: str, entry_id: str, values: dict[str, Any]) -> str:
+    """A directory file holding one `[stores.ID]` or `[groups.ID]` table written from a form's values, so a
+    form goes through exactly the checks of `set-stores FILE` (tomlkit quotes whatever was typed)."""
+    import tomlkit
+
+    document = tomlkit.document()
+    outer = tomlkit.table(is_super_table=True)
+    table = tomlkit.table()
+    for key, value in values.items():
+        if value is None or value == "" or value == {} or value == []:
+            continue
+        table[key] = value
+    outer[entry_id] = table
+    document[kind] = outer
+    return tomlkit.dumps(document)
+
+
+def hours_text(spans: list[tuple[int, int]]) -> str:
+    """`09:00-12:30, 14:00-19:00` (empty when closed): how a form shows a weekday's opening hours."""
+    return ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in spans)

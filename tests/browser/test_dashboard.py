@@ -127,6 +127,7 @@ PAGES = {
     "store": "/stores/paris-01",
     "fleet": "/fleet",
     "directory": "/admin/stores",
+    "store-edit": "/admin/stores/paris-01/edit",
     "users": "/admin/users",
     "audit": "/admin/audit",
 }

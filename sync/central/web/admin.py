@@ -1,8 +1,9 @@
-"""Admin pages: users (add, disable, enable, reset a password, end sessions) and the audit log."""
+"""Admin pages: users (add, disable, enable, reset a password, end sessions), the audit log and the store
+directory (a file pasted whole, or one store or group edited in a form)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,7 +14,15 @@ from starlette.datastructures import FormData
 from sync.central import accounts
 from sync.central.db import stores
 from sync.central.deps import DB, AdminPrincipal
-from sync.central.directory import WEEKDAYS, load_directory, set_stores
+from sync.central.directory import (
+    TARGETS,
+    WEEKDAYS,
+    DirectoryFileError,
+    entry_file,
+    hours_text,
+    load_directory,
+    set_stores,
+)
 from sync.central.service import CentralError
 from sync.central.web.common import checked_form, field, redirect, render
 
@@ -108,3 +117,121 @@ def directory_submit(request: Request, db: DB, principal: AdminPrincipal, form: 
     except CentralError as error:
         return _directory(request, db, principal, str(error), 400, source)
     return _directory(request, db, principal, f"{groups} groups, {entries} stores set", 200)
+
+
+# -- one store or group in a form: written as a one-entry directory file and checked like `set-stores` --------
+
+_FORM_TEXTS = {"stores": "Store", "groups": "Group"}
+
+
+def _form_values(kind: str, form: FormData) -> dict[str, Any]:
+    """The entry's table from the form: empty fields are left out (a target left empty follows the group)."""
+
+    def target(name: str) -> float | str | None:
+        text = field(form, f"target_{name}", 16).replace(",", ".").replace("\u2212", "-").replace(" ", "")
+        if not text:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return text  # refused by the file's own check, which names the field
+
+    values: dict[str, Any] = {"name": field(form, "name", 200)}
+    targets = {k: v for k in TARGETS if (v := target(k)) is not None}
+    if kind == "groups":
+        values["parent"] = field(form, "parent", 64) or None
+    else:
+        values["group"] = field(form, "group", 64) or None
+        values["timezone"] = field(form, "timezone", 64)
+        values["opening_hours"] = {day: field(form, f"hours_{day}", 200) or "closed" for day in WEEKDAYS}
+        days = field(form, "closed_days", 4000).replace(",", " ").split()
+        values["closed_days"] = days
+    values["targets"] = targets
+    return values
+
+
+def _entry_form(
+    request: Request,
+    db: DB,
+    principal: AdminPrincipal,
+    kind: str,
+    entry_id: str | None,
+    values: dict[str, Any],
+    message: str | None = None,
+    status: int = 200,
+) -> Response:
+    directory = load_directory(db)
+    groups = sorted(directory.groups.values(), key=lambda g: g.name)
+    context = {
+        "kind": kind,
+        "entry_id": entry_id,
+        "values": values,
+        "groups": [g for g in groups if kind == "stores" or g.id != entry_id],
+        "weekdays": WEEKDAYS,
+        "message": message,
+        "what": _FORM_TEXTS[kind],
+    }
+    return render(request, "directory_entry.html", principal, context, status)
+
+
+def _kind(kind: str) -> str:
+    if kind not in _FORM_TEXTS:
+        raise CentralError(404, f"no such page: /admin/{kind}")
+    return kind
+
+
+@router.get("/{kind}/new", response_class=HTMLResponse)
+def new_entry(request: Request, kind: str, db: DB, principal: AdminPrincipal) -> Response:
+    values: dict[str, Any] = {"timezone": "Europe/Paris", "hours": {}, "targets": {}}
+    return _entry_form(request, db, principal, _kind(kind), None, values)
+
+
+@router.get("/{kind}/{entry_id}/edit", response_class=HTMLResponse)
+def edit_entry(request: Request, kind: str, entry_id: str, db: DB, principal: AdminPrincipal) -> Response:
+    directory = load_directory(db)
+    values: dict[str, Any]
+    if _kind(kind) == "stores":
+        store = directory.stores.get(entry_id)
+        if store is None:
+            raise CentralError(404, f"no store {entry_id!r} in the directory")
+        values = {
+            "name": store.name,
+            "group": store.group_id or "",
+            "timezone": store.timezone,
+            "hours": {day: hours_text(store.opening_hours.get(i, [])) for i, day in enumerate(WEEKDAYS)},
+            "closed_days": " ".join(store.closed_days),
+            "targets": store.targets,
+        }
+    else:
+        group = directory.groups.get(entry_id)
+        if group is None:
+            raise CentralError(404, f"no group {entry_id!r} in the directory")
+        values = {"name": group.name, "parent": group.parent_id or "", "targets": group.targets}
+    return _entry_form(request, db, principal, kind, entry_id, values)
+
+
+@router.post("/{kind}/save", response_class=HTMLResponse)
+def save_entry(request: Request, kind: str, db: DB, principal: AdminPrincipal, form: Form) -> Response:
+    """A store or group saved from its form: the same checks and the same audit entry as a loaded file."""
+    entry_id = field(form, "id", 64)
+    existing = field(form, "existing", 64) or None
+    values = _form_values(_kind(kind), form)
+    shown = {
+        **values,
+        "hours": {day: field(form, f"hours_{day}", 200) for day in WEEKDAYS},
+        "closed_days": field(form, "closed_days", 4000),
+        "targets": {k: field(form, f"target_{k}", 16) for k in TARGETS},
+    }
+    try:
+        if existing is not None and entry_id != existing:
+            raise CentralError(400, "id: an entry's id cannot change (add a new one instead)")
+        if not entry_id:
+            raise CentralError(400, "id: required")
+        set_stores(db, principal.name, entry_file(kind, entry_id, values))
+    except DirectoryFileError as error:
+        # "stores.lyon.timezone: unknown time zone" -> "timezone: unknown time zone": the form's own field.
+        problem = error.problem.removeprefix(f"{kind}.{entry_id}.")
+        return _entry_form(request, db, principal, kind, existing, {**shown, "id": entry_id}, problem, 400)
+    except CentralError as error:
+        return _entry_form(request, db, principal, kind, existing, {**shown, "id": entry_id}, str(error), 400)
+    return redirect("/admin/stores")
