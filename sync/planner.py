@@ -13,7 +13,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sync.protocol import ACCEPTED, ACCEPTED_PROTOCOLS, CONFLICT, DUPLICATE, REJECTED
+from sync.protocol import (
+    ACCEPTED,
+    ACCEPTED_PROTOCOLS,
+    CONFLICT,
+    DUPLICATE,
+    REJECTED,
+    UploadReply,
+    decode_reply,
+)
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
@@ -160,11 +168,10 @@ def _detail(body: bytes) -> str:
 
 
 def _parse_upload_answer(sent_ids: Sequence[str], body: bytes, sent_flags: Sequence[str] = ()) -> _Parsed:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise ValueError("not JSON") from None
-    if not isinstance(data, dict) or data.get("protocol") not in ACCEPTED_PROTOCOLS:
+    """The reply decoded as the protocol's UploadReply (every field of its type, or ValueError naming the
+    field), then checked against what was sent: each sent id answered once, no other id."""
+    data = decode_reply(body, UploadReply)
+    if data["protocol"] not in ACCEPTED_PROTOCOLS:
         raise ValueError("no protocol version")
     sent = set(sent_ids)
     outcomes: dict[str, tuple[str, str]] = {}
@@ -176,37 +183,24 @@ def _parse_upload_answer(sent_ids: Sequence[str], body: bytes, sent_flags: Seque
             raise ValueError(f"id {answer_id} answered twice")
         outcomes[answer_id] = (status, reason)
 
-    for status in (ACCEPTED, DUPLICATE):
-        ids = data.get(status, [])
-        if not isinstance(ids, list):
-            raise ValueError(f"{status} is not a list")
-        for answer_id in ids:
-            note(answer_id, status, "")
-    for status in (CONFLICT, REJECTED):
-        items = data.get(status, [])
-        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-            raise ValueError(f"{status} is not a list of objects")
-        for item in items:
-            note(item.get("id"), status, str(item.get("reason", ""))[:500])
+    for answer_id in data["accepted"]:
+        note(answer_id, ACCEPTED, "")
+    for answer_id in data["duplicate"]:
+        note(answer_id, DUPLICATE, "")
+    for item in data["conflict"]:
+        note(item["id"], CONFLICT, item["reason"][:500])
+    for item in data["rejected"]:
+        note(item["id"], REJECTED, item["reason"][:500])
     if len(outcomes) != len(sent):
         raise ValueError(f"{len(sent) - len(outcomes)} answers not accounted for")
-    flagged = data.get("flagged", [])
-    flagged_ids = (
-        tuple(str(x.get("id")) for x in flagged if isinstance(x, dict) and x.get("id") in sent)
-        if isinstance(flagged, list)
-        else ()
-    )
-    max_batch = data.get("max_batch")
-    if not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1:
-        max_batch = None
+    flagged_ids = tuple(x["id"] for x in data["flagged"] if x["id"] in sent)
+    max_batch = data["max_batch"] if data["max_batch"] >= 1 else None
     held = data.get("device_answers")
-    if not isinstance(held, int) or isinstance(held, bool) or held < 0:
+    if held is not None and held < 0:
         held = None
-    applied = data.get("flags_applied", [])
-    if not isinstance(applied, list):
-        raise ValueError("flags_applied is not a list")
     sent_flag_set = set(sent_flags)
-    flags_applied = tuple(dict.fromkeys(s for s in applied if isinstance(s, str) and s in sent_flag_set))
+    applied = data.get("flags_applied", [])
+    flags_applied = tuple(dict.fromkeys(s for s in applied if s in sent_flag_set))
     return _Parsed(outcomes, flagged_ids, max_batch, held, flags_applied)
 
 

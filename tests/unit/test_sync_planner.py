@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import uuid
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,7 +32,13 @@ ids = st.lists(st.uuids().map(str), min_size=1, max_size=40, unique=True)
 
 
 def reply_for(outcomes: dict[str, str], **extra: object) -> HttpReply:
-    body: dict[str, object] = {"protocol": 1, "max_batch": 500, **extra}
+    body: dict[str, object] = {
+        "protocol": 1,
+        "received_at": "2026-11-24T12:00:00.000000Z",
+        "max_batch": 500,
+        "flagged": [],
+        **extra,
+    }
     for status in STATUSES:
         items = [i for i, s in outcomes.items() if s == status]
         body[status] = (
@@ -143,12 +150,33 @@ def test_device_id_is_rewritten() -> None:
 def test_only_the_visit_flags_sent_and_named_in_the_reply_count_as_delivered() -> None:
     sent = [str(uuid.uuid4())]
     flags = ["visit-a", "visit-b"]
-    reply = reply_for({sent[0]: "accepted"}, flags_applied=["visit-b", "visit-z", 3, "visit-b"])
+    reply = reply_for({sent[0]: "accepted"}, flags_applied=["visit-b", "visit-z", "visit-b"])
     decision = decide_upload(sent, 10, reply, NOW, flags)
     assert isinstance(decision, Delivered) and decision.flags_applied == ("visit-b",)
+    # A reply whose types are not the protocol's is not central's: nothing counts as delivered.
+    odd = decide_upload(sent, 10, reply_for({sent[0]: "accepted"}, flags_applied=["visit-b", 3]), NOW, flags)
+    assert isinstance(odd, RetryLater) and "$.flags_applied[1]" in odd.reason
     # A central that knows nothing of visit flags: none delivered, the answers still are.
     decision = decide_upload(sent, 10, reply_for({sent[0]: "accepted"}), NOW, flags)
     assert isinstance(decision, Delivered) and decision.flags_applied == () and decision.synced == tuple(sent)
     # Not a list: not an answer from the central API.
     broken = decide_upload(sent, 10, reply_for({sent[0]: "accepted"}, flags_applied="visit-a"), NOW, flags)
     assert isinstance(broken, RetryLater)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"max_batch": "500"}, "$.max_batch"),
+        ({"accepted": "all"}, "$.accepted"),
+        ({"rejected": [{"id": "x"}]}, "reason"),
+        ({"protocol": None}, "$.protocol"),
+    ],
+)
+def test_a_reply_not_of_the_protocol_types_is_a_retry_that_names_the_field(
+    change: dict[str, object], field: str
+) -> None:
+    sent = [str(uuid.uuid4())]
+    body = json.loads(reply_for({sent[0]: "accepted"}).body) | change
+    decision = decide_upload(sent, 10, HttpReply(200, {}, json.dumps(body).encode()), NOW)
+    assert isinstance(decision, RetryLater) and field in decision.reason, decision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
@@ -27,6 +28,29 @@ from sync.protocol import (
 )
 
 router = APIRouter(prefix="/api/v1/device", tags=["device"])
+
+
+def upload_reply(
+    result: service.IngestResult, protocol: int, now: dt.datetime, max_batch: int
+) -> UploadReply:
+    """What the upload endpoint answers for an ingest (the kiosk decodes it as the same UploadReply)."""
+    reply: UploadReply = {
+        "protocol": protocol,
+        "received_at": format_utc(now),
+        "max_batch": max_batch,
+        ACCEPTED: result.accepted,
+        DUPLICATE: result.duplicate,
+        CONFLICT: result.conflict,
+        REJECTED: result.rejected,
+        "flagged": result.flagged,
+    }
+    if protocol == 2:
+        # What central holds of this device after the commit: a kiosk that knows central held more
+        # notices a restored backup and sends again what it still has.
+        reply["device_answers"] = result.device_answers
+        # The visit flags central now holds: the kiosk marks them sent.
+        reply["flags_applied"] = result.flags_applied
+    return reply
 
 
 def served_config(db: DB, store_id: str, text: str, etag: str) -> tuple[str, str]:
@@ -69,23 +93,7 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
     flags = service.check_visit_flags(body.get("visit_flags"))
     now = service.now_utc()
     result = await run_in_threadpool(service.ingest, db, who, items, now, surveys, flags)
-    reply: UploadReply = {
-        "protocol": protocol,
-        "received_at": format_utc(now),
-        "max_batch": settings.max_batch,
-        ACCEPTED: result.accepted,
-        DUPLICATE: result.duplicate,
-        CONFLICT: result.conflict,
-        REJECTED: result.rejected,
-        "flagged": result.flagged,
-    }
-    if protocol == 2:
-        # What central holds of this device after the commit: a kiosk that knows central held more
-        # notices a restored backup and sends again what it still has.
-        reply["device_answers"] = result.device_answers
-        # The visit flags central now holds: the kiosk marks them sent.
-        reply["flags_applied"] = result.flags_applied
-    return reply
+    return upload_reply(result, protocol, now, settings.max_batch)
 
 
 @router.post(

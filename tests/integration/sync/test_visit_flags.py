@@ -28,6 +28,7 @@ from kiosk.domain.scoring import daily_scores
 from kiosk.storage import NewAnswer, ResponseStore
 from sync.central import rollups, service
 from sync.central.db import CentralDB, answers, rollup_daily, rollup_hourly, rollup_monthly
+from sync.central.routers.device import upload_reply
 from sync.central.service import DeviceIdentity
 from sync.outbox import Outbox
 from sync.pairing import load_pairing
@@ -254,7 +255,14 @@ class OldCentral:
     def upload(self, body: dict[str, Any]) -> HttpReply:
         self.bodies.append(body)
         ids = [a["id"] for a in body["answers"]]
-        reply = {"protocol": 2, "max_batch": 500, "accepted": ids, "device_answers": len(ids)}
+        reply = {
+            "protocol": 2,
+            "received_at": "2026-11-24T12:00:00.000000Z",
+            "max_batch": 500,
+            "accepted": ids,
+            **{status: [] for status in ("duplicate", "conflict", "rejected", "flagged")},
+            "device_answers": len(ids),
+        }
         return HttpReply(200, {}, json.dumps(reply).encode())
 
 
@@ -292,17 +300,7 @@ class DirectCentral:
     def upload(self, body: dict[str, Any]) -> HttpReply:
         flags = service.check_visit_flags(body.get("visit_flags"))
         result = service.ingest(self.db, self.who, body["answers"], self.now, body.get("surveys"), flags)
-        reply = {
-            "protocol": 2,
-            "max_batch": 1000,
-            "accepted": result.accepted,
-            "duplicate": result.duplicate,
-            "conflict": result.conflict,
-            "rejected": result.rejected,
-            "flagged": result.flagged,
-            "device_answers": result.device_answers,
-            "flags_applied": result.flags_applied,
-        }
+        reply = upload_reply(result, 2, self.now, 1000)
         return HttpReply(200, {}, json.dumps(reply).encode())
 
 
