@@ -143,6 +143,8 @@ FR: dict[str, str] = {
     "Resolved": "Résolu",
     "Comment": "Commentaire",
     "(no comment)": "(pas de commentaire)",
+    "Typed at the kiosk": "Saisi sur la borne",
+    "Sent from a phone": "Envoyé depuis un téléphone",
     "Contact": "Contact",
     "Contact details not readable": "Coordonnées illisibles",
     "No contact details": "Pas de coordonnées",
