@@ -65,6 +65,11 @@ def test_a_kiosk_comment_is_the_visits_comment_in_the_inbox_marked_searchable_an
     [item] = alice.get("/api/v1/followups").json()
     assert item["kiosk_comment"] == TYPED and item["comment"] is None
     assert item["score"]["value"] == "2" and item["status"] == "open"
+    # The pages and figures of a store whose survey asks for a comment: fine, and never its words.
+    for url in ("/", "/stores/paris-01", "/api/v1/aggregate/stores/paris-01", "/export/answers.csv"):
+        reply = alice.get(url)
+        assert reply.status_code == 200, (url, reply.text)
+        assert ("Caisse 3" in reply.text) == (url == "/export/answers.csv"), url  # raw answers hold it
     # Counted in the rollups, never by its words.
     with directory_db.reading() as conn:
         values = set(conn.execute(select(rollup_daily.c.value)).scalars())
@@ -189,3 +194,19 @@ def test_a_kiosk_comment_alone_never_counts_as_a_follow_up_left_waiting(
     assert open_followup_alerts(directory_db, Path(str(tmp_path))) == 0
     add_followup(directory_db, "paris-01", "Rappelez-moi", hours_ago=30)
     assert open_followup_alerts(directory_db, Path(str(tmp_path))) == 1
+
+
+def test_head_office_refuses_an_over_long_comment_with_a_reason_that_does_not_quote_it(
+    directory_db: CentralDB,
+) -> None:
+    from kiosk.domain.limits import MAX_TEXT
+    from sync.central.service import DeviceIdentity
+
+    with_comment_question(directory_db)
+    items = visit("paris-01", 1, "appelez le 0612345678 " * 8)
+    assert len(str(items[1]["value"])) > MAX_TEXT
+    result = service.ingest(directory_db, DeviceIdentity("paris-01", "till-1"), items, service.now_utc())
+    [refused] = result.rejected
+    reason = str(refused)
+    assert f"at most {MAX_TEXT} characters" in reason and "0612345678" not in reason
+    assert fu.list_followups(directory_db, None, fu.Scope("alice", None, False)) == []
