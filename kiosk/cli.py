@@ -283,7 +283,9 @@ def _fmt(value: float | None, suffix: str = "") -> str:
 
 
 def _score_line(qid: str, q: dict[str, Any]) -> str:
-    if q["kind"] == "choice":
+    if q["kind"] == "text":  # typed comments: counted, not scored
+        detail, mean = "comments, not scored", ""
+    elif q["kind"] == "choice":
         removed = set(q.get("removed", ()))
         given = [
             f"{k}{' (removed)' if k in removed else ''} {n}"

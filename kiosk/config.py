@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kiosk.domain.limits import MAX_VERSION
+from kiosk.domain.answers import FIRST_NOT_TEXT
+from kiosk.domain.limits import MAX_TEXT, MAX_VERSION
 from kiosk.domain.survey import (
     SCALES,
     Display,
@@ -418,6 +419,8 @@ def _parse_questions(check: _Checker, raw: Any, languages: Sequence[str]) -> lis
             check.fail((*key, "kind"), f"unknown kind {kind_text!r} (expected one of {', '.join(Kind)})")
             broken.add(qid)
             continue
+        if kind is Kind.TEXT and not questions and index == 0:
+            check.fail((*key, "kind"), FIRST_NOT_TEXT)
         text = check.texts(item, key, "text", languages)
         options = _parse_options(check, item, key, kind, languages)
         show_if = None if _names_broken(item, broken) else _parse_show_if(check, item, key, questions)
@@ -596,7 +599,8 @@ qr_seconds = 15              # how long the QR code stays (5-120); a tap ends it
 # happy_index = 75
 
 # The questions, in the order they are asked.
-# kind: smiley5 (faces 1..5), smiley4 (faces 1..4), nps (0..10), ces7 (1..7), choice (one of the options).
+# kind: smiley5 (faces 1..5), smiley4 (faces 1..4), nps (0..10), ces7 (1..7), choice (one of the options),
+# text (an optional comment typed on an on-screen keyboard, at most {max_text} characters, never scored; not first).
 # show_if: ask only when an earlier answer of the same visit lies between min and max.
 
 [[questions]]
@@ -630,6 +634,7 @@ def default_config_text(store_id: str, device_id: str, timezone: str, store_name
         store_name=_toml_string(store_name),
         timezone=_toml_string(timezone),
         device_id=_toml_string(device_id),
+        max_text=MAX_TEXT,
     )
 
 

@@ -17,6 +17,9 @@ from typing import Any
 from kiosk.domain.limits import MAX_ID, MAX_OPTIONS, MAX_SURVEY_QUESTIONS, MAX_VERSION
 from kiosk.domain.survey import SCALES, AnswerError, Kind, Option, Question, ShowIf, Survey
 
+# Visits are counted on the first question, which a typed comment (skippable, not scored) cannot stand for.
+FIRST_NOT_TEXT = "a text question cannot be the first one (visits are counted on the first question)"
+
 
 def check_answer(
     survey: Survey, question_id: str, value: object, visit: Mapping[str, str] | None = None
@@ -104,6 +107,8 @@ def survey_from_definition(data: Any) -> Survey:
         options = tuple(Option(_id(o, f"{where}.options"), {}) for o in raw_options)
         if (kind is Kind.CHOICE) != bool(options) or len({o.id for o in options}) != len(options):
             raise SurveyDefinitionError(f"{where}.options: a choice question (only) has distinct options")
+        if kind is Kind.TEXT and not questions:
+            raise SurveyDefinitionError(f"{where}.kind: {FIRST_NOT_TEXT}")
         show_if = None
         rule = item.get("show_if")
         if rule is not None:

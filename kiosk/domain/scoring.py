@@ -9,7 +9,7 @@ each day on that day's scale. A day holding answers of several kinds is split: t
 those of the survey's current kind (or, without answers of it, of the kind with most answers), and each
 other kind's figures are under `other_kinds`. A value that is not valid for its kind (stored before head
 office checked answers) is left out of the figures and counted as `invalid`: a score never leaves its range
-and a read never fails.
+and a read never fails. Typed comments (`text` questions) are counted, never scored nor listed by value.
 """
 
 from __future__ import annotations
@@ -49,8 +49,12 @@ def percent(part: int, whole: int) -> float | None:
 
 
 def question_scores(question: Question, counts: Mapping[str, int], excluded: int = 0) -> dict[str, Any]:
-    """The figures of one question on one day, as `kiosk scores --json` shows them."""
+    """The figures of one question on one day, as `kiosk scores --json` shows them. A typed comment
+    (`text`) is not scored: only how many were given, never what they say."""
     result: dict[str, Any] = {"kind": str(question.kind)}
+    if not question.scored:
+        result.update(responses=sum(counts.values()), excluded=excluded)
+        return result
     if question.scale is None:
         responses = sum(counts.values())
         result.update(responses=responses, excluded=excluded)

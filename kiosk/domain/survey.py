@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from kiosk.domain.limits import MAX_TEXT
 
 
 class Kind(StrEnum):
@@ -14,6 +17,8 @@ class Kind(StrEnum):
     NPS = "nps"
     CES7 = "ces7"
     CHOICE = "choice"
+    # A comment typed on the kiosk's on-screen keyboard: stored as typed (cleaned), never scored.
+    TEXT = "text"
 
 
 # Inclusive ranges of the numeric kinds.
@@ -27,6 +32,14 @@ SCALES: Mapping[Kind, tuple[int, int]] = {
 
 class AnswerError(ValueError):
     """An answer that the survey cannot accept (unknown question, value out of range)."""
+
+
+def clean_text(raw: str) -> str:
+    """A typed comment as stored: control, format and unpaired surrogate characters dropped, every run of
+    white space (line breaks included) one space, trimmed, in NFC (an accent typed as a separate mark and
+    the precomposed letter are the same text). Cleaning a cleaned text changes nothing."""
+    kept = "".join(" " if c.isspace() else c for c in raw if c.isspace() or unicodedata.category(c)[0] != "C")
+    return unicodedata.normalize("NFC", " ".join(kept.split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +73,13 @@ class Question:
         return SCALES.get(self.kind)
 
     @property
+    def scored(self) -> bool:
+        """Whether answers to it are counted by value (a typed comment is not)."""
+        return self.kind is not Kind.TEXT
+
+    @property
     def values(self) -> tuple[str, ...]:
-        """Every value this question accepts, as stored (text), in display order."""
+        """Every value this question accepts, as stored (text), in display order; none listed for `text`."""
         if self.scale is None:
             return tuple(option.id for option in self.options)
         low, high = self.scale
@@ -69,6 +87,19 @@ class Question:
 
     def normalise(self, raw: object) -> str:
         """Return the stored form of an answer, or raise AnswerError saying what is wrong."""
+        if self.kind is Kind.TEXT:
+            # The reason never quotes the text: a comment may hold a name or a phone number, and reasons
+            # are logged and sent back to the kiosk.
+            if not isinstance(raw, str):
+                raise AnswerError(f"{self.id!r} takes a text; got a {type(raw).__name__}")
+            text = clean_text(raw)
+            if not text:
+                raise AnswerError(f"{self.id!r} takes a text that is not empty (skip the question instead)")
+            if len(text) > MAX_TEXT:
+                raise AnswerError(
+                    f"{self.id!r} takes a text of at most {MAX_TEXT} characters; got {len(text)}"
+                )
+            return text
         if self.scale is None:
             text = str(raw).strip()
             if text not in self.values:

@@ -90,6 +90,12 @@ def guarded(method: F) -> F:
 
 
 def screen_class(question: Question) -> type[QuestionScreen]:
+    if question.kind is Kind.TEXT:
+        # The keyboard screen is imported and built only when a comment is asked for: never at start.
+        from kiosk.ui.screens.text import TextScreen
+
+        load_kv("screens/text.kv")
+        return TextScreen
     if question.kind in (Kind.SMILEY5, Kind.SMILEY4):
         return FacesScreen
     if question.kind is Kind.CHOICE:
@@ -172,7 +178,8 @@ class KioskRoot(FloatLayout):
     def prepare(self) -> None:
         """Build the shopper's other screens now (once the first frame is up), so that no tap waits for one."""
         for question in self.deps.config.survey.questions:
-            self.question_screen(question)
+            if question.kind is not Kind.TEXT:  # the keyboard waits until a comment is asked for
+                self.question_screen(question)
         _ = self.thanks
 
     @property

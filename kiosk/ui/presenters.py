@@ -612,7 +612,8 @@ def summed(days: Iterable[Mapping[str, Any]], question: Question) -> tuple[dict[
     excluded = 0
     for day in days:
         figures = day["questions"][question.id]
-        counts.update(figures["distribution"] if question.scale is not None else figures["counts"])
+        # A typed comment has no counts by value: it is never part of a figure.
+        counts.update(figures["distribution"] if question.scale is not None else figures.get("counts", {}))
         excluded += figures["excluded"]
     return dict(counts), excluded
 

@@ -306,12 +306,16 @@ def _device_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
 def _followup_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
     """Follow-ups of the store still "open" (nobody took them in hand) made at least `hours` ago. The
     figures count them and give the oldest's age; no comment nor contact goes into a notification."""
+    from sync.central.followups import KIOSK_ONLY
+
     since = now - dt.timedelta(hours=rule.hours)
     count, oldest = view.conn.execute(
         select(func.count(), func.min(followups.c.created_at)).where(
             followups.c.store_id == view.store_id,
             followups.c.status == "open",
             followups.c.created_at <= format_utc(since),
+            # A comment typed at the kiosk alone left no way to reach anyone: nobody is waiting on it.
+            followups.c.token_expires_at != KIOSK_ONLY,
         )
     ).one()
     count = int(count or 0)

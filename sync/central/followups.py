@@ -6,6 +6,14 @@ decides), and head office reads and moves follow-ups (`list_followups`, `update_
 sit apart, encrypted (`sync.central.personal`); `purge_contacts` deletes them after the retention time,
 `erase_contact` deletes every trace of one person, `rotate_contact_key` re-encrypts under the newest key.
 Nothing here logs personal data, and the audit entries name counts and follow-up ids only.
+
+A comment typed at the kiosk (an answer to a `text` question) makes its visit a follow-up too, in the ingest
+transaction (`kiosk_comments`, called by sync.central.hooks): the inbox is also the comments page. Such a row
+was made by no token (`token_expires_at` is KIOSK_ONLY) and holds no phone comment; the phone page can still
+take the visit's one submission, whichever arrives first. The kiosk's text itself stays an answer, read
+with the visit's answers (`kiosk_comment`) and folded into `comment_folded` so the search finds it. A
+follow-up's score is the visit's first answer to a scored question, decided in SQL (`score_is`), so the
+filter sees answers whenever they sync, before or after the comment.
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from kiosk.domain.days import format_utc
 from kiosk.domain.followup_token import FollowupClaims, TokenError, read_key_id, verify_token
+from kiosk.domain.survey import SCALES, Kind
 from sync.central.db import (
     CentralDB,
     answers,
@@ -47,6 +57,10 @@ MAX_NOTE = 2000
 CONSENT_VERSION = "2026-12-01"
 ADDRESS_WINDOW_S = 600
 TOKEN_WINDOW_S = 3600
+# `token_expires_at` of a follow-up made by a comment typed at the kiosk, before (or without) any phone page.
+KIOSK_ONLY = ""
+# The kinds whose answer is a visit's score; a typed comment or a reason is not.
+SCORED_KINDS = tuple(str(kind) for kind in SCALES)
 
 
 # -- device keys ------------------------------------------------------------------------------------------
@@ -163,12 +177,15 @@ def resolve_token(db: CentralDB, token: str, now: dt.datetime) -> Visit:
 
 
 def already_answered(db: CentralDB, visit: Visit) -> bool:
+    """Whether the phone page already took this visit's submission (a comment typed at the kiosk is not
+    one: the shopper may still say more on their phone)."""
     with db.reading() as conn:
         found = conn.execute(
             select(followups.c.id).where(
                 followups.c.store_id == visit.store_id,
                 followups.c.device_id == visit.device_id,
                 followups.c.session_id == visit.session_id,
+                followups.c.token_expires_at != KIOSK_ONLY,
             )
         ).first()
     return found is not None
@@ -269,13 +286,14 @@ def submit(
     now: dt.datetime,
 ) -> str:
     """Store the follow-up (and its contact, encrypted) in one transaction; Refused("used") when the visit
-    already has one (the UNIQUE constraint decides, so two racing posts store one)."""
+    already has one (the UNIQUE constraint decides, so two racing posts store one). A follow-up made by a
+    comment typed at the kiosk takes the submission: its search text keeps the kiosk's words too."""
     followup_id = str(uuid.uuid4())
     stamp = format_utc(now)
     with db.writing() as conn:
+        statement = db.insert(followups)
         inserted = conn.execute(
-            db.insert(followups)
-            .values(
+            statement.values(
                 id=followup_id,
                 store_id=visit.store_id,
                 device_id=visit.device_id,
@@ -289,11 +307,24 @@ def submit(
                 updated_at=stamp,
                 token_expires_at=format_utc(visit.claims.expires_at),
             )
-            .on_conflict_do_nothing(index_elements=["store_id", "device_id", "session_id"])
+            .on_conflict_do_update(
+                index_elements=["store_id", "device_id", "session_id"],
+                set_={
+                    "language": statement.excluded.language,
+                    "comment": statement.excluded.comment,
+                    "comment_folded": func.coalesce(followups.c.comment_folded, "")
+                    + " "
+                    + func.coalesce(statement.excluded.comment_folded, ""),
+                    "updated_at": statement.excluded.updated_at,
+                    "token_expires_at": statement.excluded.token_expires_at,
+                },
+                where=followups.c.token_expires_at == KIOSK_ONLY,
+            )
             .returning(followups.c.id)
         ).first()
         if inserted is None:
             raise Refused("used")
+        followup_id = str(inserted.id)
         if form.contact is not None and form.normalised is not None:
             if keys is None:
                 raise Refused("contact_disabled")
@@ -310,6 +341,73 @@ def submit(
                 )
             )
     return followup_id
+
+
+def kiosk_comments(db: CentralDB, conn: Connection, rows: Sequence[dict[str, Any]], now: dt.datetime) -> int:
+    """In the ingest transaction: each comment typed at the kiosk (a `text` answer) puts its visit in the
+    inbox, or, when the phone page already did, adds its words to what the search reads. Returns how many."""
+    typed = sorted(
+        (r for r in rows if r.get("kind") == Kind.TEXT.value and len(str(r["session_id"])) <= 36),
+        key=lambda r: (r["store_id"], r["device_id"], r["session_id"]),
+    )
+    for row in typed:
+        at = now if row.get("clock_flag") else _instant(str(row["created_at"]), now)
+        statement = db.insert(followups)
+        conn.execute(
+            statement.values(
+                id=str(uuid.uuid4()),
+                store_id=row["store_id"],
+                device_id=row["device_id"],
+                session_id=row["session_id"],
+                language=str(row.get("language") or "")[:8],
+                comment=None,
+                comment_folded=fold(str(row["value"])),
+                status=OPEN,
+                assignee=None,
+                created_at=format_utc(at),
+                updated_at=format_utc(now),
+                token_expires_at=KIOSK_ONLY,
+            ).on_conflict_do_update(
+                index_elements=["store_id", "device_id", "session_id"],
+                set_={
+                    "comment_folded": statement.excluded.comment_folded
+                    + " "
+                    + func.coalesce(followups.c.comment_folded, "")
+                },
+            )
+        )
+    return len(typed)
+
+
+def _instant(stamp: str, fallback: dt.datetime) -> dt.datetime:
+    try:
+        at = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return fallback
+    return at if at.tzinfo is not None else fallback
+
+
+def score_is(value: str) -> ColumnElement[bool]:
+    """Follow-ups whose visit's score (its first answer to a scored question) is `value`, with whatever
+    answers have synced when the inbox is read."""
+    earlier = aliased(answers)
+    return exists().where(
+        answers.c.store_id == followups.c.store_id,
+        answers.c.device_id == followups.c.device_id,
+        answers.c.session_id == followups.c.session_id,
+        answers.c.kind.in_(SCORED_KINDS),
+        answers.c.value == value,
+        ~exists().where(
+            earlier.c.store_id == answers.c.store_id,
+            earlier.c.device_id == answers.c.device_id,
+            earlier.c.session_id == answers.c.session_id,
+            earlier.c.kind.in_(SCORED_KINDS),
+            or_(
+                earlier.c.created_at < answers.c.created_at,
+                and_(earlier.c.created_at == answers.c.created_at, earlier.c.seq < answers.c.seq),
+            ),
+        ),
+    )
 
 
 # -- rate limits ------------------------------------------------------------------------------------------
@@ -362,11 +460,14 @@ def list_followups(
     search: str | None = None,
     created_before: dt.datetime | None = None,
     created_after: dt.datetime | None = None,
+    score: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Follow-ups newest first, each with the visit's answers (whenever they synced) and, for a scope that
-    allows it, the contact details decrypted. `search`: words the comment holds (any case);
-    `created_before`: only those made before (an open one older than N hours is waiting too long)."""
+    """Follow-ups newest first, each with the visit's answers (whenever they synced), its score, the
+    comment typed at the kiosk if any (`kiosk_comment`) and, for a scope that allows it, the contact
+    details decrypted. `search`: words of the comment (the phone's or the kiosk's; any case);
+    `created_before`: only those made before (an open one older than N hours is waiting too long);
+    `score`: only those whose visit's score is that value."""
     query = select(followups).order_by(followups.c.created_at.desc(), followups.c.id).limit(limit)
     if store is not None:
         query = query.where(followups.c.store_id == store)
@@ -380,6 +481,8 @@ def list_followups(
         query = query.where(followups.c.created_at < format_utc(created_before))
     if created_after is not None:
         query = query.where(followups.c.created_at >= format_utc(created_after))
+    if score is not None:
+        query = query.where(score_is(score))
     for word in fold(search or "").split()[:5]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(followups.c.comment_folded.like(f"%{escaped}%", escape="\\"))
@@ -408,6 +511,8 @@ def list_followups(
     result = []
     for r in rows:
         found = visit_answers.get((r.store_id, r.device_id, r.session_id), [])
+        scores = [a for a in found if a["kind"] in SCORED_KINDS]
+        typed = [a["value"] for a in found if a["kind"] == Kind.TEXT.value]
         item: dict[str, Any] = {
             "id": r.id,
             "store": r.store_id,
@@ -415,11 +520,12 @@ def list_followups(
             "session": r.session_id,
             "language": r.language,
             "comment": r.comment,
+            "kiosk_comment": " / ".join(typed) or None,
             "status": r.status,
             "assignee": r.assignee,
             "created_at": r.created_at,
             "updated_at": r.updated_at,
-            "score": found[0] if found else None,
+            "score": scores[0] if scores else None,
             "answers": found,
             "history": events[r.id],
         }
@@ -442,12 +548,13 @@ def _answers_of(conn: Connection, rows: Sequence[Any]) -> dict[tuple[str, str, s
                 answers.c.question_id,
                 answers.c.value,
                 answers.c.created_at,
+                answers.c.kind,
             )
             .where(answers.c.store_id == store_id, answers.c.session_id.in_(sorted(sessions)))
             .order_by(answers.c.created_at, answers.c.seq)
         ):
             found.setdefault((store_id, a.device_id, a.session_id), []).append(
-                {"question": a.question_id, "value": a.value, "created_at": a.created_at}
+                {"question": a.question_id, "value": a.value, "created_at": a.created_at, "kind": a.kind}
             )
     return found
 

@@ -3,7 +3,8 @@
 `after_insert` is called once per upload, after the new answers are inserted and before the transaction
 commits, with one dict per inserted answer: store_id, device_id, session_id, question_id, value, created_at,
 local_day (central's own), suspect, survey_version and kind (the kind the answer was given on). The
-dashboard's rollups and the alerts' `answers.created` webhooks hook in here, so what they hold commits or
+dashboard's rollups, the comments typed at the kiosk (follow-ups) and the alerts' `answers.created` webhooks
+hook in here, so what they hold commits or
 rolls back with the answers themselves (alert rules are evaluated right after the commit, in `ingest`).
 """
 
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 def after_insert(
     db: CentralDB, conn: Connection, inserted_rows: Sequence[dict[str, Any]], now: dt.datetime
 ) -> None:
-    from sync.central import alerts, rollups
+    from sync.central import alerts, followups, rollups
 
     rows = list(inserted_rows)
     rollups.after_insert(db, conn, rows)
+    followups.kiosk_comments(db, conn, rows, now)
     alerts.in_ingest(conn, rows, now)

@@ -1,5 +1,6 @@
 """Answer counts kept beside the answers, in the ingest transaction: per store, store-local day, question,
-kind, value and suspect flag (`rollup_daily`), and the same per store-local hour (`rollup_hourly`).
+kind, value and suspect flag (`rollup_daily`), and the same per store-local hour (`rollup_hourly`); typed
+comments (kind `text`) are counted under an empty value, never by their words.
 
 A coarser `rollup_monthly` (per store-local month) serves long periods. Every head-office page reads these counts, never the raw answers. `after_insert(db, conn, rows)` is the
 ingest hook (sync/central/hooks.py calls it with the rows just inserted); `rebuild(conn)` recounts
@@ -21,6 +22,7 @@ from kiosk.config import ConfigError, check_config_text
 from sync.central.db import answers, rollup_daily, rollup_hourly, rollup_monthly, store_directory, stores
 
 UNKNOWN_KIND = "unknown"
+TEXT_KIND = "text"
 # (store id, config ETag) -> (question id -> kind, time zone of the file)
 _config_cache: dict[tuple[str, str | None], tuple[dict[str, str], str | None]] = {}
 
@@ -75,10 +77,12 @@ def _count(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> tuple[Counter
         kinds, zone = facts[store]
         kind = row.get("kind") or kinds.get(row["question_id"], UNKNOWN_KIND)
         suspect = bool(row["suspect"])
-        daily[(store, row["local_day"], row["question_id"], kind, row["value"], suspect)] += 1
-        monthly[(store, row["local_day"][:7], row["question_id"], kind, row["value"], suspect)] += 1
+        # A comment typed at the kiosk is counted, never by its words: they stay in the answers only.
+        value = "" if kind == TEXT_KIND else row["value"]
+        daily[(store, row["local_day"], row["question_id"], kind, value, suspect)] += 1
+        monthly[(store, row["local_day"][:7], row["question_id"], kind, value, suspect)] += 1
         hour = local_hour(row["created_at"], zone)
-        hourly[(store, row["local_day"], hour, row["question_id"], kind, row["value"], suspect)] += 1
+        hourly[(store, row["local_day"], hour, row["question_id"], kind, value, suspect)] += 1
     return daily, monthly, hourly
 
 

@@ -20,7 +20,9 @@ from tests.browser import demo
 from tests.browser.test_dashboard import SHOTS, VIEWPORTS, Watched, axe, browser, sign_in, watched
 from tests.integration.sync.followup_kit import KEY
 from tests.integration.sync.harness import LiveServer
+from tests.integration.web.conftest import ingest
 from tests.integration.web.inbox_kit import add_followup, open_followup_alerts
+from tests.integration.web.test_kiosk_comments import visit, with_comment_question
 
 pytestmark = pytest.mark.slow
 __all__ = ["browser", "watched"]  # the dashboard's fixtures, shared
@@ -46,6 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         db, "paris-01", "Le vendeur était aimable mais le rayon était vide.", satisfaction=2, hours_ago=3
     )
     add_followup(db, "lille-04", "Parking plein, impossible de se garer.", hours_ago=40)
+    # A comment typed at the kiosk (a `text` question): in the inbox too, marked as such.
+    with_comment_question(db, "paris-01")
+    ingest(db, "paris-01", visit("paris-01", 4, "Caissière très aimable, merci !", hours_ago=2))
     open_followup_alerts(db, Path(root))
     live = LiveServer(db, Settings(db_url=db.url, contact_keys=(KEY,))).start()
     yield live
@@ -64,7 +69,9 @@ def test_both_pages_in_both_languages_pass_axe_and_are_pictured(browser: Browser
         ):
             page.goto(f"{server.url}/followups?lang={lang}")
             assert page.locator("h1").inner_text() == inbox
-            assert page.locator("li.followup").count() == 3
+            assert page.locator("li.followup").count() == 4
+            typed = page.locator("li.followup").filter(has_text="Caissière très aimable").inner_text()
+            assert ("Saisi sur la borne" if lang == "fr" else "Typed at the kiosk") in typed
             assert (
                 "ann@example.com"
                 in page.locator("li.followup").filter(has_text="Personne en caisse").inner_text()
@@ -91,7 +98,7 @@ def test_a_manager_moves_a_followup_and_acknowledges_an_alert_through_the_forms(
     page = watched.page
     sign_in(page, server, "pierre")
     page.goto(f"{server.url}/followups?lang=fr")
-    assert page.locator("li.followup").count() == 2  # Paris only; Lille's is not listed
+    assert page.locator("li.followup").count() == 3  # Paris only (its kiosk comment too); not Lille
     assert "Parking" not in page.content()
     card = page.locator("li.followup").filter(has_text="rayon était vide")
     card.locator("select[name=status]").select_option("contacted")

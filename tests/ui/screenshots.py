@@ -79,6 +79,42 @@ def capture_followup(ui: Any, out: Path) -> list[Path]:
     return shots
 
 
+# A survey that ends with a comment typed at the kiosk (kind "text", README "An optional comment...").
+COMMENT_QUESTION = """
+[[questions]]
+id = "comment"
+kind = "text"
+text = { fr = "Un mot de plus ? (facultatif)", en = "Anything else? (optional)" }
+"""
+# What the pictures show typed: a capital, accents, a space (and the accent layer open in French).
+TYPED = {"fr": ("Caisse très rapide, merci", True), "en": ("Quick checkout, thanks", False)}
+
+
+def capture_comment(ui: Any, out: Path) -> list[tuple[Path, float]]:
+    """The comment screen with a few words typed on its keyboard, in both languages at every size."""
+    from kit import pixel_spread, pump, tap
+
+    shots = []
+    for language in ("fr", "en"):
+        for size in SIZES:
+            ui.root.recover()
+            ui.resize(size)
+            ui.root.set_language(language)
+            pump(2)
+            tap(ui.target("4"))
+            tap(ui.target("9"))
+            screen = ui.screen
+            text, accents = TYPED[language]
+            for character in text:
+                screen.press("space" if character == " " else character)
+            if accents:
+                screen.press("layer")
+            path = out / f"{language}-10-comment-{size[0]}x{size[1]}.png"
+            image = ui.render(path)
+            shots.append((path, pixel_spread(image)))
+    return shots
+
+
 def main() -> None:
     out = (
         Path(sys.argv[1])
@@ -110,6 +146,15 @@ def main() -> None:
     ui = UiHarness(paired)
     try:
         for path in capture_followup(ui, out):
+            print(path)
+    finally:
+        ui.close()
+    with_comment = make_kiosk_dir(Path(tempfile.mkdtemp()) / "kiosk")
+    with (with_comment / "kiosk.toml").open("a", encoding="utf-8") as file:
+        file.write(COMMENT_QUESTION)
+    ui = UiHarness(with_comment)
+    try:
+        for path, _spread in capture_comment(ui, out):
             print(path)
     finally:
         ui.close()

@@ -82,9 +82,13 @@ def list_followups(
     older_than_hours: Annotated[
         int | None, Query(ge=0, le=100_000, description="only follow-ups made at least this long ago")
     ] = None,
+    score: Annotated[
+        str | None,
+        Query(max_length=2, description="only visits whose score (first scored answer) is this value"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    if any(storable(text) != text for text in (store or "", q or "")):
+    if any(storable(text) != text for text in (store or "", q or "", score or "")):
         # PostgreSQL refuses NUL, and a lone surrogate is not UTF-8: both were a 500.
         raise CentralError(400, "store and q must be text without NUL or lone surrogates")
     if store is not None and scope.stores is not None and store not in scope.stores:
@@ -102,6 +106,7 @@ def list_followups(
         status=wanted,
         search=q,
         created_before=before,
+        score=score,
         limit=limit,
     )
 

@@ -1,24 +1,31 @@
 """Exports of what a reader sees: the overview table (`/export/overview.csv|xlsx`, the same query string as
 the page) and the raw answers of the scope and period (`/export/answers.csv|xlsx`, optionally one
-`store`). CSV is streamed; XLSX is written by openpyxl in write-only mode. Every export is scoped."""
+`store`), and the follow-up inbox as filtered (`/export/followups.csv|xlsx`, the same query string as
+`/followups`). CSV is streamed; XLSX is written by openpyxl in write-only mode. Every export is scoped, and
+the follow-ups' contact columns exist only for readers who see contacts on the page (nothing of them is
+logged)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
+from sync.central import followups as fu
 from sync.central import queries
 from sync.central.db import CentralDB, answers
 from sync.central.deps import DB, ApiPrincipal, check_store
 from sync.central.directory import load
+from sync.central.routers.followups import followup_scope
 from sync.central.routers.reports import today
 from sync.central.service import CentralError
+from sync.central.web.inbox import inbox_filters
+from sync.central.web.phone import contact_keys
 
 router = APIRouter(prefix="/export", include_in_schema=False)
 OVERVIEW_COLUMNS = (
@@ -145,3 +152,84 @@ def answers_export(
         raise CentralError(404, "exports are .csv or .xlsx")
     rows = _answers(db, ids, span)
     return _file(f"answers-{store or group or 'all'}-{span.start}-{span.end}", fmt, ANSWER_COLUMNS, rows)
+
+
+FOLLOWUP_COLUMNS = (
+    "id",
+    "store",
+    "device",
+    "session",
+    "created_at",
+    "updated_at",
+    "status",
+    "assignee",
+    "score_question",
+    "score",
+    "comment",
+    "kiosk_comment",
+    "answers",
+    "language",
+)
+CONTACT_COLUMNS = ("contact_name", "contact", "contact_kind", "consent_version", "contact_given_at")
+FOLLOWUPS_MAX = 50_000
+
+
+def _followup_rows(items: list[dict[str, Any]], with_contact: bool) -> Iterator[tuple[Any, ...]]:
+    for item in items:
+        score = item["score"] or {}
+        answers_text = "; ".join(
+            f"{a['question']}={a['value']}" for a in item["answers"] if a["kind"] != "text"
+        )
+        row: tuple[Any, ...] = (
+            item["id"],
+            item["store"],
+            item["device"],
+            item["session"],
+            item["created_at"],
+            item["updated_at"],
+            item["status"],
+            item["assignee"] or "",
+            score.get("question", ""),
+            score.get("value", ""),
+            item["comment"] or "",
+            item["kiosk_comment"] or "",
+            answers_text,
+            item["language"],
+        )
+        if with_contact:
+            contact = item.get("contact") or {}
+            readable = bool(contact.get("available"))
+            row += (
+                (contact.get("name") or "") if readable else "",
+                (contact.get("contact") or "") if readable else "",
+                (contact.get("kind") or "") if readable else "",
+                (contact.get("consent_version") or "") if readable else "",
+                (contact.get("given_at") or "") if readable else "",
+            )
+        yield row
+
+
+@router.get("/followups.{fmt}")
+def followups_export(
+    fmt: str,
+    request: Request,
+    principal: ApiPrincipal,
+    db: DB,
+    store: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    score: Annotated[str | None, Query(max_length=16)] = None,
+    age: Annotated[str | None, Query(max_length=8)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """The follow-up inbox as filtered on the page; contact columns only for who sees them there."""
+    if fmt not in ("csv", "xlsx"):
+        raise CentralError(404, "exports are .csv or .xlsx")
+    query, shown = inbox_filters(principal, store, status, score, age, q, start, end)
+    scope = followup_scope(principal)
+    keys = contact_keys(request.app.state.settings) if scope.include_contact else None
+    items = fu.list_followups(db, keys, scope, **query, limit=FOLLOWUPS_MAX)
+    header = FOLLOWUP_COLUMNS + (CONTACT_COLUMNS if scope.include_contact else ())
+    name = "followups-" + "-".join(v for v in (shown["store"], shown["from"], shown["to"]) if v)
+    return _file(name.rstrip("-") or "followups", fmt, header, _followup_rows(items, scope.include_contact))

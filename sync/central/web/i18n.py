@@ -1,5 +1,6 @@
-"""French and English for the head-office pages: texts (English is the key, French beside it) and numbers,
-percentages and dates formatted by Babel in the page's language ("75,0 %" in French)."""
+"""French and English for the head-office pages and the phone page (`/r/<token>`): texts (English is the
+key, French beside it) and numbers, percentages and dates formatted by Babel in the page's language
+("75,0 %" in French)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,39 @@ LANGUAGES = ("en", "fr")
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
 FR: dict[str, str] = {
+    # The phone page (/r/<token>): sync.central.web.texts names these texts.
+    "Tell us more": "Dites-nous en plus",
+    "We are sorry your visit to {store} was not what you hoped for. Tell us what happened, or leave a way to reach you: it is up to you.": "Désolés que votre visite chez {store} n'ait pas été à la hauteur. Racontez-nous ce qui s'est passé, ou laissez-nous un moyen de vous recontacter : c'est vous qui choisissez.",
+    "Your message": "Votre message",
+    "{max} characters at most.": "{max} caractères au plus.",
+    "Your name (optional)": "Votre nom (facultatif)",
+    "E-mail or phone (optional)": "E-mail ou téléphone (facultatif)",
+    "Only if you would like us to get back to you.": "Seulement si vous souhaitez que nous vous recontactions.",
+    "I agree that {store} may contact me about this at the address or number above. My details are deleted after {days} days, or sooner if I ask.": "J'accepte que {store} me recontacte à ce sujet à l'adresse ou au numéro indiqué. Mes coordonnées sont effacées au bout de {days} jours, ou avant si je le demande.",
+    "Send": "Envoyer",
+    "No account, no tracking. Only the {store} team reads your message.": "Sans compte ni suivi. Seule l'équipe de {store} lit votre message.",
+    "Thank you": "Merci",
+    "We have received your message. Thank you for helping us do better.": "Nous avons bien reçu votre message. Merci de nous avoir aidés à faire mieux.",
+    "We will get back to you soon.": "Nous vous recontacterons bientôt.",
+    "Already received": "Déjà reçu",
+    "We have already received a message for this visit. Thank you!": "Nous avons déjà reçu un message pour ce passage en caisse. Merci !",
+    "Link expired": "Lien expiré",
+    "This link is no longer valid: it works for a few hours after your visit. Thank you for thinking of us.": "Ce lien n'est plus valable : il l'est quelques heures après votre passage. Merci d'avoir pensé à nous.",
+    "Link not valid": "Lien non valable",
+    "This link is not valid. Please scan the code on the kiosk again.": "Ce lien n'est pas valable. Scannez à nouveau le code affiché sur la borne.",
+    "Too many attempts": "Trop de tentatives",
+    "Too many attempts from this connection. Please try again in a few minutes.": "Trop de tentatives depuis cette connexion. Réessayez dans quelques minutes.",
+    "Please reload the form": "Formulaire à recharger",
+    "This form cannot be sent as it is. Please open the link again and retry.": "Ce formulaire ne peut pas être envoyé tel quel. Rouvrez le lien et réessayez.",
+    "Please check the form:": "Vérifiez le formulaire :",
+    "Write a message or leave a way to reach you.": "Écrivez un message ou laissez un moyen de vous recontacter.",
+    "The message is too long ({max} characters at most).": "Le message est trop long ({max} caractères au plus).",
+    "The name is too long.": "Le nom est trop long.",
+    "Give a valid e-mail address or phone number.": "Indiquez une adresse e-mail ou un numéro de téléphone valable.",
+    "Tick the consent box so that we may contact you.": "Cochez la case d'accord pour que nous puissions vous recontacter.",
+    "With your name, give an e-mail or phone number (or leave the name empty).": "Avec votre nom, indiquez un e-mail ou un téléphone (ou laissez le nom vide).",
+    "This service takes no contact details for now: please leave a message only.": "Ce service ne prend pas de coordonnées pour l'instant : laissez seulement un message.",
+    "What was sent is too large.": "Le message envoyé est trop volumineux.",
     "Sign in": "Se connecter",
     "Sign out": "Se déconnecter",
     "User name": "Nom d'utilisateur",
@@ -157,6 +191,8 @@ FR: dict[str, str] = {
     "Resolved": "Résolu",
     "Comment": "Commentaire",
     "(no comment)": "(pas de commentaire)",
+    "Typed at the kiosk": "Saisi sur la borne",
+    "Sent from a phone": "Envoyé depuis un téléphone",
     "Contact": "Contact",
     "Contact details not readable": "Coordonnées illisibles",
     "No contact details": "Pas de coordonnées",

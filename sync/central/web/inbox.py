@@ -86,6 +86,61 @@ def _day(value: str, name: str) -> dt.date | None:
         raise CentralError(400, f"{name}: a day as YYYY-MM-DD") from None
 
 
+# Every value a scored question can take (faces 1-5, 0-10): what the score filter offers.
+SCORE_VALUES = tuple(str(v) for v in range(11))
+
+
+def inbox_filters(
+    principal: Principal,
+    store: str | None,
+    status: str | None,
+    score: str | None,
+    age: str | None,
+    q: str | None,
+    start: str | None,
+    end: str | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The inbox's query string checked (400 / 403 as the page answers them): the keyword arguments of
+    `followups.list_followups`, and the filters as the form shows them. The page and its export share it,
+    so an export holds what the page showed."""
+    store, status, score, q = (
+        _text(v, n) for v, n in ((store, "store"), (status, "status"), (score, "score"), (q, "q"))
+    )
+    if store:
+        check_store(principal, store)
+    if status and status not in fu.STATUSES:
+        raise CentralError(400, f"status: one of {', '.join(fu.STATUSES)}")
+    if score and score not in SCORE_VALUES:
+        raise CentralError(400, "score: a whole number from 0 to 10")
+    if age and age not in AGES:
+        raise CentralError(400, "age: 24, 48 or 168 hours")
+    first, last = _day(start or "", "from"), _day(end or "", "to")
+    now = service.now_utc()
+    before = now - dt.timedelta(hours=int(age)) if age else None
+    if last is not None:
+        limit_end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+        before = min(before, limit_end) if before else limit_end
+    after = dt.datetime.combine(first, dt.time(), dt.UTC) if first else None
+    query = {
+        "store": store or None,
+        "status": [status] if status else [],
+        "search": q or None,
+        "created_before": before,
+        "created_after": after,
+        "score": score or None,
+    }
+    shown = {
+        "store": store,
+        "status": status,
+        "score": score,
+        "age": age or "",
+        "q": q,
+        "from": first.isoformat() if first else "",
+        "to": last.isoformat() if last else "",
+    }
+    return query, shown
+
+
 @router.get("/followups", response_class=HTMLResponse)
 def followups_page(
     request: Request,
@@ -99,53 +154,20 @@ def followups_page(
     start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
-    store, status, score, q = (
-        _text(v, n) for v, n in ((store, "store"), (status, "status"), (score, "score"), (q, "q"))
-    )
-    if store:
-        check_store(principal, store)
-    if status and status not in fu.STATUSES:
-        raise CentralError(400, f"status: one of {', '.join(fu.STATUSES)}")
-    if age and age not in AGES:
-        raise CentralError(400, "age: 24, 48 or 168 hours")
-    first, last = _day(start or "", "from"), _day(end or "", "to")
-    now = service.now_utc()
-    before = now - dt.timedelta(hours=int(age)) if age else None
-    if last is not None:
-        limit_end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-        before = min(before, limit_end) if before else limit_end
-    after = dt.datetime.combine(first, dt.time(), dt.UTC) if first else None
+    query, shown = inbox_filters(principal, store, status, score, age, q, start, end)
     scope = followup_scope(principal)
     settings = request.app.state.settings
-    items = fu.list_followups(
-        db,
-        contact_keys(settings),
-        scope,
-        store=store or None,
-        status=[status] if status else [],
-        search=q or None,
-        created_before=before,
-        created_after=after,
-        limit=500,
-    )
-    scores = sorted({str(i["score"]["value"]) for i in items if i["score"]})
-    if score:
-        items = [i for i in items if i["score"] and str(i["score"]["value"]) == score]
+    # The score is matched in SQL: a visit whose answers synced after its comment is found like any other.
+    items = fu.list_followups(db, contact_keys(settings), scope, **query, limit=500)
+    exported = {k: v for k, v in shown.items() if v}
     context = {
         "items": items,
         "store_names": visible_store_names(db, principal),
         "statuses": STATUS_NAMES,
         "ages": AGES,
-        "scores": sorted(set(scores) | ({score} if score else set())),
-        "f": {
-            "store": store,
-            "status": status,
-            "score": score,
-            "age": age or "",
-            "q": q,
-            "from": first.isoformat() if first else "",
-            "to": last.isoformat() if last else "",
-        },
+        "scores": SCORE_VALUES,
+        "f": shown,
+        "export_query": exported,
         "acts": acts(principal),
         "with_contact": scope.include_contact,
         "order": fu.STATUSES,

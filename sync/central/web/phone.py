@@ -31,7 +31,8 @@ from sync.central.deps import DB, AppSettings
 from sync.central.personal import MAX_NAME, ContactKeys
 from sync.central.service import CentralError, now_utc, parse_store_config, store_config
 from sync.central.settings import Settings
-from sync.central.web.texts import TEXTS, pick_language
+from sync.central.web.i18n import LANGUAGES
+from sync.central.web.texts import pick_language, texts
 
 router = APIRouter(tags=["follow-up phone page"], include_in_schema=False)
 
@@ -105,14 +106,14 @@ def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
 
 
 def _render(status: int, lang: str, **context: Any) -> HTMLResponse:
-    t = TEXTS[lang]
+    t = texts(lang)
     html = TEMPLATES.get_template("phone.html").render(lang=lang, t=t, **context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
 def refusal(reason: str, lang: str, retry_after: int | None = None) -> HTMLResponse:
     status, title, message = REFUSALS[reason]
-    t = TEXTS[lang]
+    t = texts(lang)
     response = _render(status, lang, page="notice", heading=t[title], message=t[message], extra=None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
@@ -130,7 +131,7 @@ def _store_name(db: Any, store_id: str) -> str:
 
 
 def _consent_text(lang: str, store: str, settings: Settings) -> str:
-    return TEXTS[lang]["consent"].format(store=store, days=settings.contact_retention_days)
+    return texts(lang)["consent"].format(store=store, days=settings.contact_retention_days)
 
 
 def _form_page(
@@ -143,12 +144,12 @@ def _form_page(
     form: fu.Form | None = None,
     problems: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    lang = visit.language if visit.language in TEXTS else "en"
+    lang = visit.language if visit.language in LANGUAGES else "en"
     return _render(
         status,
         lang,
         page="form",
-        heading=TEXTS[lang]["title"],
+        heading=texts(lang)["title"],
         store=store,
         nonce=fu.form_nonce(visit, token, now),
         form=form or fu.Form(),
@@ -177,7 +178,7 @@ def show_form(token: str, request: Request, db: DB, settings: AppSettings) -> HT
         return refusal(refused.reason, _language(refused.language, guess))
     lang = _language(visit.language, guess)
     if fu.already_answered(db, visit):
-        t = TEXTS[lang]
+        t = texts(lang)
         return _render(200, lang, page="notice", heading=t["used_title"], message=t["used"], extra=None)
     return _form_page(200, visit, token, settings, _store_name(db, visit.store_id), now)
 
@@ -225,13 +226,13 @@ async def post_form(token: str, request: Request, db: DB, settings: AppSettings)
         )
     except fu.Refused as refused:
         return refusal(refused.reason, lang)
-    t = TEXTS[lang]
+    t = texts(lang)
     extra = t["thanks_contact"] if checked.contact else None
     return _render(200, lang, page="notice", heading=t["thanks_title"], message=t["thanks"], extra=extra)
 
 
 def _language(wanted: str | None, fallback: str) -> str:
-    return wanted if wanted in TEXTS else fallback
+    return wanted if wanted in LANGUAGES else fallback
 
 
 def _cross_site(request: Request, settings: Settings) -> bool:
