@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kiosk.domain.answers import FIRST_NOT_TEXT
-from kiosk.domain.limits import MAX_TEXT, MAX_VERSION
+from kiosk.domain.answers import FIRST_NOT_TEXT, SurveyDefinitionError
+from kiosk.domain.limits import MAX_OPTIONS, MAX_SURVEY_QUESTIONS, MAX_TEXT, MAX_VERSION
 from kiosk.domain.survey import (
     SCALES,
     Display,
@@ -130,8 +130,11 @@ def _key_lines(source: str) -> list[tuple[int, Key]]:
 class _Checker:
     """Walks the parsed TOML, collecting problems with the key they concern."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts_required: bool = True) -> None:
         self.problems: list[tuple[Key, str]] = []
+        # A survey definition sent by a kiosk carries no texts (survey_definition): its questions are
+        # checked by the same code, texts left out.
+        self.texts_required = texts_required
 
     def fail(self, key: Key, message: str) -> None:
         self.problems.append((key, message))
@@ -184,6 +187,8 @@ class _Checker:
 
     def texts(self, data: Mapping[str, Any], key: Key, name: str, languages: Sequence[str]) -> dict[str, str]:
         value = data.get(name)
+        if value is None and not self.texts_required:
+            return {}
         if not isinstance(value, dict):
             self.fail((*key, name), 'missing: a table of texts per language, e.g. { fr = "…", en = "…" }')
             return {}
@@ -225,18 +230,7 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
 
     survey_data = check.sub(data, (), "survey", required=False)
     check.table(survey_data, ("survey",), {"languages", "version"})
-    languages = survey_data.get("languages", ["fr", "en"])
-    if (
-        not isinstance(languages, list)
-        or not languages
-        or not all(isinstance(x, str) and _LANGUAGE.match(x) for x in languages)
-        or len(set(languages)) != len(languages)
-    ):
-        check.fail(
-            ("survey", "languages"),
-            f"must be a list of distinct language codes like ['fr', 'en'], not {languages!r}",
-        )
-        languages = ["fr", "en"]
+    languages = _parse_languages(check, survey_data.get("languages", ["fr", "en"]))
 
     repeats_data = check.sub(data, (), "repeated_presses", required=False)
     rule = _parse_repeats(check, repeats_data)
@@ -244,13 +238,8 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
     questions = _parse_questions(check, data.get("questions"), languages)
     display = _parse_display(check, check.sub(data, (), "display", required=False))
     version = survey_data.get("version")
-    if (
-        isinstance(version, str)
-        and version.strip()
-        and (len(version) > MAX_VERSION or not version.isprintable())
-    ):
-        # Head office would refuse every answer naming it: refused here, where it can be fixed.
-        check.fail(("survey", "version"), f"must be a text of at most {MAX_VERSION} characters on one line")
+    if isinstance(version, str) and version.strip():
+        _check_version(check, version)
     targets = _parse_targets(check, check.sub(data, (), "targets", required=False))
     followup = _parse_followup(check, check.sub(data, (), "followup", required=False), questions)
     if check.problems:
@@ -388,6 +377,60 @@ def _parse_display(check: _Checker, data: Mapping[str, Any]) -> Display:
     )
 
 
+def _parse_languages(check: _Checker, languages: Any) -> list[str]:
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(x, str) and _LANGUAGE.match(x) for x in languages)
+        or len(set(languages)) != len(languages)
+    ):
+        check.fail(
+            ("survey", "languages"),
+            f"must be a list of distinct language codes like ['fr', 'en'], not {languages!r}",
+        )
+        return ["fr", "en"]
+    return languages
+
+
+def _check_version(check: _Checker, version: str) -> None:
+    if len(version) > MAX_VERSION or not version.isprintable():
+        # Head office would refuse every answer naming it: refused here, where it can be fixed.
+        check.fail(("survey", "version"), f"must be a text of at most {MAX_VERSION} characters on one line")
+
+
+def survey_from_definition(data: Any) -> Survey:
+    """The survey a definition (`kiosk.domain.answers.survey_definition`: ids, kinds, options, show_if, no
+    texts) describes, checked by the very code that checks kiosk.toml's [survey] and [[questions]] (what
+    `kiosk-central set-config` runs), so head office learns from a kiosk only a survey it would have accepted
+    as a file; SurveyDefinitionError naming the first problem."""
+    if not isinstance(data, dict):
+        raise SurveyDefinitionError("survey: must be an object")
+    check = _Checker(texts_required=False)
+    languages = _parse_languages(check, data.get("languages", ["fr"]))
+    version = data.get("version")
+    if not isinstance(version, str) or not version.strip():
+        check.fail(("survey", "version"), "missing: a survey version names every answer")
+    else:
+        _check_version(check, version)
+    raw = data.get("questions")
+    items: Any = raw
+    if isinstance(raw, list):
+        # The definition's compact forms back to the file's: options as ids, empty ones and no show_if left out.
+        items = []
+        for item in raw:
+            if isinstance(item, dict):
+                item = {k: v for k, v in item.items() if not (k in ("options", "show_if") and not v)}
+                options = item.get("options")
+                if isinstance(options, list):
+                    item["options"] = [{"id": o} if isinstance(o, str) else o for o in options]
+            items.append(item)
+    questions = _parse_questions(check, items, languages)
+    if check.problems:
+        key, message = check.problems[0]
+        raise SurveyDefinitionError(f"{key_name(key)}: {message}")
+    return Survey(questions=tuple(questions), languages=tuple(languages), version=str(version))
+
+
 def survey_version(questions: Any) -> str:
     """A short digest of the questions: it changes whenever what is asked changes."""
     canonical = json.dumps(questions, sort_keys=True, ensure_ascii=False, default=str)
@@ -400,6 +443,10 @@ def _parse_questions(check: _Checker, raw: Any, languages: Sequence[str]) -> lis
         return []
     if not isinstance(raw, list) or not all(isinstance(q, dict) for q in raw) or not raw:
         check.fail(("questions",), "must be a non-empty list of [[questions]] tables")
+        return []
+    if len(raw) > MAX_SURVEY_QUESTIONS:
+        # Head office keeps no longer survey: refused here, not answer by answer later.
+        check.fail(("questions",), f"at most {MAX_SURVEY_QUESTIONS} questions, not {len(raw)}")
         return []
     questions: list[Question] = []
     seen: dict[str, int] = {}
@@ -445,6 +492,9 @@ def _parse_options(
         check.fail(
             (*key, "options"), 'a choice question needs a list of options like { id = "price", text = { … } }'
         )
+        return ()
+    if len(raw) > MAX_OPTIONS:
+        check.fail((*key, "options"), f"at most {MAX_OPTIONS} options, not {len(raw)}")
         return ()
     options: list[Option] = []
     for index, option in enumerate(raw):

@@ -20,13 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select, text, update
 
 from kiosk import RELEASE_DATE
-from kiosk.config import ConfigError, check_config_text
-from kiosk.domain.answers import (
-    SurveyDefinitionError,
-    check_answer,
-    survey_definition,
-    survey_from_definition,
-)
+from kiosk.config import ConfigError, check_config_text, survey_from_definition
+from kiosk.domain.answers import SurveyDefinitionError, check_answer, survey_definition
 from kiosk.domain.days import format_utc, local_day
 from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_REASON, MAX_SESSION, MAX_VALUE, MAX_VERSION
 from kiosk.domain.scoring import CountRow, daily_scores

@@ -10,12 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.domain.answers import (
-    SurveyDefinitionError,
-    check_answer,
-    survey_definition,
-    survey_from_definition,
-)
+from kiosk.config import survey_from_definition
+from kiosk.domain.answers import SurveyDefinitionError, check_answer, survey_definition
 from kiosk.domain.limits import MAX_TEXT, MAX_VALUE
 from kiosk.domain.scoring import CountRow, daily_scores, question_scores
 from kiosk.domain.survey import AnswerError, Kind, Question, Store, Survey, clean_text
