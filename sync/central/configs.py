@@ -299,6 +299,37 @@ def push(
     return Pushed(version, etag, tuple(reached), tuple(kept))
 
 
+def follow_directory(db: CentralDB, conn: Connection, actor: str) -> list[str]:
+    """After the directory changed (a store added to a group, moved, renamed; a group moved): write again the
+    file of every store that takes a group's file and now serves another text (in the caller's transaction).
+    A store with a file of its own is left alone (the directory's facts are written in when it is served);
+    one that left every configured group keeps the file it had. Returns the stores written."""
+    directory = load(conn)
+    stamp = format_utc(dt.datetime.now(dt.UTC))
+    changed = []
+    for store_id in sorted(directory.stores):
+        source = source_of(conn, directory, store_id)
+        if source is None or source.scope == "store":
+            continue
+        row = conn.execute(
+            select(stores.c.config_toml, stores.c.config_version).where(stores.c.id == store_id)
+        ).first()
+        if (
+            row
+            and row.config_version == source.seq
+            and row.config_toml == served_text(source, directory, store_id)
+        ):
+            continue
+        try:
+            _write_served(db, conn, directory, source, store_id, stamp)
+        except ConfigError:
+            continue  # cannot happen for a checked group file and a checked directory entry; never a 500
+        changed.append(store_id)
+    if changed:
+        audit(conn, actor, "config.follow", "directory", f"group files written for {', '.join(changed)}")
+    return changed
+
+
 # -- rollout -------------------------------------------------------------------------------------------------
 
 

@@ -137,6 +137,15 @@ def test_a_group_file_reaches_its_stores_without_their_own_nearest_group_first(
     reply = client.get("/api/v1/device/config", headers={"Authorization": f"Bearer {device_token}"})
     assert reply.status_code == 200 and reply.headers["x-config-version"] == str(lens_version)
     assert "North?" in reply.text and 'name = "Lens"' in reply.text
+    # The directory changes: a new store of the north group takes its file at once; Lens moves to the
+    # south group (no file of its own) and takes the nearest configured group's: France's.
+    set_stores(directory_db, "test", LENS.replace("lens-04", "arras-05").replace('"Lens"', '"Arras"'))
+    arras_text, arras_version = served(directory_db, "arras-05")
+    assert arras_version == lens_version and arras_text is not None and 'id = "arras-05"' in arras_text
+    set_stores(directory_db, "test", LENS.replace('group = "north"', 'group = "south"'))
+    moved_text, moved_version = served(directory_db, "lens-04")
+    assert moved_version == france.version.seq and moved_text is not None and "France?" in moved_text
+    assert served(directory_db, "nice-03")[1] != france.version.seq  # its own file still wins
 
 
 def test_readers_see_their_scope_only_and_forms_need_their_csrf_token(
