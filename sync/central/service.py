@@ -269,7 +269,8 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
                 clock_skew_s=skew,
                 last_error=text("last_error", 500),
                 quarantine_reasons=_reasons(data.get("quarantine_reasons")),
-                oldest_unsynced_at=_oldest_unsynced(number("oldest_unsynced_age_s", 2**40), now),
+                # Ages beyond ten years are a broken clock, not data (and would overflow a datetime).
+                oldest_unsynced_at=_oldest_unsynced(number("oldest_unsynced_age_s", 10 * 366 * 86400), now),
                 **_config_fields(data),
             )
         )

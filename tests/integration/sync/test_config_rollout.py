@@ -104,11 +104,19 @@ def test_an_older_kiosk_without_the_new_fields_keeps_working(
     service.heartbeat(
         central_db,
         service.DeviceIdentity(kiosk.store_id, kiosk.device_id),
-        {"app_version": "0.8.0", "pending": 3, "config_version": "not a number", "config_refused": "x"},
+        {
+            "app_version": "0.8.0",
+            "pending": 3,
+            "config_version": "not a number",
+            "config_refused": "x",
+            "oldest_unsynced_age_s": 2**40,  # a broken clock: unknown, never a 500
+        },
         service.now_utc(),
     )
     state = status_of(central_db, kiosk.store_id, kiosk.device_id)
     assert state.status == "pending" and state.applied is None and state.refused is None
+    with central_db.reading() as conn:
+        assert conn.execute(select(devices.c.oldest_unsynced_at)).scalar_one() is None
 
 
 def test_revision_0009_gives_each_configured_store_its_first_version(db_url: str) -> None:
