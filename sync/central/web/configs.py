@@ -78,6 +78,8 @@ def view(db: CentralDB, scope: str, target: str, visible_stores: list[str]) -> d
                 "name": directory.stores[s].name if s in directory.stores else s,
                 "version": found.seq if found else None,
                 "from": f"{found.scope} {found.target}" if found else None,
+                "from_scope": found.scope if found else None,
+                "from_target": found.target if found else None,
                 "follows": bool(found and own and found.seq == own.seq),
             }
         )

@@ -200,6 +200,7 @@ FR: dict[str, str] = {
     "Groups above": "Groupes au-dessus",
     "Stores of the group": "Magasins du groupe",
     "Version served": "Version servie",
+    "Comes from": "Provenance",
     "this group": "ce groupe",
     "its own file or a nearer group's": "son propre fichier ou celui d'un groupe plus proche",
     "Rollout": "Déploiement",
