@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy import text as sql
 
 from kiosk.config import ConfigError, check_config_text, locate
 from kiosk.domain.days import format_utc
@@ -34,6 +35,8 @@ SCOPES = ("store", "group")
 ORIGIN = "kiosk.toml"
 # The name, time zone and id central writes into a group's file for each store (the directory's).
 DEFAULT_TIMEZONE = "Europe/Paris"
+# Any number, the same in every process: serialises configuration pushes on PostgreSQL.
+_PUSH_LOCK = 72_207_009
 
 
 class ConfigRefused(CentralError):
@@ -261,6 +264,10 @@ def push(
     check_id(target, scope)
     stamp = format_utc(now or dt.datetime.now(dt.UTC))
     with db.writing() as conn:
+        if not db.is_sqlite:
+            # Two pushes at once (several server processes): one after the other, so the stores end up
+            # with the newest version (SQLite has one writer anyway).
+            conn.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": _PUSH_LOCK})
         directory = load(conn)
         if scope == "store":
             check_store_text(text, target)

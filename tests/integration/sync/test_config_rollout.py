@@ -149,3 +149,40 @@ def test_revision_0009_gives_each_configured_store_its_first_version(db_url: str
     assert row.digest == hashlib.sha256(config.encode()).hexdigest()
     assert served == {"paris-01": row.seq, "lyon-02": None}
     db.dispose()
+
+
+def test_pushes_at_once_leave_every_store_on_the_newest_version(central_db: CentralDB) -> None:
+    import threading
+
+    from sync.central.db import stores
+    from sync.central.directory import set_stores
+
+    set_stores(
+        central_db,
+        "test",
+        '[groups.north]\nname = "North"\n'
+        + "".join(
+            f'[stores.s{i}]\nname = "S{i}"\ngroup = "north"\ntimezone = "Europe/Paris"\n' for i in range(4)
+        ),
+    )
+    base = default_config_text("x", "any", "Europe/Paris", "x")
+    group_text = base.split("[store]")[0] + "[device]" + base.split("[device]", 1)[1]
+    errors: list[BaseException] = []
+
+    def push(n: int) -> None:
+        try:
+            text = group_text.replace("How was your visit today?", f"Visit {n}?")
+            configs.push(central_db, "group", "north", text, f"user{n}")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    newest = configs.history(central_db, "group", "north")[0].version.seq
+    with central_db.reading() as conn:
+        served = set(conn.execute(select(stores.c.config_version).where(stores.c.id.like("s%"))).scalars())
+    assert served == {newest}
