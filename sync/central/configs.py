@@ -311,6 +311,9 @@ def follow_directory(db: CentralDB, conn: Connection, actor: str) -> list[str]:
     file of every store that takes a group's file and now serves another text (in the caller's transaction).
     A store with a file of its own is left alone (the directory's facts are written in when it is served);
     one that left every configured group keeps the file it had. Returns the stores written."""
+    any_group = select(config_versions.c.seq).where(config_versions.c.scope == "group").limit(1)
+    if conn.execute(any_group).first() is None:
+        return []  # no group file: nothing follows the directory (the common case, one query)
     directory = load(conn)
     stamp = format_utc(dt.datetime.now(dt.UTC))
     changed = []
