@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from kiosk.config import default_config_text
 from sync.central import configs, service
 from sync.central.db import CentralDB
 from sync.central.service import DeviceIdentity, now_utc
@@ -114,5 +115,16 @@ def test_a_group_page_shows_which_stores_follow_it(
     page.click('#group-configs a:has-text("Sud")')
     page.wait_for_url("**/groups/south/config**")
     assert page.locator("#group-stores tbody tr").count() == 2  # Nice and Lyon, each with its own file
+    # A group file (no [store] table): checked for each store of the group, recorded, shown; both stores
+    # keep their own file (a store's own file comes first).
+    template = default_config_text("x", "any", "Europe/Paris", "x")
+    group_file = template.split("[store]")[0] + "[device]" + template.split("[device]", 1)[1]
+    page.fill("#config-source", group_file)
+    with page.expect_navigation():
+        page.click("#push button[type=submit]")
+    assert page.locator("#pushed").is_visible()
+    assert "its own file" in page.locator("#group-stores").inner_text()
     assert axe(page) == []
+    page.screenshot(path=str(SHOTS / "web-en-config-group-1366x768.png"), full_page=True)
+    assert session.outside == [] and session.errors == [], (session.outside, session.errors)
     session.close()
