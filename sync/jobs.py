@@ -32,8 +32,15 @@ from sync.heartbeat import send_heartbeat
 from sync.outbox import Outbox, SyncStatus, read_status
 from sync.pairing import PairingError, load_pairing, pairing_path
 from sync.planner import RETRY_AFTER_CAP_S, HttpReply
-from sync.protocol import DEFAULT_BATCH
-from sync.remote_config import RemoteConfigError, check_remote_config, keep_pending
+from sync.protocol import CONFIG_VERSION_HEADER, DEFAULT_BATCH
+from sync.remote_config import (
+    RemoteConfigError,
+    check_remote_config,
+    keep_pending,
+    parse_version,
+    record_refused,
+    served_digest,
+)
 from sync.uploader import Clock, DrainResult, drain
 
 log = logging.getLogger(__name__)
@@ -144,13 +151,17 @@ class SyncJobs:
                 if not isinstance(reply, HttpReply) or reply.status != 200:
                     return None  # 304 unchanged, 404 none set, or unreachable: the current one stays
                 new_etag = reply.headers.get("etag")
+                # Which version this is and its digest, reported back by the heartbeat (the rollout).
+                version = parse_version(reply.headers.get(CONFIG_VERSION_HEADER.lower()))
+                digest = served_digest(reply.body)
                 try:
                     config, text = check_remote_config(reply.body, self.config)
                 except RemoteConfigError as error:
                     outbox.set_state({"config_error": str(error), "config_etag": new_etag})
+                    record_refused(self.data_dir, version, digest, str(error), self.clock())
                     log.warning("%s", error)
                     return None
-                keep_pending(self.data_dir, text)
+                keep_pending(self.data_dir, text, version, digest)
                 outbox.set_state({"config_error": None, "config_etag": new_etag})
         except PairingError:
             return None

@@ -27,6 +27,9 @@ HEARTBEAT_PATH: Final = f"{API_PREFIX}/device/heartbeat"
 CONFIG_PATH: Final = f"{API_PREFIX}/device/config"
 WHOAMI_PATH: Final = f"{API_PREFIX}/device/whoami"
 FOLLOWUP_PATH: Final = f"{API_PREFIX}/device/followup"
+# Sent with the configuration: the version (central's `config_versions.seq`) the file comes from. The kiosk
+# reports it back in its heartbeat once it applied (or refused) the file.
+CONFIG_VERSION_HEADER: Final = "X-Config-Version"
 
 # The kiosk's default batch; the server announces its own maximum in every upload answer.
 DEFAULT_BATCH: Final = 500
@@ -147,7 +150,18 @@ class UploadReply(TypedDict):
     flags_applied: NotRequired[list[str]]
 
 
+class ConfigRefusal(TypedDict):
+    """The last configuration from head office the kiosk refused (at pull, or when applying it)."""
+
+    version: int | None  # central's version (X-Config-Version), None from an older central
+    digest: str  # sha256 (hex) of the file as head office served it
+    reason: str  # one line, with the file's line number when the check gave one
+    at: str  # device clock
+
+
 class HeartbeatBody(TypedDict, total=False):
+    # Every field is optional: central stores what a kiosk sends and leaves the rest empty, so a kiosk from
+    # before a field keeps working.
     app_version: str
     pending: int
     quarantined: int
@@ -155,6 +169,17 @@ class HeartbeatBody(TypedDict, total=False):
     device_clock: str
     last_error: str | None
     quarantine_reasons: list[str]
+    # The configuration applied: central's version (None: a local file, or one from an older central), the
+    # sha256 of the file as served, and when it was applied (device clock).
+    config_version: int | None
+    config_digest: str | None
+    config_applied_at: str | None
+    # The last configuration refused and why (None: the last one pulled was applied).
+    config_refused: ConfigRefusal | None
+    # The oldest pending answer (not synced, not quarantined): its created_at and its age in seconds, both
+    # by the device clock (central keeps its own time minus the age, which a wrong clock does not move).
+    oldest_unsynced_at: str | None
+    oldest_unsynced_age_s: int | None
 
 
 class OpenAlert(TypedDict):
@@ -209,6 +234,10 @@ FIELD_FORMATS: Final[dict[str, dict[str, Any]]] = {
     "pending": {"minimum": 0},
     "quarantined": {"minimum": 0},
     "free_disk_bytes": {"minimum": 0},
+    "config_version": {"minimum": 1},
+    "config_digest": {"maxLength": 64},
+    "oldest_unsynced_age_s": {"minimum": 0},
+    "oldest_unsynced_at": {"format": "date-time"},
 }
 
 

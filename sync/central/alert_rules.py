@@ -26,7 +26,7 @@ from sync.central.db import CentralDB, alert_rules, alerts, subscriptions
 
 KINDS = ("negative_share", "positive_share", "index_below", "volume", "device", "followup_open")
 INDICES = ("nps", "csat", "happy_index")
-DEVICE_CHECKS = ("silent", "quarantined", "low_disk", "clock_skew")
+DEVICE_CHECKS = ("silent", "quarantined", "low_disk", "clock_skew", "unsynced")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s:/<>,]+@[^@\s:/<>,]+\.[^@\s:/<>,]+$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
@@ -37,7 +37,7 @@ KEYS = {
     "positive_share": COMMON | {"question", "share", "window_minutes", "min_answers"},
     "volume": COMMON | {"question", "window_minutes", "fewer_than", "more_than"},
     "index_below": COMMON | {"question", "index", "period", "below", "min_answers"},
-    "device": COMMON | {"check", "minutes", "free_disk_mb", "seconds"},
+    "device": COMMON | {"check", "minutes", "free_disk_mb", "seconds", "unsynced_minutes"},
     "followup_open": COMMON | {"hours"},
 }
 
@@ -89,6 +89,7 @@ class Rule:
     minutes: int = 30
     free_disk_mb: int = 200
     seconds: int = 120
+    unsynced_minutes: int = 240  # check "unsynced": the oldest answer not yet at head office is older
     hours: int = 24
 
     @property
@@ -317,6 +318,7 @@ def parse_rule(check: _RuleChecker, data: Any, key: Key, known_stores: set[str] 
         fields["minutes"] = check.whole(data, key, "minutes", 30, 1, 7 * 24 * 60)
         fields["free_disk_mb"] = check.whole(data, key, "free_disk_mb", 200, 1, 10_000_000)
         fields["seconds"] = check.whole(data, key, "seconds", 120, 1, 7 * 24 * 3600)
+        fields["unsynced_minutes"] = check.whole(data, key, "unsynced_minutes", 240, 1, 30 * 24 * 60)
     elif kind == "followup_open":
         # A shopper's follow-up nobody has taken in hand (still "open") for `hours`.
         fields["hours"] = check.whole(data, key, "hours", 24, 1, 90 * 24)

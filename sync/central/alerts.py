@@ -293,11 +293,24 @@ def _device_verdict(view: StoreView, rule: Rule, now: dt.datetime) -> Verdict:
             and abs(device.clock_skew_s) > rule.seconds
         ):
             found.append({"device": device.device_id, "clock_skew_s": device.clock_skew_s})
+        elif rule.check == "unsynced" and device.oldest_unsynced_at:
+            # When its oldest unsent answer was made, on central's clock (the heartbeat's time minus the age
+            # the device measured): it keeps ageing while the device is silent.
+            age = (now - parse_time(device.oldest_unsynced_at)).total_seconds() / 60
+            if age >= rule.unsynced_minutes:
+                found.append(
+                    {
+                        "device": device.device_id,
+                        "oldest_unsynced_at": device.oldest_unsynced_at,
+                        "minutes": int(age),
+                    }
+                )
     what = {
         "silent": "not seen for {minutes} minutes",
         "quarantined": "has {quarantined} quarantined answers",
         "low_disk": "has {free_disk_bytes} bytes of disk free",
         "clock_skew": "clock is {clock_skew_s:.0f} s off",
+        "unsynced": "holds an answer not sent for {minutes} minutes",
     }[rule.check or "silent"]
     summary = "; ".join(f"{d['device']} " + what.format(**d) for d in found) + f" at {view.name}"
     return Verdict(bool(found), now, {"check": rule.check, "devices": found}, summary)

@@ -119,6 +119,10 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
     from sync.central.web import pages as web_pages
 
     app.include_router(web_pages.router)
+    from sync.central.web import configs as web_configs
+
+    app.include_router(web_configs.router)
+    app.include_router(web_configs.api)
     from sync.central.web import exports as web_exports
 
     app.include_router(web_exports.router)

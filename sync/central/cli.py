@@ -32,6 +32,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def cli_actor() -> str:
+    """Who ran a command, for the audit log and the configuration history: "cli:" and the OS user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "cli"
+
+
 def open_db(url: str) -> CentralDB:
     try:
         return CentralDB(url)
@@ -131,7 +141,7 @@ def migrate(db_url: str) -> None:
 def add_device_cmd(store_id: str, device_id: str, db_url: str) -> None:
     """Register a device and print its token (shown once; a new one replaces the old)."""
     try:
-        token = add_device(open_db(db_url), store_id, device_id)
+        token = add_device(open_db(db_url), store_id, device_id, actor=cli_actor())
     except CentralError as error:
         fail(str(error))
     click.echo(token)
@@ -173,7 +183,9 @@ def add_admin_cmd(
 
     expires = now_utc() + dt.timedelta(days=expires_days) if expires_days else None
     try:
-        click.echo(add_admin(open_db(db_url), name, group=group, store=store, expires_at=expires))
+        click.echo(
+            add_admin(open_db(db_url), name, group=group, store=store, expires_at=expires, actor=cli_actor())
+        )
     except CentralError as error:
         fail(str(error))
 
@@ -272,12 +284,26 @@ def set_stores_cmd(file: Path, db_url: str) -> None:
 
 
 @main.command("set-config")
-@click.option("--store", "store_id", required=True, help="Store id (must match [store] id in FILE).")
+@click.option("--store", "store_id", default=None, help="Store id (must match [store] id in FILE).")
+@click.option(
+    "--group",
+    "group_id",
+    default=None,
+    help=(
+        "A group of the store directory instead: FILE has no [store] table and applies to every store of "
+        "the group and its sub-groups that has no file of its own (nor a nearer group's)."
+    ),
+)
 @click.argument("file")
 @db_option
-def set_config_cmd(store_id: str, file: str, db_url: str) -> None:
+def set_config_cmd(store_id: str | None, group_id: str | None, file: str, db_url: str) -> None:
     """Set a store's kiosk.toml (FILE, or - for standard input); its kiosks pull it (checked there too)
-    and apply it when idle. `kiosk-central config-template` prints a starting point."""
+    and apply it when idle. Each call is a new version in the history (who, when; the configuration page
+    shows the diffs). `kiosk-central config-template` prints a starting point."""
+    from sync.central.configs import push
+
+    if bool(store_id) == bool(group_id):
+        fail("give --store STORE or --group GROUP")
     if file == "-":
         file = "<stdin>"
         try:
@@ -286,11 +312,24 @@ def set_config_cmd(store_id: str, file: str, db_url: str) -> None:
             fail(f"<stdin>: not UTF-8 text: {error}")
     else:
         text = read_config_file(Path(file))
+    if store_id:
+        try:
+            etag = set_config(open_db(db_url), store_id, text, actor=cli_actor())
+        except CentralError as error:
+            fail(f"{file}: {error}")
+        click.echo(f"store {store_id}: configuration set (ETag {etag})")
+        return
+    assert group_id is not None
     try:
-        etag = set_config(open_db(db_url), store_id, text)
+        pushed = push(open_db(db_url), "group", group_id, text, cli_actor())
     except CentralError as error:
         fail(f"{file}: {error}")
-    click.echo(f"store {store_id}: configuration set (ETag {etag})")
+    click.echo(
+        f"group {group_id}: configuration set (version {pushed.version.seq}, "
+        f"{len(pushed.stores)} stores: {', '.join(pushed.stores) or 'none'})"
+    )
+    if pushed.kept_own:
+        click.echo(f"kept their own configuration: {', '.join(pushed.kept_own)}", err=True)
 
 
 def _day(value: str | None, name: str) -> dt.date | None:

@@ -50,6 +50,9 @@ stores = Table(
     Column("config_toml", Text, nullable=True),
     Column("config_etag", String(64), nullable=True),
     Column("updated_at", String(32), nullable=False),
+    # Revision 0009: the `config_versions.seq` that `config_toml` comes from (the store's own, or its
+    # group's; sync/central/configs.py), the version the kiosks report back in their heartbeats.
+    Column("config_version", Integer, nullable=True),
 )
 
 devices = Table(
@@ -74,6 +77,17 @@ devices = Table(
     # How many of this device's answers central holds, kept in the ingest transaction. A restored backup
     # brings back a smaller figure, which is how a kiosk notices the restore (docs/sync-protocol.md).
     Column("answers_held", BigInteger),
+    # Revision 0009, from the heartbeat: the configuration the device applied (central's version and the
+    # digest of the file as served), the last one it refused and why, and when its oldest unsynced answer
+    # was made (central's clock: the heartbeat's time minus the age the device reported).
+    Column("config_version", Integer),
+    Column("config_digest", String(64)),
+    Column("config_applied_at", String(32)),
+    Column("config_refused_version", Integer),
+    Column("config_refused_digest", String(64)),
+    Column("config_refused_reason", Text),
+    Column("config_refused_at", String(32)),
+    Column("oldest_unsynced_at", String(32)),
     PrimaryKeyConstraint("store_id", "device_id"),
     ForeignKeyConstraint(["store_id"], ["stores.id"]),
 )
@@ -104,6 +118,21 @@ survey_versions = Table(
     Column("first_seen", String(32), nullable=False),
     PrimaryKeyConstraint("store_id", "version"),
 )
+
+# Every configuration head office set (revision 0009): a store's own file, or a group's (without `[store]`),
+# from `kiosk-central set-config` or the configuration page. Never updated: the history and its diffs.
+config_versions = Table(
+    "config_versions",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("scope", String(8), nullable=False),  # store, group
+    Column("target", String(64), nullable=False),
+    Column("config_toml", Text, nullable=False),
+    Column("digest", String(64), nullable=False),  # sha256 of the text as set
+    Column("actor", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+Index("config_versions_target", config_versions.c.scope, config_versions.c.target, config_versions.c.seq)
 
 answers = Table(
     "answers",

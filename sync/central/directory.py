@@ -329,6 +329,10 @@ def set_stores(db: CentralDB, actor: str, source: str) -> tuple[int, int]:
             stmt = db.insert(store_directory).values(store_id=entry["store_id"], **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["store_id"], set_=values))
         audit(conn, actor, "directory.set", f"{len(groups)} groups, {len(entries)} stores")
+        from sync.central.configs import follow_directory  # it builds on this module
+
+        # A store new in a group, or moved, takes its group's configuration now (sync/central/configs.py).
+        follow_directory(db, conn, actor)
     return len(groups), len(entries)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, or_
 from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.scoring import round1
 from kiosk.domain.survey import SCALES, Kind, Question
+from sync.central.configs import rollout_status
 from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, rollup_monthly, stores
 from sync.central.directory import Directory, load
 from sync.central.service import CentralError
@@ -531,6 +532,7 @@ def store_page(db: CentralDB, store_id: str, period: Period, index: str) -> dict
         device_rows = conn.execute(
             select(devices).where(devices.c.store_id == store_id).order_by(devices.c.device_id)
         ).all()
+        served = conn.execute(select(stores.c.config_version).where(stores.c.id == store_id)).scalar()
     start, end = period.start.isoformat(), period.end.isoformat()
     per_day: dict[str, dict[str, int]] = defaultdict(dict)
     per_week: dict[str, dict[str, int]] = defaultdict(dict)
@@ -609,7 +611,7 @@ def store_page(db: CentralDB, store_id: str, period: Period, index: str) -> dict
             {"reason": r, "label": labels.get(r, {}), "count": n, "previous": reasons_before.get(r, 0)}
             for r, n in top
         ],
-        "devices": [_device(d, entry) for d in device_rows],
+        "devices": [_device(d, entry, current=served) for d in device_rows],
     }
 
 
@@ -620,7 +622,19 @@ def _days(period: Period) -> list[dt.date]:
 # -- fleet ------------------------------------------------------------------------------------------------
 
 
-def _device(row: Any, entry: Any, now: dt.datetime | None = None) -> dict[str, Any]:
+def _age_s(stamp: str | None, now: dt.datetime) -> int | None:
+    if not stamp:
+        return None
+    try:
+        return max(0, int((now - dt.datetime.fromisoformat(stamp)).total_seconds()))
+    except (ValueError, TypeError):
+        return None
+
+
+def _device(
+    row: Any, entry: Any, now: dt.datetime | None = None, current: int | None = None
+) -> dict[str, Any]:
+    """One device's health; `current`: the configuration version its store serves (the rollout)."""
     now = now or dt.datetime.now(dt.UTC)
     seen = dt.datetime.fromisoformat(row.last_seen_at) if row.last_seen_at else None
     online = seen is not None and now - seen <= ONLINE_WITHIN
@@ -640,6 +654,16 @@ def _device(row: Any, entry: Any, now: dt.datetime | None = None) -> dict[str, A
         "free_disk_bytes": row.free_disk_bytes,
         "clock_skew_s": row.clock_skew_s,
         "last_error": row.last_error,
+        # When the oldest answer still to send was made (central's clock) and its age now: a device that
+        # stopped sending shows it growing even while its heartbeat is late.
+        "oldest_unsynced_at": row.oldest_unsynced_at,
+        "oldest_unsynced_age_s": _age_s(row.oldest_unsynced_at, now),
+        "config_current": current,
+        "config_status": rollout_status(current, row),
+        "config_version": row.config_version,
+        "config_applied_at": row.config_applied_at,
+        "config_refused_version": row.config_refused_version,
+        "config_refused_reason": row.config_refused_reason,
     }
 
 
@@ -649,9 +673,10 @@ def fleet(db: CentralDB, visible: frozenset[str] | None, now: dt.datetime) -> di
     with db.reading() as conn:
         directory = load(conn)
         rows = conn.execute(select(devices).order_by(devices.c.store_id, devices.c.device_id)).all()
+        served = dict(conn.execute(select(stores.c.id, stores.c.config_version)).all())
     result = [
         {
-            **_device(r, directory.stores.get(r.store_id), now),
+            **_device(r, directory.stores.get(r.store_id), now, served.get(r.store_id)),
             "store_name": (
                 directory.stores[r.store_id].name if r.store_id in directory.stores else r.store_id
             ),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import json
 import logging
 import re
@@ -74,8 +73,9 @@ def ensure_store(db: CentralDB, conn: Any, store_id: str) -> None:
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
 
 
-def add_device(db: CentralDB, store_id: str, device_id: str) -> str:
-    """Register a device (or give it a new token, revoking the old one); returns the token, shown once."""
+def add_device(db: CentralDB, store_id: str, device_id: str, actor: str | None = None) -> str:
+    """Register a device (or give it a new token, revoking the old one); returns the token, shown once.
+    With an `actor`, the audit log records who did it, in the same transaction."""
     check_id(store_id, "store")
     check_id(device_id, "device")
     token = new_token()
@@ -95,6 +95,10 @@ def add_device(db: CentralDB, store_id: str, device_id: str) -> str:
                 set_={"token_id": token.token_id, "token_hash": token.token_hash, "revoked": False},
             )
         )
+        if actor is not None:
+            from sync.central.accounts import audit  # it builds on this module
+
+            audit(conn, actor, "device.add", f"{store_id}/{device_id}", f"token {token.token_id}")
     return token.token
 
 
@@ -115,8 +119,10 @@ def add_admin(
     group: str | None = None,
     store: str | None = None,
     expires_at: dt.datetime | None = None,
+    actor: str | None = None,
 ) -> str:
-    """An admin token (shown once) reading a group, a store, or every store, until `expires_at`."""
+    """An admin token (shown once) reading a group, a store, or every store, until `expires_at`. With an
+    `actor`, the audit log records who made it and its scope, in the same transaction."""
     check_id(name, "admin")
     if group and store:
         raise CentralError(400, "a scope is a group or a store, not both")
@@ -141,6 +147,12 @@ def add_admin(
                 set_={"token_id": token.token_id, "token_hash": token.token_hash, "revoked": False, **scope},
             )
         )
+        if actor is not None:
+            from sync.central.accounts import audit
+
+            where = f"group {group}" if group else f"store {store}" if store else "every store"
+            until = f", until {scope['expires_at']}" if scope["expires_at"] else ""
+            audit(conn, actor, "admin_token.add", name, f"token {token.token_id}, reads {where}{until}")
     return token.token
 
 
@@ -200,21 +212,12 @@ def parse_store_config(text: str) -> KioskConfig:
         raise CentralError(400, error.problems[0][:300]) from None
 
 
-def set_config(db: CentralDB, store_id: str, text: str) -> str:
-    """Store a store's kiosk.toml (checked like on a kiosk); returns its ETag."""
-    config = parse_store_config(text)
-    if config.store.id != store_id:
-        raise CentralError(400, f"the file is for store {config.store.id!r}, not {store_id!r}")
-    etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
-    with db.writing() as conn:
-        ensure_store(db, conn, store_id)
-        conn.execute(
-            update(stores)
-            .where(stores.c.id == store_id)
-            .values(config_toml=text, config_etag=etag, updated_at=format_utc(now_utc()))
-        )
-        remember_survey(db, conn, store_id, config.survey, "config", authority=True)
-    return etag
+def set_config(db: CentralDB, store_id: str, text: str, actor: str = "cli") -> str:
+    """Store a store's kiosk.toml (checked like on a kiosk) as a new version of its history
+    (sync/central/configs.py); returns its ETag."""
+    from sync.central import configs  # it builds on this module
+
+    return configs.push(db, "store", store_id, text, actor).etag
 
 
 def store_config(db: CentralDB, store_id: str) -> tuple[str, str] | None:
@@ -261,8 +264,41 @@ def heartbeat(db: CentralDB, who: DeviceIdentity, data: dict[str, Any], now: dt.
                 clock_skew_s=skew,
                 last_error=text("last_error", 500),
                 quarantine_reasons=_reasons(data.get("quarantine_reasons")),
+                # Ages beyond ten years are a broken clock, not data (and would overflow a datetime).
+                oldest_unsynced_at=_oldest_unsynced(number("oldest_unsynced_age_s", 10 * 366 * 86400), now),
+                **_config_fields(data),
             )
         )
+
+
+def _oldest_unsynced(age_s: int | None, now: dt.datetime) -> str | None:
+    """When the device's oldest unsynced answer was made, on central's clock (now minus the age the device
+    measured on its own clock: a wrong device clock does not move it)."""
+    return None if age_s is None else format_utc(now - dt.timedelta(seconds=age_s))
+
+
+def _config_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The configuration a heartbeat says the device applied and the last one it refused (sync.protocol);
+    anything missing or malformed is stored as unknown (a kiosk from before these fields)."""
+
+    def version(value: Any) -> int | None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
+        return value if ok else None
+
+    def short(value: Any, limit: int) -> str | None:
+        return storable(value)[:limit] if isinstance(value, str) and value else None
+
+    refused = data.get("config_refused")
+    refused = refused if isinstance(refused, dict) else {}
+    return {
+        "config_version": version(data.get("config_version")),
+        "config_digest": short(data.get("config_digest"), 64),
+        "config_applied_at": short(data.get("config_applied_at"), 32),
+        "config_refused_version": version(refused.get("version")),
+        "config_refused_digest": short(refused.get("digest"), 64),
+        "config_refused_reason": short(refused.get("reason"), 500),
+        "config_refused_at": short(refused.get("at"), 32),
+    }
 
 
 def _reasons(value: Any) -> str | None:

@@ -10,7 +10,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from kiosk.config import default_config_text
-from sync.central import accounts, service
+from sync.central import accounts, configs, service
 from sync.central.db import CentralDB
 from sync.central.directory import set_stores
 from sync.central.service import DeviceIdentity
@@ -104,20 +104,30 @@ def build(db: CentralDB, today: dt.date, days: int = 35, seed: int = 7) -> None:
             result = service.ingest(db, DeviceIdentity(sid, "till-1"), items[start : start + 500], now)
             assert not result.rejected, result.rejected[:3]
     # Devices: most report now; Rouen's kiosk went quiet three hours ago; the airport (open all day) too.
+    # Most applied their store's configuration; Lyon's older release refused it (and says why).
     for sid, *_ in STORES:
         seen = now - dt.timedelta(hours=3) if sid in ("rouen-05", "airport-08") else now
-        service.heartbeat(
-            db,
-            DeviceIdentity(sid, "till-1"),
-            {
-                "app_version": "0.9.0" if sid != "lyon-07" else "0.8.2",
-                "pending": 0 if seen == now else 57,
-                "quarantined": 1 if sid == "lille-04" else 0,
-                "free_disk_bytes": 12_400_000_000,
-                "device_clock": (seen + dt.timedelta(seconds=2)).isoformat(),
-            },
-            seen,
-        )
+        version = configs.served_version(db, sid)
+        body: dict[str, object] = {
+            "app_version": "0.9.0" if sid != "lyon-07" else "0.8.2",
+            "pending": 0 if seen == now else 57,
+            "quarantined": 1 if sid == "lille-04" else 0,
+            "free_disk_bytes": 12_400_000_000,
+            "device_clock": (seen + dt.timedelta(seconds=2)).isoformat(),
+            "config_version": version,
+            "config_applied_at": service.format_utc(seen - dt.timedelta(days=2)),
+        }
+        if seen != now:  # its oldest unsent answer was made 40 minutes before it went quiet
+            body["oldest_unsynced_age_s"] = 40 * 60
+        if sid == "lyon-07":
+            body["config_version"] = None
+            body["config_refused"] = {
+                "version": version,
+                "digest": "0" * 64,
+                "reason": "configuration from head office refused: kiosk.toml:30: followup: unknown key",
+                "at": service.format_utc(seen),
+            }
+        service.heartbeat(db, DeviceIdentity(sid, "till-1"), body, seen)
     service.add_device(db, "paris-02", "till-2")  # registered, never seen
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.days import format_utc
-from sync.central import alerts, service
+from sync.central import alerts, configs, service
 from sync.central.bodies import read_json_body
 from sync.central.contracts import HEARTBEAT_SCHEMA, UPLOAD_SCHEMA
 from sync.central.deps import DB, AppSettings, Device
@@ -18,6 +18,7 @@ from sync.central.service import CentralError
 from sync.protocol import (
     ACCEPTED,
     ACCEPTED_PROTOCOLS,
+    CONFIG_VERSION_HEADER,
     CONFLICT,
     DUPLICATE,
     PROTOCOL_VERSION,
@@ -139,6 +140,11 @@ def get_config(request: Request, who: Device, db: DB) -> Response:
         raise CentralError(404, f"no configuration set for store {who.store_id!r}")
     # The store directory's name, time zone and targets written in (sync/central/directory.py).
     text, etag = served_config(db, who.store_id, *found)
+    headers = {"ETag": etag}
+    version = configs.served_version(db, who.store_id)
+    if version is not None:
+        # The kiosk reports it back applied or refused (the configuration page's rollout).
+        headers[CONFIG_VERSION_HEADER] = str(version)
     if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(text, media_type="application/toml", headers={"ETag": etag})
+        return Response(status_code=304, headers=headers)
+    return Response(text, media_type="application/toml", headers=headers)

@@ -69,7 +69,11 @@ async def aggregate_store(
 
 
 @router.get(
-    "/fleet", summary="Every device of the scope: last seen, pending, quarantined, version, disk, clock"
+    "/fleet",
+    summary=(
+        "Every device of the scope: last seen, pending, age of the oldest unsynced answer, quarantined, "
+        "version, configuration applied or refused, disk, clock"
+    ),
 )
 def fleet(principal: ApiPrincipal, db: DB) -> dict[str, Any]:
     return queries.fleet(db, principal.visible, service.now_utc())

@@ -283,3 +283,39 @@ notify = ["mailto:manager@example.com"]
             store, conn, view, rule, verdict, NOW + dt.timedelta(minutes=3), alerts.LATE_AFTER
         )
     assert len(opened(store)) == 1 and len(messages(store)) == 1
+
+
+def test_a_device_holding_an_unsent_answer_too_long(store: CentralDB, tmp_path: Path) -> None:
+    rules(
+        store,
+        tmp_path,
+        """
+[[rule]]
+name = "unsent"
+kind = "device"
+check = "unsynced"
+unsynced_minutes = 120
+stores = ["*"]
+notify = ["https://crm.example.com/hook"]
+""",
+    )
+    # The heartbeat says its oldest unsent answer is 30 minutes old (by the device's clock, which is an
+    # hour off: central keeps its own time minus that age).
+    body = {
+        "pending": 12,
+        "oldest_unsynced_age_s": 1800,
+        "device_clock": service.format_utc(NOW + dt.timedelta(hours=1)),
+    }
+    service.heartbeat(store, TILL, body, NOW)
+    alerts.tick(store, NOW + dt.timedelta(minutes=60))
+    assert opened(store) == []
+    alerts.tick(store, NOW + dt.timedelta(minutes=95))
+    found = opened(store, "open")
+    assert len(found) == 1 and found[0]["summary"].startswith(
+        "till-1 holds an answer not sent for 125 minutes"
+    )
+    # Everything sent: the next heartbeat reports nothing pending and the alert clears.
+    service.heartbeat(store, TILL, {"pending": 0}, NOW + dt.timedelta(minutes=100))
+    alerts.tick(store, NOW + dt.timedelta(minutes=101))
+    alerts.tick(store, NOW + dt.timedelta(minutes=120))
+    assert opened(store, "open") == []
