@@ -123,7 +123,9 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
 
     app.include_router(web_exports.router)
     from sync.central.web import inbox as web_inbox
+    from sync.central.web import rules as web_rules
 
+    app.include_router(web_rules.router)
     app.include_router(web_inbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(alerts.router)

@@ -398,13 +398,19 @@ def enrol_cmd(store_id: str, device_id: str, revoke: bool, db_url: str) -> None:
 
 @main.command("set-alerts")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--replace-all",
+    is_flag=True,
+    help="Replace every rule, those made or edited on the dashboard too (export them first).",
+)
 @db_option
-def set_alerts_cmd(file: Path, db_url: str) -> None:
+def set_alerts_cmd(file: Path, replace_all: bool, db_url: str) -> None:
     """Set the alert rules from a TOML file of [[rule]] tables (it replaces the rules of the last file).
 
     Each rule: name, kind (negative_share, positive_share, index_below, volume, device), the kind's
     parameters, stores (ids, group names or "*") and notify (mailto:ADDRESS, https:// webhook, Apprise URL).
-    See docs/alerts.md.
+    Rules made or edited on the dashboard are kept (a file rule of the same name is refused) unless
+    --replace-all. Digests and webhooks are replaced by the file's. See docs/alerts.md.
     """
     from kiosk.config import ConfigError
     from sync.central.alert_rules import set_alerts
@@ -412,7 +418,7 @@ def set_alerts_cmd(file: Path, db_url: str) -> None:
 
     db = open_db(db_url)
     try:
-        count, removed = set_alerts(db, file, now_utc())
+        count, removed = set_alerts(db, file, now_utc(), replace_all=replace_all)
     except ConfigError as error:
         for line in error.problems:
             click.echo(line, err=True)
@@ -476,7 +482,22 @@ def deliver(db_url: str, once: bool) -> None:
 
 @main.group()
 def alerts() -> None:
-    """Alert rules: try them on the stored history."""
+    """Alert rules: export them as a file, try them on the stored history."""
+
+
+@alerts.command()
+@db_option
+def export(db_url: str) -> None:
+    """Print every alert rule (from files and from the dashboard), digest and webhook as an alerts file.
+
+    `kiosk-central set-alerts --replace-all` of that file puts everything back as it is.
+    """
+    from sync.central.rule_edits import export_text
+    from sync.central.service import now_utc
+
+    db = open_db(db_url)
+    with db.reading() as conn:
+        click.echo(export_text(conn, now_utc()), nl=False)
 
 
 @alerts.command()
