@@ -111,10 +111,12 @@ class DigestSubscription:
     language: str
     stores: tuple[str, ...]
     period: str  # daily, weekly
+    user: str | None = None  # a user's own digest (users table), not a [[digest]] table
 
     @property
     def key(self) -> str:
-        return f"{self.period}|{self.address}"
+        """What `digests_sent` remembers: per user (whatever their address becomes) or per address."""
+        return f"{self.period}|user:{self.user}" if self.user else f"{self.period}|{self.address}"
 
 
 @dataclass(frozen=True, slots=True)

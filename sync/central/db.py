@@ -251,6 +251,8 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", String(32), nullable=True),
     Column("created_at", String(32), nullable=False),
+    # Which digests the user gets at their address (revision 0010): both, daily, weekly or none.
+    Column("digests", String(8), nullable=False, server_default="both"),
 )
 
 # Failed sign-ins per client address in the current window (shared by every server process).
