@@ -138,9 +138,13 @@ def save_rule(
     now: dt.datetime,
     replacing: str | None = None,
     visible: frozenset[str] | None = None,
+    mail_only: bool = False,
 ) -> Rule:
     """Create a rule (`replacing` None) or replace the rule named `replacing` (renaming it closes its open
-    alerts, as removing it would). `visible` is the editor's scope: the rule must lie within it."""
+    alerts, as removing it would). `visible` is the editor's scope: the rule must lie within it.
+    `mail_only` (a manager): new targets are `mailto:` addresses only; webhooks and Apprise URLs make the
+    server call other hosts, possibly with a secret of the server's environment, so only an admin adds
+    them (a manager editing a rule keeps the ones it has)."""
     with db.reading() as conn:
         known = known_store_names(conn)
     rule = check_rule(definition, known)
@@ -153,13 +157,24 @@ def save_rule(
             raise RuleNotFound(replacing)
         if rule.name in names and rule.name != replacing:
             raise RuleProblems([f"name: another rule is named {rule.name!r}"])
+        kept: tuple[Any, ...] = ()
         if replacing is not None:
             old = stored_rule(conn, replacing)
             if not store_entries_within(conn, old.definition.get("stores") or ["*"], visible):
                 raise RuleProblems(["stores: this rule watches stores outside your scope"])
-            if replacing != rule.name:
-                conn.execute(delete(alert_rules).where(alert_rules.c.name == replacing))
-                _close_alerts_of(conn, replacing, stamp, "rule renamed")
+            kept = old.rule.notify if old.rule is not None else ()
+        if mail_only:
+            refused = [
+                f"notify[{i}]: a manager adds mail addresses (mailto:…) only; an admin adds webhooks and "
+                "other services"
+                for i, target in enumerate(rule.notify)
+                if target.channel != "mail" and target not in kept
+            ]
+            if refused:
+                raise RuleProblems(refused)
+        if replacing is not None and replacing != rule.name:
+            conn.execute(delete(alert_rules).where(alert_rules.c.name == replacing))
+            _close_alerts_of(conn, replacing, stamp, "rule renamed")
         _write(conn, db, rule, definition, stamp)
         action = "rule.add" if replacing is None else "rule.edit"
         detail = rule.kind if replacing in (None, rule.name) else f"{rule.kind}, renamed from {replacing}"

@@ -150,6 +150,7 @@ async def _save(
             service.now_utc(),
             replacing,
             principal.visible,
+            not principal.is_admin,
         )
     except RuleProblems as error:
         return _form(request, principal, values, replacing, error.problems)

@@ -140,7 +140,14 @@ def test_a_manager_edits_rules_of_their_scope_only_and_a_viewer_reads(
     for stores in ("*", "north", "lille-02"):
         status, page = post(pierre, "/alerts/rules", "/alerts/rules/new", {**GOOD, "stores": stores})
         assert status == 400 and 'stores: only stores of your own scope (not "*")' in page
-    assert post(pierre, "/alerts/rules", "/alerts/rules/new", GOOD)[0] == 303
+    # A manager notifies mail addresses; a webhook (the server calling another host, with a secret of its
+    # environment) is for an admin.
+    status, page = post(pierre, "/alerts/rules", "/alerts/rules/new", GOOD)
+    assert status == 400 and "notify[1]: a manager adds mail addresses (mailto:…) only" in page
+    assert (
+        post(pierre, "/alerts/rules", "/alerts/rules/new", {**GOOD, "notify": "mailto:p@example.com"})[0]
+        == 303
+    )
     listing = pierre.get("/alerts/rules").text
     assert "queue" in listing  # the file's rule watches every store: read, not edited
     assert "/alerts/rules/queue/edit" not in listing and "/alerts/rules/paris%20queue/edit" in listing
