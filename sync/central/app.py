@@ -129,6 +129,7 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
     app.include_router(web_account.router)
 
     app.include_router(web_rules.router)
+    app.include_router(web_rules.api)
     app.include_router(web_inbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(alerts.router)

@@ -19,12 +19,13 @@ from starlette.datastructures import FormData
 
 from sync.central import rule_edits, service
 from sync.central.alert_rules import DEVICE_CHECKS, INDICES, KINDS
-from sync.central.deps import DB, AdminPrincipal, PagePrincipal, Principal
+from sync.central.deps import DB, AdminPrincipal, ApiPrincipal, PagePrincipal, Principal
 from sync.central.rule_edits import RuleNotFound, RuleProblems
 from sync.central.service import CentralError
 from sync.central.web.common import checked_form, field, redirect, render
 
 router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["alerts"])
 Form = Annotated[FormData, Depends(checked_form)]
 FIELDS = (*rule_edits.TEXTS, *rule_edits.NUMBERS, "stores", "notify", "mute")
 
@@ -93,6 +94,32 @@ def _form(
         "checks": DEVICE_CHECKS,
     }
     return render(request, "alert_rule.html", principal, context, 400 if problems else 200)
+
+
+@api.get("/alert-rules", summary="The alert rules of the reader's scope, as the rules page lists them")
+def rules_json(db: DB, principal: ApiPrincipal) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": row["stored"].name,
+            "kind": row["stored"].kind,
+            "source": row["stored"].source,
+            "updated_at": row["stored"].updated_at,
+            "valid": row["stored"].rule is not None,
+            "editable": row["editable"],
+            "definition": _jsonable(row["stored"].definition),
+        }
+        for row in _rows(db, principal)
+    ]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 @router.get("/alerts/rules", response_class=HTMLResponse)

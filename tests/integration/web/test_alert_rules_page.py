@@ -156,6 +156,13 @@ def test_a_manager_edits_rules_of_their_scope_only_and_a_viewer_reads(
     assert status == 403 and "queue" in load_rules_names(directory_db)
     assert pierre.get("/alerts/rules/export").status_code == 403
 
+    mine = pierre.get("/api/v1/alert-rules").json()
+    assert [(r["name"], r["source"], r["editable"]) for r in mine] == [
+        ("paris queue", "ui", True),
+        ("queue", "file", False),
+    ]
+    assert mine[1]["definition"]["mute"] == [{"from": "2026-12-24", "to": "2026-12-26"}]
+
     nora = sign_in(make_client(), "nora")  # viewer of the north group
     listing = nora.get("/alerts/rules").text
     assert "paris queue" in listing and "/edit" not in listing and "Nouvelle règle" not in listing
