@@ -218,6 +218,13 @@ def read_password_stdin() -> str:
 @click.option("--store", default=None, help="Scope: this store only.")
 @click.option("--email", default=None, help="E-mail address (digests go there).")
 @click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option(
+    "--digests",
+    type=click.Choice(["both", "daily", "weekly", "none"]),
+    default="both",
+    show_default=True,
+    help="Which digests of their scope the user gets at --email (they can change it on /account).",
+)
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
 @db_option
 def add_user_cmd(
@@ -227,16 +234,18 @@ def add_user_cmd(
     store: str | None,
     email: str | None,
     language: str,
+    digests: str,
     password_stdin: bool,
     db_url: str,
 ) -> None:
     """Create a head-office user who signs in to the web pages."""
-    from sync.central.accounts import add_user
+    from sync.central.accounts import add_user, set_digests
 
     password = read_password_stdin()
+    db = open_db(db_url)
     try:
         add_user(
-            open_db(db_url),
+            db,
             "cli",
             name,
             role,
@@ -246,6 +255,8 @@ def add_user_cmd(
             email=email,
             language=language,
         )
+        if digests != "both":
+            set_digests(db, "cli", name, digests)
     except CentralError as error:
         fail(str(error))
     click.echo(f"user {name} ({role}) added")

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from sync.central import accounts, digests
 from sync.central.alert_rules import set_alerts
+from sync.central.cli import main as central_main
 from sync.central.db import CentralDB
 from sync.central.notify import ChannelNotifier, deliver_due
 from sync.central.settings import Settings
@@ -87,6 +89,28 @@ def test_each_user_gets_the_digest_of_their_scope_in_their_language_once(
     accounts.add_user(db, "test", "ugo", "viewer", PASSWORD, store="nice-03", email="ugo@example.com")
     accounts.add_user(db, "test", "dora", "viewer", PASSWORD, store="nice-03", email="dora@example.com")
     accounts.set_disabled(db, "test", "dora", True)
+    # Opted out when created: no digest.
+    added = CliRunner().invoke(
+        central_main,
+        [
+            "add-user",
+            "wendy",
+            "--role",
+            "viewer",
+            "--store",
+            "nice-03",
+            "--email",
+            "wendy@example.com",
+            "--digests",
+            "none",
+            "--password-stdin",
+            "--db",
+            db.url,
+        ],
+        input=PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert accounts.get_user(db, "wendy").digests == "none"  # type: ignore[union-attr]
     alerts_file = tmp_path / "alerts.toml"
     alerts_file.write_text(EXTRA, encoding="utf-8")
     set_alerts(db, alerts_file, NOW)
