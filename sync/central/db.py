@@ -155,7 +155,8 @@ alert_rules = Table(
     Column("kind", String(32), nullable=False),
     # The rule's checked table as JSON, read back through the same checker (sync.central.alert_rules).
     Column("definition", Text, nullable=False),
-    # "file": set by `kiosk-central set-alerts`, which replaces all of them.
+    # "file": set by `kiosk-central set-alerts`, which replaces all of them; "ui": made or edited on the
+    # rules page, kept by set-alerts (replaced only by `set-alerts --replace-all`).
     Column("source", String(16), nullable=False),
     Column("updated_at", String(32), nullable=False),
 )
