@@ -24,6 +24,7 @@ from kiosk.config import key_name
 from kiosk.domain.days import format_utc
 from sync.central import directory_view
 from sync.central.alert_rules import (
+    KEYS,
     Rule,
     _from_json,
     _jsonable,
@@ -224,20 +225,11 @@ def mute_rule(
 
 # -- the form of the rules page ------------------------------------------------------------------------------
 
-NUMBERS = (
-    "share",
-    "window_minutes",
-    "min_answers",
-    "fewer_than",
-    "more_than",
-    "below",
-    "minutes",
-    "free_disk_mb",
-    "seconds",
-    "hours",
-    "clear_minutes",
-)
 TEXTS = ("name", "kind", "question", "index", "period", "check")
+LISTS = ("stores", "notify", "mute")
+# Every other key a rule kind takes is a number: a parameter added to a kind gets its field on the page
+# (under "Other parameters") without touching this module.
+NUMBERS = tuple(sorted(set().union(*KEYS.values()) - set(TEXTS) - set(LISTS)))
 _INTEGER = re.compile(r"^-?\d{1,12}$")
 _DECIMAL = re.compile(r"^-?\d{0,12}([.,]\d{1,12})?$")
 _SECRET = re.compile(r"^(\S+)\s+secret_env=(\S+)$")

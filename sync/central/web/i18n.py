@@ -202,6 +202,7 @@ FR: dict[str, str] = {
     "Muted days (one period per line)": "Jours muets (une période par ligne)",
     "The same checks as kiosk-central set-alerts FILE; an empty field takes the kind's default (docs/alerts.md).": "Les mêmes contrôles que kiosk-central set-alerts FICHIER ; un champ vide prend la valeur par défaut du type (docs/alerts.md).",
     "Rules": "Règles",
+    "Other parameters": "Autres paramètres",
     "Digests": "Synthèses",
     "Daily and weekly": "Quotidienne et hebdomadaire",
     "Daily only": "Quotidienne seulement",

@@ -27,7 +27,21 @@ from sync.central.web.common import checked_form, field, redirect, render
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["alerts"])
 Form = Annotated[FormData, Depends(checked_form)]
-FIELDS = (*rule_edits.TEXTS, *rule_edits.NUMBERS, "stores", "notify", "mute")
+FIELDS = (*rule_edits.TEXTS, *rule_edits.NUMBERS, *rule_edits.LISTS)
+# The numbers the form lays out by kind; any other (a parameter added later) is listed under "Other".
+LAID_OUT = {
+    "share",
+    "window_minutes",
+    "min_answers",
+    "fewer_than",
+    "more_than",
+    "below",
+    "minutes",
+    "free_disk_mb",
+    "seconds",
+    "hours",
+    "clear_minutes",
+}
 
 
 def _may_edit(principal: Principal) -> bool:
@@ -92,6 +106,7 @@ def _form(
         "kinds": KINDS,
         "indices": INDICES,
         "checks": DEVICE_CHECKS,
+        "other_numbers": [n for n in rule_edits.NUMBERS if n not in LAID_OUT],
     }
     return render(request, "alert_rule.html", principal, context, 400 if problems else 200)
 
