@@ -195,3 +195,16 @@ def test_smtps_is_implicit_tls_with_auth(central_db: CentralDB, certs: tuple[Pat
         ]
     finally:
         controller.stop()
+
+
+def test_the_ca_file_comes_from_the_environment_and_a_missing_one_is_a_failed_attempt(
+    central_db: CentralDB, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from sync.central.settings import settings_from_env
+
+    monkeypatch.setenv("KIOSK_CENTRAL_SMTP_CA_FILE", str(tmp_path / "missing.pem"))
+    settings = settings_from_env(central_db.url, smtp_url="smtp://127.0.0.1:9")
+    assert settings.smtp_ca_file == str(tmp_path / "missing.pem")
+    queue_mail(central_db, "manager@example.com")
+    assert deliver_due(central_db, ChannelNotifier(settings), lambda: NOW) == 1
+    assert outbox_state(central_db) == ("pending", 1, "KIOSK_CENTRAL_SMTP_CA_FILE is not a readable PEM file")
