@@ -22,6 +22,7 @@ from sync.central.db import CentralDB, audit_log, login_throttle, store_director
 from sync.central.service import CentralError, check_id
 
 ROLES = ("admin", "viewer", "manager")
+DIGEST_CHOICES = ("both", "daily", "weekly", "none")
 LANGUAGES = ("en", "fr")
 LOCK_AFTER = 5
 LOCK_FOR = dt.timedelta(minutes=15)
@@ -44,6 +45,12 @@ class User:
     language: str
     disabled: bool
     session_epoch: int
+    digests: str = "both"  # both, daily, weekly, none (DIGEST_CHOICES)
+
+    @property
+    def digest_periods(self) -> tuple[str, ...]:
+        """The digests this user gets: ("daily", "weekly"), one of them, or none."""
+        return {"both": ("daily", "weekly"), "daily": ("daily",), "weekly": ("weekly",)}.get(self.digests, ())
 
 
 class LoginError(Exception):
@@ -60,6 +67,7 @@ def _user(row: Any) -> User:
         row.language,
         bool(row.disabled),
         int(row.session_epoch),
+        row.digests,
     )
 
 
@@ -231,6 +239,17 @@ def reset_password(db: CentralDB, actor: str, name: str, password: str) -> None:
         failed_logins=0,
         locked_until=None,
     )
+
+
+def set_digests(db: CentralDB, actor: str, name: str, digests: str) -> None:
+    """Which digests a user gets by mail (an admin for anyone, a user for themselves); sessions stay."""
+    if digests not in DIGEST_CHOICES:
+        raise CentralError(400, f"digests: one of {', '.join(DIGEST_CHOICES)}, not {digests!r}")
+    with db.writing() as conn:
+        done = conn.execute(update(users).where(users.c.name == name).values(digests=digests))
+        if not done.rowcount:
+            raise CentralError(404, f"no user {name!r}")
+        audit(conn, actor, "user.digests", name, digests)
 
 
 def end_sessions(db: CentralDB, actor: str, name: str) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, select, update
 from kiosk.config import ConfigError, Key, _Checker, key_name, locate, read_toml
 from kiosk.domain.days import format_utc
 from sync.central import directory_view
-from sync.central.db import CentralDB, alert_rules, alerts, subscriptions
+from sync.central.db import CentralDB, alert_rules, alerts, store_directory, store_groups, subscriptions
 
 KINDS = ("negative_share", "positive_share", "index_below", "volume", "device", "followup_open")
 INDICES = ("nps", "csat", "happy_index")
@@ -112,10 +112,12 @@ class DigestSubscription:
     language: str
     stores: tuple[str, ...]
     period: str  # daily, weekly
+    user: str | None = None  # a user's own digest (users table), not a [[digest]] table
 
     @property
     def key(self) -> str:
-        return f"{self.period}|{self.address}"
+        """What `digests_sent` remembers: per user (whatever their address becomes) or per address."""
+        return f"{self.period}|user:{self.user}" if self.user else f"{self.period}|{self.address}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,20 +498,46 @@ def _from_json(value: Any) -> Any:
 
 
 def known_store_names(conn: Connection) -> set[str]:
-    return set(directory_view.all_stores(conn))
+    """What a rule's `stores` may name: the stores central has a configuration for, those of the store
+    directory, and the directory's groups."""
+    return (
+        set(directory_view.all_stores(conn))
+        | set(conn.execute(select(store_directory.c.store_id)).scalars())
+        | set(conn.execute(select(store_groups.c.id)).scalars())
+    )
 
 
-def set_alerts(db: CentralDB, path: Path, now: dt.datetime) -> tuple[int, int]:
+def set_alerts(
+    db: CentralDB, path: Path, now: dt.datetime, replace_all: bool = False, actor: str = "cli"
+) -> tuple[int, int]:
     """Replace the rules that came from a file with those of `path`; returns (rules set, rules removed).
-    The open alerts of a removed rule are closed (without a message)."""
+
+    Rules made or edited on the dashboard (source "ui") are kept, and a rule of the file named like one of
+    them is an error (nothing edited on the dashboard is lost by loading an old file). With `replace_all`
+    the file replaces every rule, the dashboard's included (`kiosk-central alerts export` first keeps
+    them). The open alerts of a removed rule are closed (without a message). Digests and webhooks are
+    always replaced."""
     with db.reading() as conn:
         known = known_store_names(conn)
+        ui_rules = set(conn.execute(select(alert_rules.c.name).where(alert_rules.c.source == "ui")).scalars())
     parsed = load_alerts_file(path, known)
+    if not replace_all:
+        _refuse_dashboard_names(path, parsed, ui_rules)
     stamp = format_utc(now)
     with db.writing() as conn:
-        old = set(conn.execute(select(alert_rules.c.name).where(alert_rules.c.source == "file")).scalars())
+        query = select(alert_rules.c.name)
+        if not replace_all:
+            query = query.where(alert_rules.c.source == "file")
+        old = set(conn.execute(query).scalars())
         new = {rule.name for rule in parsed.rules}
         removed = sorted(old - new)
+        audit(
+            conn,
+            actor,
+            "rules.set-all" if replace_all else "rules.set-file",
+            str(path)[-200:],
+            f"{len(parsed.rules)} rules set, removed: {', '.join(removed) or 'none'}",
+        )
         if removed:
             conn.execute(delete(alert_rules).where(alert_rules.c.name.in_(removed)))
             conn.execute(
@@ -558,6 +586,34 @@ def set_alerts(db: CentralDB, path: Path, now: dt.datetime) -> tuple[int, int]:
                 )
             )
     return len(parsed.rules), len(removed)
+
+
+def audit(conn: Connection, actor: str, action: str, target: str, detail: str | None = None) -> None:
+    """accounts.audit (imported here: accounts imports service, which imports the alert evaluation that
+    imports this module)."""
+    from sync.central.accounts import audit as write_audit
+
+    write_audit(conn, actor, action, target, detail)
+
+
+def _refuse_dashboard_names(path: Path, parsed: AlertsFile, ui_rules: set[str]) -> None:
+    clashes = [
+        (index, definition["name"])
+        for index, definition in enumerate(parsed.definitions)
+        if definition.get("name") in ui_rules
+    ]
+    if not clashes:
+        return
+    source = path.read_text(encoding="utf-8")
+    problems = []
+    for index, name in clashes:
+        # The index among the rules kept is that of the file: every rule passed the checker.
+        line = locate(source, ("rule", index, "name")) or 0
+        problems.append(
+            f"{path}:{line}: rule[{index}].name: {name!r} was made or edited on the dashboard; rename it, "
+            "delete it there, or load the file with --replace-all (after `kiosk-central alerts export`)"
+        )
+    raise ConfigError(problems)
 
 
 def load_digests(conn: Connection) -> list[DigestSubscription]:

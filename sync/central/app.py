@@ -126,8 +126,14 @@ def create_app(settings: Settings, db: CentralDB | None = None, notifier: Notifi
     from sync.central.web import exports as web_exports
 
     app.include_router(web_exports.router)
+    from sync.central.web import account as web_account
     from sync.central.web import inbox as web_inbox
+    from sync.central.web import rules as web_rules
 
+    app.include_router(web_account.router)
+
+    app.include_router(web_rules.router)
+    app.include_router(web_rules.api)
     app.include_router(web_inbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(alerts.router)

@@ -230,6 +230,13 @@ def read_password_stdin() -> str:
 @click.option("--store", default=None, help="Scope: this store only.")
 @click.option("--email", default=None, help="E-mail address (digests go there).")
 @click.option("--language", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option(
+    "--digests",
+    type=click.Choice(["both", "daily", "weekly", "none"]),
+    default="both",
+    show_default=True,
+    help="Which digests of their scope the user gets at --email (they can change it on /account).",
+)
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
 @db_option
 def add_user_cmd(
@@ -239,16 +246,18 @@ def add_user_cmd(
     store: str | None,
     email: str | None,
     language: str,
+    digests: str,
     password_stdin: bool,
     db_url: str,
 ) -> None:
     """Create a head-office user who signs in to the web pages."""
-    from sync.central.accounts import add_user
+    from sync.central.accounts import add_user, set_digests
 
     password = read_password_stdin()
+    db = open_db(db_url)
     try:
         add_user(
-            open_db(db_url),
+            db,
             "cli",
             name,
             role,
@@ -258,6 +267,8 @@ def add_user_cmd(
             email=email,
             language=language,
         )
+        if digests != "both":
+            set_digests(db, "cli", name, digests)
     except CentralError as error:
         fail(str(error))
     click.echo(f"user {name} ({role}) added")
@@ -439,13 +450,19 @@ def enrol_cmd(store_id: str, device_id: str, revoke: bool, db_url: str) -> None:
 
 @main.command("set-alerts")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--replace-all",
+    is_flag=True,
+    help="Replace every rule, those made or edited on the dashboard too (export them first).",
+)
 @db_option
-def set_alerts_cmd(file: Path, db_url: str) -> None:
+def set_alerts_cmd(file: Path, replace_all: bool, db_url: str) -> None:
     """Set the alert rules from a TOML file of [[rule]] tables (it replaces the rules of the last file).
 
     Each rule: name, kind (negative_share, positive_share, index_below, volume, device), the kind's
     parameters, stores (ids, group names or "*") and notify (mailto:ADDRESS, https:// webhook, Apprise URL).
-    See docs/alerts.md.
+    Rules made or edited on the dashboard are kept (a file rule of the same name is refused) unless
+    --replace-all. Digests and webhooks are replaced by the file's. See docs/alerts.md.
     """
     from kiosk.config import ConfigError
     from sync.central.alert_rules import set_alerts
@@ -453,7 +470,7 @@ def set_alerts_cmd(file: Path, db_url: str) -> None:
 
     db = open_db(db_url)
     try:
-        count, removed = set_alerts(db, file, now_utc())
+        count, removed = set_alerts(db, file, now_utc(), replace_all=replace_all)
     except ConfigError as error:
         for line in error.problems:
             click.echo(line, err=True)
@@ -517,7 +534,22 @@ def deliver(db_url: str, once: bool) -> None:
 
 @main.group()
 def alerts() -> None:
-    """Alert rules: try them on the stored history."""
+    """Alert rules: export them as a file, try them on the stored history."""
+
+
+@alerts.command()
+@db_option
+def export(db_url: str) -> None:
+    """Print every alert rule (from files and from the dashboard), digest and webhook as an alerts file.
+
+    `kiosk-central set-alerts --replace-all` of that file puts everything back as it is.
+    """
+    from sync.central.rule_edits import export_text
+    from sync.central.service import now_utc
+
+    db = open_db(db_url)
+    with db.reading() as conn:
+        click.echo(export_text(conn, now_utc()), nl=False)
 
 
 @alerts.command()

@@ -184,7 +184,8 @@ alert_rules = Table(
     Column("kind", String(32), nullable=False),
     # The rule's checked table as JSON, read back through the same checker (sync.central.alert_rules).
     Column("definition", Text, nullable=False),
-    # "file": set by `kiosk-central set-alerts`, which replaces all of them.
+    # "file": set by `kiosk-central set-alerts`, which replaces all of them; "ui": made or edited on the
+    # rules page, kept by set-alerts (replaced only by `set-alerts --replace-all`).
     Column("source", String(16), nullable=False),
     Column("updated_at", String(32), nullable=False),
 )
@@ -280,6 +281,8 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", String(32), nullable=True),
     Column("created_at", String(32), nullable=False),
+    # Which digests the user gets at their address (revision 0010): both, daily, weekly or none.
+    Column("digests", String(8), nullable=False, server_default="both"),
 )
 
 # Failed sign-ins per client address in the current window (shared by every server process).

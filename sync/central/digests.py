@@ -1,12 +1,16 @@
-"""Daily and weekly digests by mail: per subscription (`[[digest]]` of the alerts file), the figures of each
-store in its scope for the period just ended, against target and the previous period, top reasons, open
-alerts and a small chart; plain text and HTML, in the subscriber's language.
+"""Daily and weekly digests by mail: to every enabled user with an e-mail address, for the stores of their
+scope (an admin: every store; a manager or viewer: their group or store), in their language, unless they
+opted out (`users.digests`: both, daily, weekly or none); and to the extra addresses of the `[[digest]]`
+tables of the alerts file. Each holds, per store, the figures of the period just ended against target and
+the previous period, top reasons, open alerts and a small chart, plus the scope's total; plain text and
+HTML.
 
-The figures come from the same code as the API's scores (`service.store_scores`, i.e. kiosk.domain.scoring
-over the store's counts): the period's counts are the sums of its days' distributions, scored once. A digest
-is written to the outbox by the ticker once its period has ended in the store's time zone (after its closing
-time on that day); the `digests_sent` primary key makes it one mail per subscription and period, however
-many server processes tick.
+The figures (responses, CSAT, Happy Index, NPS, previous period, target) come from `queries.overview`, the
+function behind the overview page and `GET /api/v1/aggregate` for the same stores and days: the same number
+everywhere by construction. The reasons and the chart come from the store's scores (`service.store_scores`).
+A digest is written to the outbox by the ticker once its period has ended in the store's time zone (after
+its closing time on that day); the `digests_sent` primary key makes it one mail per user (or address) and
+period, however many server processes tick.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from sqlalchemy import Connection, select
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import question_scores
 from kiosk.domain.survey import Kind, Survey
-from sync.central import directory_view, service
+from sync.central import directory_view, queries, service
 from sync.central.alert_rules import DigestSubscription, load_digests, rule_stores
-from sync.central.db import CentralDB, alerts, digests_sent, outbox
+from sync.central.db import CentralDB, alerts, digests_sent, outbox, users
 
 INDICES = ("csat", "happy_index", "nps")
 
@@ -45,6 +49,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "none": "none",
         "chart": "Answers by face",
         "no_answers": "no answers",
+        "scope": "All stores of the digest",
     },
     "fr": {
         "daily": "Synthèse du jour",
@@ -60,6 +65,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "none": "aucune",
         "chart": "Réponses par visage",
         "no_answers": "aucune réponse",
+        "scope": "Tous les magasins de la synthèse",
     },
 }
 
@@ -118,18 +124,57 @@ def period_figures(
     return result, reasons, distribution
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeFigures:
+    """What `queries.overview` (the aggregate API) says of the digest's stores for the period and the one
+    before: per store and for all of them, responses and each index; each store's targets."""
+
+    figures: dict[str, dict[str, Any]]
+    previous: dict[str, dict[str, Any]]
+    targets: dict[str, dict[str, float | None]]
+    total: dict[str, Any]
+    total_previous: dict[str, Any]
+
+
+def scope_figures(db: CentralDB, stores: list[str], start: dt.date, end: dt.date) -> ScopeFigures:
+    visible = frozenset(stores)
+    period = queries.Period(start, end)
+    figures: dict[str, dict[str, Any]] = {s: {} for s in stores}
+    previous: dict[str, dict[str, Any]] = {s: {} for s in stores}
+    targets: dict[str, dict[str, float | None]] = {s: {} for s in stores}
+    total: dict[str, Any] = {}
+    total_previous: dict[str, Any] = {}
+    for index in INDICES:
+        found = queries.overview(db, visible, period, index)
+        for row in found["stores"]:
+            store = row["store"]
+            figures[store]["responses"] = row["responses"]
+            figures[store][index] = row["value"]
+            previous[store][index] = row["previous"]
+            targets[store][index] = row["target"]
+        total["responses"] = found["total"]["responses"]
+        total[index] = found["total"]["value"]
+        total_previous[index] = found["total"]["previous"]
+    before = queries.overview(db, visible, period.previous(), INDICES[0])
+    for row in before["stores"]:
+        previous[row["store"]]["responses"] = row["responses"]
+    total_previous["responses"] = before["total"]["responses"]
+    return ScopeFigures(figures, previous, targets, total, total_previous)
+
+
 def store_digest(
-    db: CentralDB, conn: Connection, store_id: str, start: dt.date, end: dt.date, language: str
+    db: CentralDB,
+    conn: Connection,
+    store_id: str,
+    start: dt.date,
+    end: dt.date,
+    language: str,
+    scope: ScopeFigures,
 ) -> StoreDigest | None:
     survey = directory_view.store_survey(conn, store_id)
     if survey is None:
         return None
-    length = (end - start).days + 1
-    figures, reasons, distribution = period_figures(survey, service.store_scores(db, store_id, start, end))
-    before = service.store_scores(
-        db, store_id, start - dt.timedelta(days=length), start - dt.timedelta(days=1)
-    )
-    previous, _, _ = period_figures(survey, before)
+    _, reasons, distribution = period_figures(survey, service.store_scores(db, store_id, start, end))
     texts = {
         o.id: o.text.get(language) or next(iter(o.text.values()), o.id)
         for q in survey.questions
@@ -144,9 +189,9 @@ def store_digest(
     return StoreDigest(
         store_id,
         directory_view.store_name(conn, store_id),
-        figures,
-        previous,
-        {index: directory_view.store_target(conn, store_id, index) for index in INDICES},
+        scope.figures.get(store_id, {}),
+        scope.previous.get(store_id, {}),
+        scope.targets.get(store_id, {}),
         [(texts.get(value, value), n) for value, n in top],
         [str(summary) for (summary,) in open_rows],
         distribution,
@@ -157,31 +202,54 @@ def _number(value: Any) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def _figure_lines(
+    t: Mapping[str, str],
+    figures: Mapping[str, Any],
+    previous: Mapping[str, Any],
+    targets: Mapping[str, float | None],
+) -> tuple[list[str], list[str]]:
+    """The figures as text lines (`CSAT: 71.4 (previous 60, target 80)`) and as HTML table rows."""
+    text, rows = [], []
+    for key in ("responses", *INDICES):
+        if key not in figures:
+            continue
+        line = f"{t[key]}: {_number(figures[key])}"
+        extra = f"{t['previous']} {_number(previous.get(key))}"
+        target = targets.get(key)
+        if target is not None:
+            extra += f", {t['target']} {target:g}"
+        text.append(f"{line} ({extra})")
+        rows.append(
+            f"<tr><td>{html.escape(t[key])}</td><td><b>{_number(figures[key])}</b></td>"
+            f"<td>{html.escape(extra)}</td></tr>"
+        )
+    return text, rows
+
+
 def render(
-    subscription: DigestSubscription, start: dt.date, end: dt.date, stores: list[StoreDigest]
+    subscription: DigestSubscription,
+    start: dt.date,
+    end: dt.date,
+    stores: list[StoreDigest],
+    scope: ScopeFigures | None = None,
 ) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) of a digest."""
+    """(subject, plain text, HTML) of a digest; the scope's total first when it has several stores."""
     t = TEXTS[subscription.language]
     when = start.isoformat() if start == end else f"{start.isoformat()} - {end.isoformat()}"
     subject = f"{t[subscription.period]} {when}"
     text: list[str] = [subject, ""]
     parts: list[str] = [f"<h2>{html.escape(subject)}</h2>"]
+    if scope is not None and len(stores) > 1:
+        lines, rows = _figure_lines(t, scope.total, scope.total_previous, {})
+        text += [f"== {t['scope']} ({len(stores)}) ==", *lines, ""]
+        parts += [
+            f"<h3>{html.escape(t['scope'])} ({len(stores)})</h3>",
+            "<table>" + "".join(rows) + "</table>",
+        ]
     for store in stores:
         text += [f"== {store.name} ({store.store_id}) =="]
-        rows = []
-        for key in ("responses", *INDICES):
-            if key not in store.figures:
-                continue
-            line = f"{t[key]}: {_number(store.figures[key])}"
-            extra = f"{t['previous']} {_number(store.previous.get(key))}"
-            target = store.targets.get(key)
-            if target is not None:
-                extra += f", {t['target']} {target:g}"
-            text.append(f"{line} ({extra})")
-            rows.append(
-                f"<tr><td>{html.escape(t[key])}</td><td><b>{_number(store.figures[key])}</b></td>"
-                f"<td>{html.escape(extra)}</td></tr>"
-            )
+        lines, rows = _figure_lines(t, store.figures, store.previous, store.targets)
+        text += lines
         reasons = ", ".join(f"{name} ({n})" for name, n in store.reasons) or t["none"]
         text.append(f"{t['reasons']}: {reasons}")
         text.append(f"{t['alerts']}: " + ("; ".join(store.open_alerts) or t["none"]))
@@ -212,7 +280,7 @@ def enqueue_due(db: CentralDB, now: dt.datetime) -> int:
     """Write to the outbox each digest whose period has ended and that is not written yet; returns how many."""
     written = 0
     with db.reading() as conn:
-        subscriptions = load_digests(conn)
+        subscriptions = all_subscriptions(conn)
         every = directory_view.all_stores(conn)
     for subscription in subscriptions:
         # Read first: the write transaction only for a digest that is due and not written yet.
@@ -242,10 +310,13 @@ def enqueue_due(db: CentralDB, now: dt.datetime) -> int:
             ).first()
             if inserted is None:
                 continue
+            scope = scope_figures(db, stores, start, end)
             found = [
-                d for d in (store_digest(db, conn, s, start, end, subscription.language) for s in stores) if d
+                d
+                for d in (store_digest(db, conn, s, start, end, subscription.language, scope) for s in stores)
+                if d
             ]
-            subject, text, page = render(subscription, start, end, found)
+            subject, text, page = render(subscription, start, end, found, scope)
             event_id = str(uuid.uuid4())
             payload = {
                 "id": event_id,
@@ -272,6 +343,33 @@ def enqueue_due(db: CentralDB, now: dt.datetime) -> int:
             )
             written += 1
     return written
+
+
+def user_subscriptions(conn: Connection) -> list[DigestSubscription]:
+    """The digests of the users table: every enabled user with an address, for each period they did not opt
+    out of, for their scope (admin: every store; else their group or store), in their language."""
+    from sync.central.accounts import _user  # accounts imports service, which imports the alert evaluation
+
+    found = []
+    for row in conn.execute(
+        select(users).where(users.c.disabled.is_(False), users.c.email.is_not(None)).order_by(users.c.name)
+    ):
+        user = _user(row)
+        if not user.email:
+            continue
+        scope = (user.store_id,) if user.store_id else (user.group_id,) if user.group_id else ("*",)
+        for period in user.digest_periods:
+            found.append(DigestSubscription(user.email, user.language, scope, period, user=user.name))
+    return found
+
+
+def all_subscriptions(conn: Connection) -> list[DigestSubscription]:
+    """The users' digests, then the `[[digest]]` tables of the alerts file (extra addresses); a table with
+    a user's address and period is left out (that user already gets it, for their own scope)."""
+    from_users = user_subscriptions(conn)
+    taken = {(s.period, s.address.lower()) for s in from_users}
+    extra = [s for s in load_digests(conn) if (s.period, s.address.lower()) not in taken]
+    return from_users + extra
 
 
 def _closed(conn: Connection, store_id: str, day: dt.date, now: dt.datetime) -> bool:

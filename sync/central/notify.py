@@ -198,16 +198,19 @@ class ChannelNotifier:
             raise DeliveryError("KIOSK_CENTRAL_SMTP_URL must start with smtp:// or smtps://", permanent=True)
         host = url.hostname or "localhost"
         try:
+            context = self.tls_context()
             if url.scheme == "smtps":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    host, url.port or 465, timeout=self.timeout_s, context=ssl.create_default_context()
+                    host, url.port or 465, timeout=self.timeout_s, context=context
                 )
             else:
                 client = smtplib.SMTP(host, url.port or 25, timeout=self.timeout_s)
             with client:
                 client.ehlo()
                 if url.scheme == "smtp" and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
+                    # Once offered, TLS or nothing: a failed handshake is a failed attempt, never a
+                    # fallback to plain text.
+                    client.starttls(context=context)
                     client.ehlo()
                 if url.username:
                     client.login(unquote(url.username), unquote(url.password or ""))
@@ -218,8 +221,25 @@ class ChannelNotifier:
             ) from None
         except smtplib.SMTPResponseException as error:
             raise DeliveryError(f"SMTP {error.smtp_code}", permanent=500 <= error.smtp_code < 600) from None
+        except ssl.SSLCertVerificationError as error:
+            raise DeliveryError(
+                f"SMTP server's TLS certificate not trusted: {error.verify_message}"
+            ) from None
+        except ssl.SSLError as error:
+            raise DeliveryError(f"SMTP TLS failed: {error.reason}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryError(f"SMTP server unreachable: {type(error).__name__}") from None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The system's trusted certificates, plus KIOSK_CENTRAL_SMTP_CA_FILE (a private CA) when set;
+        host names are always checked."""
+        context = ssl.create_default_context()
+        if self.settings.smtp_ca_file:
+            try:
+                context.load_verify_locations(cafile=self.settings.smtp_ca_file)
+            except (OSError, ssl.SSLError):
+                raise DeliveryError("KIOSK_CENTRAL_SMTP_CA_FILE is not a readable PEM file") from None
+        return context
 
     def send_webhook(self, message: Message) -> None:
         name = message.secret_env

@@ -37,6 +37,8 @@ class Settings:
         default=None, repr=False
     )  # smtp://host:25 (STARTTLS if offered), smtps://u:p@h:465
     mail_from: str = "kiosk-central@localhost"
+    # A PEM file of certificates trusted for the SMTP server besides the system's (a private CA).
+    smtp_ca_file: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     # Where the dashboard is, for the links in messages (the phone pages' public URL is another setting).
     dashboard_url: str = "http://127.0.0.1:8080"
@@ -102,6 +104,7 @@ def alert_settings_from_env() -> dict[str, Any]:
     for name, key in (
         ("KIOSK_CENTRAL_SMTP_URL", "smtp_url"),
         ("KIOSK_CENTRAL_MAIL_FROM", "mail_from"),
+        ("KIOSK_CENTRAL_SMTP_CA_FILE", "smtp_ca_file"),
         ("KIOSK_CENTRAL_WEBHOOK_SECRET", "webhook_secret"),
         ("KIOSK_CENTRAL_DASHBOARD_URL", "dashboard_url"),
     ):

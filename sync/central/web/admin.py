@@ -36,7 +36,13 @@ def _users_page(
     with db.reading() as conn:
         store_ids = [r[0] for r in conn.execute(select(stores.c.id).order_by(stores.c.id))]
     groups = sorted(load_directory(db).groups.values(), key=lambda g: g.name)
-    context = {"users": accounts.list_users(db), "groups": groups, "stores": store_ids, "message": message}
+    context = {
+        "users": accounts.list_users(db),
+        "groups": groups,
+        "stores": store_ids,
+        "message": message,
+        "digest_choices": accounts.DIGEST_CHOICES,
+    }
     return render(request, "users.html", principal, context, status)
 
 
@@ -72,6 +78,8 @@ async def change_user(
         accounts.set_disabled(db, principal.name, name, True)
     elif action == "enable":
         accounts.set_disabled(db, principal.name, name, False)
+    elif action == "digests":
+        accounts.set_digests(db, principal.name, name, field(form, "digests", 8))
     elif action == "end-sessions":
         accounts.end_sessions(db, principal.name, name)
     elif action == "password":

@@ -21,6 +21,13 @@ from sync.central.web import i18n
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.globals["static_version"] = "2"
+# The choices of `users.digests` as a reader names them (translated in the page's language).
+TEMPLATES.env.globals["digest_labels"] = {
+    "both": "Daily and weekly",
+    "daily": "Daily only",
+    "weekly": "Weekly only",
+    "none": "None",
+}
 # Scripts, styles, images and fonts only from this server: no CDN, no inline script.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
