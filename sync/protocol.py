@@ -200,6 +200,38 @@ class HeartbeatReply(TypedDict):
     alerts: NotRequired[list[OpenAlert]]
 
 
+class DeviceSummary(TypedDict):
+    """A device as head office's store list shows it: what its last heartbeat said (None until one came)."""
+
+    device: str
+    revoked: bool
+    last_seen_at: str | None
+    app_version: str | None
+    pending: int | None
+    quarantined: int | None
+    free_disk_bytes: int | None
+    device_clock: str | None
+    clock_skew_s: float | None
+    last_error: str | None
+    quarantine_reasons: list[str]
+    oldest_unsynced_at: str | None
+    config_version: int | None
+    config_refused_version: int | None
+    config_refused_reason: str | None
+
+
+class StoreSummary(TypedDict):
+    """A store of `GET /api/v1/stores`: its configuration's name and time zone (None before set-config), the
+    answers central holds, and its devices."""
+
+    store: str
+    name: str | None
+    timezone: str | None
+    config_etag: str | None
+    answers: int
+    devices: list[DeviceSummary]
+
+
 class DayScores(TypedDict):
     day: str
     # Per question: kind, responses, excluded and the figures of its kind (see question_scores).

@@ -28,7 +28,7 @@ from kiosk.domain.survey import AnswerError, KioskConfig, Survey
 from sync.central import alerts, hooks
 from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions, visit_flags
 from sync.central.security import matches, new_token, split_token
-from sync.protocol import MAX_VISIT_FLAGS, Outcome, ScoresReport
+from sync.protocol import MAX_VISIT_FLAGS, DeviceSummary, Outcome, ScoresReport, StoreSummary
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -835,14 +835,14 @@ def _after_ingest(db: CentralDB, inserted: list[dict[str, Any]], now: dt.datetim
 # -- head-office reads ------------------------------------------------------------------------------------
 
 
-def list_stores(db: CentralDB) -> list[dict[str, Any]]:
+def list_stores(db: CentralDB) -> list[StoreSummary]:
     with db.reading() as conn:
         store_rows = conn.execute(select(stores).order_by(stores.c.id)).all()
         device_rows = conn.execute(select(devices).order_by(devices.c.store_id, devices.c.device_id)).all()
         counts: dict[str, int] = dict(
             conn.execute(select(answers.c.store_id, func.count()).group_by(answers.c.store_id)).all()
         )
-    result = []
+    result: list[StoreSummary] = []
     for store in store_rows:
         name = timezone = None
         if store.config_toml:
@@ -858,28 +858,30 @@ def list_stores(db: CentralDB) -> list[dict[str, Any]]:
                 "timezone": timezone,
                 "config_etag": store.config_etag,
                 "answers": int(counts.get(store.id, 0)),
-                "devices": [
-                    {
-                        "device": d.device_id,
-                        "revoked": bool(d.revoked),
-                        "last_seen_at": d.last_seen_at,
-                        "app_version": d.app_version,
-                        "pending": d.pending,
-                        "quarantined": d.quarantined,
-                        "free_disk_bytes": d.free_disk_bytes,
-                        "device_clock": d.device_clock,
-                        "clock_skew_s": d.clock_skew_s,
-                        "last_error": d.last_error,
-                        "quarantine_reasons": json.loads(d.quarantine_reasons)
-                        if d.quarantine_reasons
-                        else [],
-                    }
-                    for d in device_rows
-                    if d.store_id == store.id
-                ],
+                "devices": [_device_summary(d) for d in device_rows if d.store_id == store.id],
             }
         )
     return result
+
+
+def _device_summary(d: Any) -> DeviceSummary:
+    return {
+        "device": d.device_id,
+        "revoked": bool(d.revoked),
+        "last_seen_at": d.last_seen_at,
+        "app_version": d.app_version,
+        "pending": d.pending,
+        "quarantined": d.quarantined,
+        "free_disk_bytes": d.free_disk_bytes,
+        "device_clock": d.device_clock,
+        "clock_skew_s": d.clock_skew_s,
+        "last_error": d.last_error,
+        "quarantine_reasons": json.loads(d.quarantine_reasons) if d.quarantine_reasons else [],
+        "oldest_unsynced_at": d.oldest_unsynced_at,
+        "config_version": d.config_version,
+        "config_refused_version": d.config_refused_version,
+        "config_refused_reason": d.config_refused_reason,
+    }
 
 
 def store_scores(db: CentralDB, store_id: str, start: dt.date, end: dt.date) -> ScoresReport:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sync.central import export, service
 from sync.central.deps import DB, ApiPrincipal, ApiStore, AppSettings
 from sync.central.service import CentralError
-from sync.protocol import ScoresReport
+from sync.protocol import ScoresReport, StoreSummary
 
 router = APIRouter(prefix="/api/v1/stores", tags=["head office"])
 
@@ -20,8 +20,10 @@ MAX_RANGE_DAYS = 3660
 MAX_SEQ = 2**63 - 1
 
 
-@router.get("", summary="Stores, their devices and when each was last seen")
-def list_stores(principal: ApiPrincipal, db: DB) -> list[dict[str, Any]]:
+@router.get(
+    "", summary="Stores, their devices and when each was last seen", response_model=list[StoreSummary]
+)
+def list_stores(principal: ApiPrincipal, db: DB) -> list[StoreSummary]:
     return [s for s in service.list_stores(db) if principal.sees(s["store"])]
 
 
