@@ -1,9 +1,10 @@
-"""The offline response store: one SQLite file (sqlite-utils), WAL with synchronous=FULL.
+"""The offline response store: one SQLite file (sqlite-utils), WAL with synchronous=FULL: the schema, its
+migrations and the queries. What to store (checks, visits, the repeated-press rule) is kiosk.recording's.
 
-An answer is committed, and so fsynced, before `record` returns. Answers never change once written (a trigger
-refuses it); only the `synced_at` mark is set later. A trigger keeps `daily_counts`, the materialised counts
-per store-local day, question, value and suspect flag, in the same transaction as the answer, so the scores
-of a day read a few dozen rows whatever the size of the database.
+An answer is committed, and so fsynced, before `AnswerRecorder.record` returns. Answers never change once
+written (a trigger refuses it); only the `synced_at` mark is set later. A trigger keeps `daily_counts`, the
+materialised counts per store-local day, question, value and suspect flag, in the same transaction as the
+answer, so the scores of a day read a few dozen rows whatever the size of the database.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,11 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from kiosk.domain.answers import check_answer, survey_definition
-from kiosk.domain.days import format_utc, local_day, parse_stored
-from kiosk.domain.repeats import Visit, repeated_visits
+from kiosk.domain.answers import survey_definition
+from kiosk.domain.days import format_utc, parse_stored
+from kiosk.domain.repeats import Visit
 from kiosk.domain.scoring import CountRow
-from kiosk.domain.survey import AnswerError, KioskConfig, Question
+from kiosk.domain.survey import KioskConfig
 
 migrations = Migrations("kiosk")
 
@@ -298,7 +299,7 @@ class ResponseStore:
             migrations.apply(self.db)
             self._remember_survey()
         except sqlite3.OperationalError as error:
-            raise StoreError(_explain(path, error)) from None
+            raise StoreError(explain(path, error)) from None
         except sqlite3.DatabaseError as error:
             raise DamagedDatabase(f"{path}: not a kiosk database ({error})") from None
 
@@ -345,7 +346,7 @@ class ResponseStore:
         try:
             self.db.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
+            raise StoreError(explain(self.path, error)) from None
         try:
             yield
         except BaseException:
@@ -358,124 +359,31 @@ class ResponseStore:
         except sqlite3.OperationalError as error:
             if self.db.conn.in_transaction:
                 self.db.conn.execute("ROLLBACK")
-            raise StoreError(_explain(self.path, error)) from None
+            raise StoreError(explain(self.path, error)) from None
 
-    # -- writing ------------------------------------------------------------------------------------------
+    # -- writing (kiosk.recording decides what; these only store) ------------------------------------------
 
-    def record(self, new: NewAnswer) -> Answer:
-        """Store one answer durably and return it; raises AnswerError for an answer the survey refuses.
+    def insert_answer(self, answer: Answer) -> None:
+        """One answer, inside the caller's `writing()` transaction."""
+        self.db.conn.execute(_INSERT, answer.values())
 
-        Without a session id the answer starts a new visit; its id is in the returned answer.
-        """
-        survey = self.config.survey
-        question, value, language = self._checked(new)
-        try:
-            with self.writing():
-                session_id = new.session_id or str(uuid.uuid4())
-                visit = None if new.session_id is None else self._visit(session_id)
-                if visit is not None:
-                    # The same check as import and head office: one answer per question, show_if.
-                    check_answer(survey, question.id, value, visit[0])
-                if visit is None:
-                    # A new visit: the ones before it have ended, so the rule can judge them now.
-                    self._judge_visits_before(new.created_at)
-                    suspect = False
-                else:
-                    suspect = visit[1]
-                answer = Answer(
-                    id=new.id or str(uuid.uuid4()),
-                    session_id=session_id,
-                    question_id=question.id,
-                    value=value,
-                    created_at=new.created_at,
-                    local_day=local_day(new.created_at, self.config.store.tz),
-                    language=language,
-                    survey_version=survey.version,
-                    suspect=suspect,
-                    kind=str(question.kind),
-                )
-                self.db.conn.execute(_INSERT, answer.values())
-        except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
-        return answer
+    def insert_answers(self, rows: Sequence[tuple[str | int, ...]]) -> None:
+        """Many answers (`Answer.values()`), inside the caller's `writing()` transaction."""
+        self.db.conn.executemany(_INSERT, rows)
 
-    def end_visits(self, now: dt.datetime) -> None:
-        """Every visit so far has ended (the app is back on its start screen): judge them now rather than
-        when the next shopper taps, so that the figures and the upload see the flags soon."""
-        try:
-            with self.writing():
-                self._judge_visits_before(now)
-        except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
-
-    def check(self, new: NewAnswer) -> None:
-        """Raise AnswerError if `record` would refuse this answer for its content (no database access)."""
-        self._checked(new)
-
-    def _checked(self, new: NewAnswer) -> tuple[Question, str, str]:
-        """The answer's question, stored value and language; AnswerError for what the survey refuses."""
-        question, value = check_answer(self.config.survey, new.question_id, new.value)
-        return question, value, self._language(new.language)
+    def flag_visits(self, flagged: set[str]) -> None:
+        """Mark these visits as repeated presses (flags are only ever added), inside `writing()`."""
+        if flagged:
+            stamp = format_utc(dt.datetime.now(dt.UTC))
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
+                [(session_id, stamp) for session_id in sorted(flagged)],
+            )
 
     def has_answer(self, answer_id: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
-    def import_answers(
-        self, rows: Sequence[NewAnswer], progress: Callable[[int], None] | None = None
-    ) -> ImportResult:
-        """Store many answers in one transaction: all of them or, on any error, none.
-
-        Rows must already be checked (see kiosk.importer). Rows whose id is already stored with the same
-        content are skipped (re-importing a file adds nothing); the same id with other content is an error.
-        `progress` is told how many rows each step stored.
-        """
-        survey = self.config.survey
-        tz = self.config.store.tz
-        ordered = sorted(rows, key=lambda r: r.created_at)
-        sessions: dict[str, list[NewAnswer]] = {}
-        for row in ordered:
-            sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
-        try:
-            with self.writing():
-                existing = self._existing_sessions(list(sessions))
-                answers = []
-                for sid, session_rows in sessions.items():
-                    suspect = bool(existing.get(sid, 0))
-                    for row in session_rows:
-                        question, value, language = self._checked(row)
-                        answers.append(
-                            Answer(
-                                id=row.id or str(uuid.uuid4()),
-                                session_id=sid,
-                                question_id=question.id,
-                                value=value,
-                                created_at=row.created_at,
-                                local_day=local_day(row.created_at, tz),
-                                language=language,
-                                survey_version=survey.version,
-                                suspect=suspect,
-                                kind=str(question.kind),
-                                device_id=""
-                                if row.device_id in (None, self.config.device_id)
-                                else str(row.device_id),
-                            ).values()
-                        )
-                already = self._already_present(answers)
-                # Removed by retention after upload: counted once already, never again.
-                already |= self.pruned_ids([str(a[0]) for a in answers if a[0] not in already])
-                fresh_rows = [a for a in answers if a[0] not in already]
-                for start in range(0, len(fresh_rows), 5000):
-                    chunk = fresh_rows[start : start + 5000]
-                    self.db.conn.executemany(_INSERT, chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                if fresh_rows:
-                    self._judge_visits_between(ordered[0].created_at, ordered[-1].created_at)
-        except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
-        return ImportResult(imported=len(answers) - len(already), already_present=len(already))
-
-    def _already_present(self, answers: list[tuple[str | int, ...]]) -> set[str]:
+    def already_present(self, answers: list[tuple[str | int, ...]]) -> set[str]:
         """Ids of these answers that are already stored; StoreError if one was stored with other content."""
         # What must match for a re-sent answer to be the same one: its visit, question, value and time.
         same = slice(0, 5)
@@ -493,19 +401,9 @@ class ResponseStore:
                 found.add(row[0])
         return found
 
-    def _language(self, language: str | None) -> str:
-        languages = self.config.survey.languages
-        if language is None:
-            return languages[0]
-        if language not in languages:
-            raise AnswerError(
-                f"language {language!r} is not offered (survey.languages: {', '.join(languages)})"
-            )
-        return language
+    # -- visits, for the repeated-press rule ------------------------------------------------------------
 
-    # -- the repeated-press rule's look-ups ---------------------------------------------------------------
-
-    def _visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
+    def visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
         """The answers of a stored visit (question -> value) and its flag, or None for a visit not seen yet."""
         rows = self.db.conn.execute(
             "SELECT question_id, value, suspect FROM answers WHERE session_id = ?", (session_id,)
@@ -535,50 +433,20 @@ class ResponseStore:
             )
         return found
 
-    def _judge_visits_before(self, at: dt.datetime) -> None:
-        """Flag the repeated presses among the visits that ended before `at`.
-
-        Only the last few visits are read: a run long enough to be flagged already had its earlier visits
-        flagged when they were judged, and flags are only ever added."""
-        rule = self.config.repeats
-        if rule.enabled:
-            self._flag(repeated_visits(self._visits_before(at, rule.min_run + 2), rule))
-
-    def _judge_visits_between(self, first: dt.datetime, last: dt.datetime) -> None:
-        """After an import: judge the visits around the imported time span (an hour either side, far more
-        than any run of visits a few seconds apart), not the whole database."""
-        rule = self.config.repeats
-        if not rule.enabled:
-            return
-        margin = dt.timedelta(hours=1)
-        rows = self.db.conn.execute(
-            "SELECT session_id, question_id, value, created_at FROM answers "
-            "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
-            (format_utc(first - margin), format_utc(last + margin)),
-        )
-        self._flag(repeated_visits(_visits_of(rows), rule))
-
-    def _flag(self, flagged: set[str]) -> None:
-        if flagged:
-            stamp = format_utc(dt.datetime.now(dt.UTC))
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
-                [(session_id, stamp) for session_id in sorted(flagged)],
-            )
-
-    def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
+    def existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
+        """Of these visits, those already stored -> their stored suspect mark (the rule before visit flags)."""
         found: dict[str, int] = {}
         for chunk in _chunks(session_ids, 500):
             marks = ", ".join("?" * len(chunk))
-            for row in self.db.query(
-                f"SELECT session_id, max(suspect) AS suspect FROM answers WHERE session_id IN ({marks}) "
+            for session_id, suspect in self.db.conn.execute(
+                f"SELECT session_id, max(suspect) FROM answers WHERE session_id IN ({marks}) "
                 "GROUP BY session_id",
                 chunk,
             ):
-                found[row["session_id"]] = row["suspect"]
+                found[session_id] = suspect
         return found
 
-    def _visits_before(self, at: dt.datetime, count: int) -> list[Visit]:
+    def visits_before(self, at: dt.datetime, count: int) -> list[Visit]:
         """The last `count` visits whose answers came before `at`, in time order."""
         per_visit = max(1, len(self.config.survey.questions))
         rows = self.db.conn.execute(
@@ -589,6 +457,34 @@ class ResponseStore:
         visits = _visits_of(reversed(rows))
         # The oldest one read may have lost answers to the limit: leave it out.
         return visits[1:] if len(rows) == (count + 1) * per_visit else visits
+
+    def visits_between(self, first: dt.datetime, last: dt.datetime) -> list[Visit]:
+        """The visits with answers from `first` to `last` (those answers only), in time order."""
+        rows = self.db.conn.execute(
+            "SELECT session_id, question_id, value, created_at FROM answers "
+            "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
+            (format_utc(first), format_utc(last)),
+        )
+        return _visits_of(rows)
+
+    def recent_visits(self, count: int) -> list[tuple[str, list[tuple[str, str, dt.datetime]], bool]]:
+        """The last `count` visits, in time order: (session id, answers as (question, value, time), the
+        suspect mark of its first answer)."""
+        per_visit = max(1, len(self.config.survey.questions))
+        rows = self.db.conn.execute(
+            "SELECT session_id, question_id, value, created_at, suspect FROM answers "
+            "ORDER BY created_at DESC LIMIT ?",
+            ((count + 1) * per_visit,),
+        ).fetchall()
+        visits: dict[str, tuple[list[tuple[str, str, dt.datetime]], bool]] = {}
+        for session_id, question, value, created_at, suspect in reversed(rows):
+            given = visits.setdefault(session_id, ([], bool(suspect)))
+            given[0].append((question, value, parse_stored(created_at)))
+        found = [(session_id, given, suspect) for session_id, (given, suspect) in visits.items()]
+        # The oldest one read may have lost answers to the limit: leave it out.
+        if len(rows) == (count + 1) * per_visit:
+            found = found[1:]
+        return found[-count:]
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -710,7 +606,7 @@ def read_only_dir(directory: Path) -> bool:
     return not os.access(directory, os.W_OK)
 
 
-def _explain(path: Path, error: sqlite3.Error) -> str:
+def explain(path: Path, error: sqlite3.Error) -> str:
     text = str(error)
     if path.parent.is_dir() and read_only_dir(path.parent):
         return f"{path}: the data directory {path.parent} is read-only; nothing can be stored until it is writable"
@@ -806,13 +702,13 @@ def inspect_database(path: Path, *, thorough: bool, busy_timeout_ms: int = 5000)
     try:
         conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
     except sqlite3.OperationalError as error:
-        raise StoreError(_explain(path, error)) from None
+        raise StoreError(explain(path, error)) from None
     try:
         return _schema_problem(conn) or (_integrity_problem(conn) if thorough else None)
     except sqlite3.OperationalError as error:
         if "malformed" in str(error):
             return f"damaged ({error})"
-        raise StoreError(_explain(path, error)) from None
+        raise StoreError(explain(path, error)) from None
     except sqlite3.DatabaseError as error:
         return f"damaged ({error})"
     finally:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from kiosk.config import load_config
 from kiosk.domain.survey import KioskConfig
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer
 from sync.central import service
 from sync.central.db import CentralDB, devices, stores
@@ -145,7 +146,7 @@ def test_retention_prunes_answers_a_set_time_after_their_upload(
         assert Outbox(store).pending_count() == old - pruned  # every unsynced one is still there
         assert store.count_rows(*days) == before  # scores of pruned days do not change
         # Importing the pruned answers again (an old export) counts nothing twice.
-        result_again = store.import_answers(exported)
+        result_again = AnswerRecorder(store).import_answers(exported)
         assert result_again.imported == 0 and store.count_rows(*days) == before
 
 
