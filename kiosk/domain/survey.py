@@ -192,3 +192,5 @@ class KioskConfig:
     display: Display = field(default_factory=Display)
     targets: Targets = field(default_factory=Targets)
     followup: Followup = field(default_factory=Followup)
+    # [storage] retention_days: answers are deleted this many days after head office acknowledged them.
+    retention_days: int = 90
