@@ -60,7 +60,7 @@ class AnswerRecorder:
         Without a session id the answer starts a new visit; its id is in the returned answer.
         """
         question, value, language = self._checked(new)
-        conn = self.store.db.conn
+        conn = self.store.conn
         try:
             with self.store.writing():
                 self._refresh(conn)
@@ -82,7 +82,7 @@ class AnswerRecorder:
     def end_visits(self, now: dt.datetime) -> None:
         """Every visit so far has ended (the app is back on its start screen): judge them now rather than
         when the next shopper taps, so that the figures and the upload see the flags soon."""
-        conn = self.store.db.conn
+        conn = self.store.conn
         try:
             with self.store.writing():
                 self._refresh(conn)

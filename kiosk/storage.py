@@ -18,10 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from kiosk.domain.answers import survey_definition
 from kiosk.domain.days import format_utc, parse_stored
@@ -29,170 +26,25 @@ from kiosk.domain.repeats import Visit
 from kiosk.domain.scoring import CountRow
 from kiosk.domain.survey import KioskConfig
 
-migrations = Migrations("kiosk")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# The migrations of kiosk.migrations, by name: a database that has them all opens without sqlite-utils.
+MIGRATION_SET = "kiosk"
+SCHEMA = ("m001_answers", "m002_answer_kinds", "m020_visit_flags")
 
 
-@migrations()
-def m001_answers(db: Database) -> None:
-    db.execute(
-        """
-        CREATE TABLE answers (
-            id TEXT PRIMARY KEY,
-            session_id TEXT NOT NULL,
-            question_id TEXT NOT NULL,
-            value TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            local_day TEXT NOT NULL,
-            language TEXT NOT NULL,
-            survey_version TEXT NOT NULL,
-            suspect INTEGER NOT NULL DEFAULT 0 CHECK (suspect IN (0, 1)),
-            synced_at TEXT
+def _pending_migrations(conn: sqlite3.Connection) -> bool:
+    """Whether the database lacks one of the SCHEMA migrations (a new database lacks them all)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_sqlite_migrations'").fetchone() is None:
+        return True
+    applied = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
         )
-        """
-    )
-    db.execute("CREATE INDEX answers_session ON answers (session_id, created_at)")
-    db.execute("CREATE INDEX answers_created ON answers (created_at)")
-    db.execute("CREATE INDEX answers_unsynced ON answers (created_at) WHERE synced_at IS NULL")
-    db.execute(
-        """
-        CREATE TABLE daily_counts (
-            local_day TEXT NOT NULL,
-            question_id TEXT NOT NULL,
-            value TEXT NOT NULL,
-            suspect INTEGER NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (local_day, question_id, value, suspect)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
-            VALUES (new.local_day, new.question_id, new.value, new.suspect, 1)
-            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + 1;
-        END
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER answers_immutable
-        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
-                         survey_version, suspect ON answers
-        BEGIN
-            SELECT RAISE(ABORT, 'answers are immutable once written');
-        END
-        """
-    )
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-
-
-@migrations()
-def m002_answer_kinds(db: Database) -> None:
-    """Self-describing answers: each carries the kind it was given on, and the counts keep kinds apart.
-
-    Answers stored before this change have kind '' (scored as the question's current kind, as they were).
-    `survey_versions` keeps every survey this kiosk has recorded answers on; `pruned` remembers the ids of
-    answers removed by retention, so a re-import of them never counts them again.
-    """
-    db.execute("ALTER TABLE answers ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
-    # The device that made the answer when it is not this one (imported from a replaced device's export):
-    # head office de-duplicates per store and device, so such answers keep their first device's id.
-    db.execute("ALTER TABLE answers ADD COLUMN device_id TEXT NOT NULL DEFAULT ''")
-    db.execute(
-        """
-        CREATE TABLE daily_counts_v2 (
-            local_day TEXT NOT NULL,
-            question_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            value TEXT NOT NULL,
-            suspect INTEGER NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (local_day, question_id, kind, value, suspect)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute(
-        "INSERT INTO daily_counts_v2 (local_day, question_id, kind, value, suspect, n) "
-        "SELECT local_day, question_id, '', value, suspect, n FROM daily_counts"
-    )
-    db.execute("DROP TRIGGER answers_count")
-    db.execute("DROP TABLE daily_counts")
-    db.execute("ALTER TABLE daily_counts_v2 RENAME TO daily_counts")
-    db.execute(
-        """
-        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
-            VALUES (new.local_day, new.question_id, new.kind, new.value, new.suspect, 1)
-            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
-        END
-        """
-    )
-    db.execute("DROP TRIGGER answers_immutable")
-    db.execute(
-        """
-        CREATE TRIGGER answers_immutable
-        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
-                         survey_version, suspect, kind, device_id ON answers
-        BEGIN
-            SELECT RAISE(ABORT, 'answers are immutable once written');
-        END
-        """
-    )
-    db.execute(
-        "CREATE TABLE survey_versions (version TEXT PRIMARY KEY, definition TEXT NOT NULL, "
-        "first_seen TEXT NOT NULL)"
-    )
-    db.execute("CREATE TABLE pruned (id TEXT PRIMARY KEY) WITHOUT ROWID")
-
-
-@migrations()
-def m020_visit_flags(db: Database) -> None:
-    """Repeated presses flagged per visit, once the visit has ended (kiosk.domain.repeats).
-
-    Answers never change: a flag is a row here, and the counts follow it. An answer stored with
-    `suspect = 1` (the rule before this table) keeps that meaning; a visit's answers are suspect when
-    either says so.
-    """
-    db.execute(
-        "CREATE TABLE visit_flags (session_id TEXT PRIMARY KEY, flagged_at TEXT NOT NULL) WITHOUT ROWID"
-    )
-    db.execute("DROP TRIGGER answers_count")
-    db.execute(
-        """
-        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
-            VALUES (
-                new.local_day, new.question_id, new.kind, new.value,
-                new.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = new.session_id),
-                1
-            )
-            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
-        END
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER visit_flag_counts AFTER INSERT ON visit_flags BEGIN
-            UPDATE daily_counts SET n = n - (
-                SELECT count(*) FROM answers a
-                WHERE a.session_id = new.session_id AND a.suspect = 0 AND a.local_day = daily_counts.local_day
-                  AND a.question_id = daily_counts.question_id AND a.kind = daily_counts.kind
-                  AND a.value = daily_counts.value
-            )
-            WHERE suspect = 0 AND (local_day, question_id, kind, value) IN (
-                SELECT local_day, question_id, kind, value FROM answers
-                WHERE session_id = new.session_id AND suspect = 0
-            );
-            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
-            SELECT local_day, question_id, kind, value, 1, count(*) FROM answers
-            WHERE session_id = new.session_id AND suspect = 0
-            GROUP BY local_day, question_id, kind, value
-            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + excluded.n;
-            DELETE FROM daily_counts WHERE n = 0;
-        END
-        """
-    )
+    }
+    return not applied.issuperset(SCHEMA)
 
 
 class StoreError(Exception):
@@ -287,16 +139,21 @@ class ResponseStore:
     def __init__(self, path: Path, config: KioskConfig, *, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.config = config
+        self._db: Database | None = None
         try:
-            conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
-            # No sqlite-utils plugins: loading them scans every installed package (70 ms at each start).
-            self.db = Database(conn, execute_plugins=False)
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = FULL")
-            self.db.execute("PRAGMA foreign_keys = ON")
+            self.conn = conn = sqlite3.connect(
+                str(path), timeout=busy_timeout_ms / 1000, isolation_level=None
+            )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
             # 32 MB of page cache: a big import touches five indexes at random places (UUID keys).
-            self.db.execute("PRAGMA cache_size = -32000")
-            migrations.apply(self.db)
+            conn.execute("PRAGMA cache_size = -32000")
+            if _pending_migrations(conn):
+                # sqlite-utils only now: importing it takes a good part of a start on a Pi.
+                from kiosk.migrations import apply
+
+                apply(conn)
             self._remember_survey()
         except sqlite3.OperationalError as error:
             raise StoreError(explain(path, error)) from None
@@ -307,14 +164,14 @@ class ResponseStore:
         """Keep the configuration's survey in the history (answers name it by version)."""
         survey = self.config.survey
         definition = json.dumps(survey_definition(survey), sort_keys=True, ensure_ascii=False)
-        found = self.db.conn.execute(
+        found = self.conn.execute(
             "SELECT definition = ? FROM survey_versions WHERE version = ?", (definition, survey.version)
         ).fetchone()
         if found is not None and found[0]:
             return
         # A version name reused for other questions: the newest definition wins; every answer still carries
         # its own kind, so the kiosk's scores stay right (head office says which version it refuses).
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO survey_versions (version, definition, first_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (version) DO UPDATE SET definition = excluded.definition",
             (survey.version, definition, format_utc(dt.datetime.now(dt.UTC))),
@@ -325,14 +182,24 @@ class ResponseStore:
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(sorted(set(versions)), 500):
             marks = ", ".join("?" * len(chunk))
-            for version, definition in self.db.conn.execute(
+            for version, definition in self.conn.execute(
                 f"SELECT version, definition FROM survey_versions WHERE version IN ({marks})", list(chunk)
             ):
                 found[version] = json.loads(definition)
         return found
 
+    @property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils Database (imported when first asked for, never on a tap)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            # No sqlite-utils plugins: loading them scans every installed package (70 ms at each start).
+            self._db = Database(self.conn, execute_plugins=False)
+        return self._db
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> ResponseStore:
         return self
@@ -344,44 +211,44 @@ class ResponseStore:
     def writing(self) -> Iterator[None]:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent writers queue."""
         try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             raise StoreError(explain(self.path, error)) from None
         try:
             yield
         except BaseException:
             # SQLite itself rolls back on some errors (a full disk): a second ROLLBACK would hide the cause.
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         try:
-            self.db.conn.execute("COMMIT")
+            self.conn.execute("COMMIT")
         except sqlite3.OperationalError as error:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise StoreError(explain(self.path, error)) from None
 
     # -- writing (kiosk.recording decides what; these only store) ------------------------------------------
 
     def insert_answer(self, answer: Answer) -> None:
         """One answer, inside the caller's `writing()` transaction."""
-        self.db.conn.execute(_INSERT, answer.values())
+        self.conn.execute(_INSERT, answer.values())
 
     def insert_answers(self, rows: Sequence[tuple[str | int, ...]]) -> None:
         """Many answers (`Answer.values()`), inside the caller's `writing()` transaction."""
-        self.db.conn.executemany(_INSERT, rows)
+        self.conn.executemany(_INSERT, rows)
 
     def flag_visits(self, flagged: set[str]) -> None:
         """Mark these visits as repeated presses (flags are only ever added), inside `writing()`."""
         if flagged:
             stamp = format_utc(dt.datetime.now(dt.UTC))
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
                 [(session_id, stamp) for session_id in sorted(flagged)],
             )
 
     def has_answer(self, answer_id: str) -> bool:
-        return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
+        return self.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
     def already_present(self, answers: list[tuple[str | int, ...]]) -> set[str]:
         """Ids of these answers that are already stored; StoreError if one was stored with other content."""
@@ -391,7 +258,7 @@ class ResponseStore:
         found: set[str] = set()
         for chunk in _chunks(list(by_id), 500):
             marks = ", ".join("?" * len(chunk))
-            for row in self.db.conn.execute(
+            for row in self.conn.execute(
                 f"SELECT {', '.join(_ANSWER_COLUMNS[same])} FROM answers WHERE id IN ({marks})", chunk
             ):
                 if by_id[row[0]] != row:
@@ -405,7 +272,7 @@ class ResponseStore:
 
     def visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
         """The answers of a stored visit (question -> value) and its flag, or None for a visit not seen yet."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT question_id, value, suspect FROM answers WHERE session_id = ?", (session_id,)
         ).fetchall()
         if not rows:
@@ -417,7 +284,7 @@ class ResponseStore:
         found: dict[str, dict[str, tuple[str, str]]] = {}
         for chunk in _chunks(list(session_ids), 500):
             marks = ", ".join("?" * len(chunk))
-            for sid, qid, answer_id, value in self.db.conn.execute(
+            for sid, qid, answer_id, value in self.conn.execute(
                 f"SELECT session_id, question_id, id, value FROM answers WHERE session_id IN ({marks})", chunk
             ):
                 found.setdefault(sid, {})[qid] = (answer_id, value)
@@ -429,7 +296,7 @@ class ResponseStore:
         for chunk in _chunks(list(answer_ids), 500):
             marks = ", ".join("?" * len(chunk))
             found.update(
-                r[0] for r in self.db.conn.execute(f"SELECT id FROM pruned WHERE id IN ({marks})", chunk)
+                r[0] for r in self.conn.execute(f"SELECT id FROM pruned WHERE id IN ({marks})", chunk)
             )
         return found
 
@@ -438,7 +305,7 @@ class ResponseStore:
         found: dict[str, int] = {}
         for chunk in _chunks(session_ids, 500):
             marks = ", ".join("?" * len(chunk))
-            for session_id, suspect in self.db.conn.execute(
+            for session_id, suspect in self.conn.execute(
                 f"SELECT session_id, max(suspect) FROM answers WHERE session_id IN ({marks}) "
                 "GROUP BY session_id",
                 chunk,
@@ -449,7 +316,7 @@ class ResponseStore:
     def visits_before(self, at: dt.datetime, count: int) -> list[Visit]:
         """The last `count` visits whose answers came before `at`, in time order."""
         per_visit = max(1, len(self.config.survey.questions))
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT session_id, question_id, value, created_at FROM answers "
             "WHERE created_at < ? ORDER BY created_at DESC LIMIT ?",
             (format_utc(at), (count + 1) * per_visit),
@@ -460,7 +327,7 @@ class ResponseStore:
 
     def visits_between(self, first: dt.datetime, last: dt.datetime) -> list[Visit]:
         """The visits with answers from `first` to `last` (those answers only), in time order."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT session_id, question_id, value, created_at FROM answers "
             "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
             (format_utc(first), format_utc(last)),
@@ -471,7 +338,7 @@ class ResponseStore:
         """The last `count` visits, in time order: (session id, answers as (question, value, time), the
         suspect mark of its first answer)."""
         per_visit = max(1, len(self.config.survey.questions))
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT session_id, question_id, value, created_at, suspect FROM answers "
             "ORDER BY created_at DESC LIMIT ?",
             ((count + 1) * per_visit,),
@@ -511,7 +378,7 @@ class ResponseStore:
     ) -> list[tuple[dt.datetime, int]]:
         """Kept answers to `question_id` (visits, for the first question) of the store-local days start..end,
         counted per UTC quarter-hour (the hourly pattern: every time zone is a whole number of quarters off)."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT substr(created_at, 1, 14) || printf('%02d', CAST(substr(created_at, 15, 2) AS INTEGER) "
             "/ 15 * 15) AS quarter, count(*) FROM answers "
             "WHERE question_id = ? AND created_at >= ? AND created_at < ? AND local_day BETWEEN ? AND ? "
@@ -551,14 +418,14 @@ class ResponseStore:
     def import_namespace(self) -> uuid.UUID:
         """The namespace of ids made for imported answers that have none: private to this kiosk (its store
         and device ids and a secret made once, kept in its database), so nobody can predict them."""
-        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
         if row is None:
             secret = uuid.uuid4().hex + uuid.uuid4().hex
             with self.writing():
-                self.db.conn.execute(
+                self.conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('import_secret', ?)", (secret,)
                 )
-            row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
         return uuid.uuid5(uuid.NAMESPACE_OID, f"{self.config.store.id}|{self.config.device_id}|{row[0]}")
 
     def answer_count(self) -> int:
@@ -568,7 +435,7 @@ class ResponseStore:
         """Remember in this (fresh) database that a damaged one was kept aside, for the manager and doctor."""
         value = json.dumps({"file": kept.file.name, "reason": kept.reason, "at": format_utc(kept.at)})
         with self.writing():
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 (f"set_aside:{kept.file.name}", value),
             )
@@ -729,12 +596,10 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     applied = [
         row[0]
         for row in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
         )
     ]
-    # sqlite-utils offers no public list of a set's migrations; `pending` would need a database.
-    known = {migration.name for migration in migrations._migrations}
-    unknown = [name for name in applied if name not in known]
+    unknown = [name for name in applied if name not in SCHEMA]
     if unknown:
         return f"written by a newer release (schema changes unknown here: {', '.join(unknown)})"
     columns = {row[1] for row in conn.execute("PRAGMA table_info(answers)")}

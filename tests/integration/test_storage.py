@@ -171,3 +171,33 @@ def test_not_a_database(tmp_path: Path, config: KioskConfig) -> None:
     path.write_bytes(os.urandom(4096))
     with pytest.raises(StoreError, match="not a kiosk database"):
         ResponseStore(path, config)
+
+
+def test_a_database_with_every_migration_opens_without_sqlite_utils(
+    tmp_path: Path, config_file: Path
+) -> None:
+    from kiosk.migrations import migrations
+    from kiosk.storage import SCHEMA
+
+    # storage.py names the migrations so that a start need not import sqlite-utils to know none is pending.
+    assert tuple(migration.name for migration in migrations._migrations) == SCHEMA
+    db = tmp_path / "kiosk.db"
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt, sys
+        from pathlib import Path
+        from kiosk.config import load_config
+        from kiosk.recording import AnswerRecorder
+        from kiosk.storage import NewAnswer, ResponseStore
+        store = ResponseStore(Path({str(db)!r}), load_config(Path({str(config_file)!r})))
+        AnswerRecorder(store).record(NewAnswer("satisfaction", 2, dt.datetime.now(dt.UTC)))
+        print("sqlite_utils" in sys.modules)
+        """
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        for _ in "12"
+    ]
+    # The first start creates the schema through sqlite-utils; the next one has nothing to migrate.
+    assert [run.stdout.strip() for run in runs] == ["True", "False"], [run.stderr for run in runs]
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM answers").fetchone()[0] == 2
