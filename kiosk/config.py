@@ -613,10 +613,11 @@ qr_seconds = 15              # how long the QR code stays (5-120); a tap ends it
 # NPS, nothing on other kinds. Below the scale (0 for faces, -1 for NPS) turns a question off.
 # low_at_most = {{ satisfaction = 2, recommend = 6 }}
 
-# The answers on this kiosk. Unsent answers are never deleted; an answer head office has acknowledged is
-# deleted this many days after its upload (1-3660), the day's scores stay as they were.
-[storage]
-retention_days = 90
+# The answers on this kiosk (optional). Unsent answers are never deleted; an answer head office has
+# acknowledged is deleted this many days after its upload (1-3660, default 90); the day's scores stay as they
+# were. Kiosks older than this key refuse a file that has the table: add it once they are all updated.
+# [storage]
+# retention_days = 90
 
 # The store's goals, shown beside the figures on the manager screen (optional; head office may set them).
 # [targets]

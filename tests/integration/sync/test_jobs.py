@@ -165,7 +165,7 @@ def test_retention_days_set_in_kiosk_toml_decides_what_is_pruned(
 
     # The default keeps uploaded answers 90 days: a month after the upload, nothing goes.
     assert SyncJobs(kiosk.data_dir, load_config(toml), clock=month_later).retention() == 0
-    toml.write_text(toml.read_text().replace("retention_days = 90", "retention_days = 30"))
+    toml.write_text(toml.read_text() + "\n[storage]\nretention_days = 30\n")
     assert SyncJobs(kiosk.data_dir, load_config(toml), clock=month_later).retention() == 40
     with kiosk.opened() as store:
         assert store.answer_count() == 0
