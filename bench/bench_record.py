@@ -1,4 +1,4 @@
-"""Tap-to-durable latency of `ResponseStore.record`, beside a raw 4 KiB write+fsync on the same disk.
+"""Tap-to-durable latency of `AnswerRecorder.record`, beside a raw 4 KiB write+fsync on the same disk.
 
 A kiosk is created in a fresh directory under bench/out/ (git-ignored, same filesystem as the repository) and
 N answers are recorded through the store, as the screen does on each tap: a satisfaction face, a reason when
@@ -76,7 +76,7 @@ def taps(seed: int, start: dt.datetime) -> Iterator[NewAnswer]:
 
 
 def tap_timer(kiosk: Kiosk, stream: Iterator[NewAnswer]) -> Timer:
-    record = kiosk.store.record
+    record = kiosk.recorder.record
     visit = ""
 
     def run() -> float:

@@ -24,6 +24,7 @@ from kiosk.domain.days import local_day
 from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer, ResponseStore, StoreError, open_store
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ class Kiosk:
     paths: KioskPaths
     config: KioskConfig
     store: ResponseStore
+    # Records answers into `store`: the tap path, `kiosk record` and `kiosk import`.
+    recorder: AnswerRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = AnswerRecorder(self.store)
 
     def today(self, now: dt.datetime) -> dt.date:
         return local_day(now, self.config.store.tz)
@@ -105,7 +111,7 @@ def storage_state(kiosk: Kiosk, holder: HoldingRecorder) -> StorageState:
 def end_visits(kiosk: Kiosk) -> Callable[[dt.datetime], object]:
     def ended(at: dt.datetime) -> None:
         try:
-            kiosk.store.end_visits(at)
+            kiosk.recorder.end_visits(at)
         except StoreError as error:  # the next visit's first answer judges them instead
             log.warning("repeated presses not judged now: %s", error)
 
@@ -185,7 +191,7 @@ def build_deps(
     from kiosk.ui.presenters import UiDeps, sync_not_configured
 
     config = kiosk.config
-    holding = holder or HoldingRecorder(kiosk.store)
+    holding = holder or HoldingRecorder(kiosk.recorder)
     data_dir = kiosk.paths.root
     logo = resolve(data_dir, config.display.logo)
     export_dir = resolve(data_dir, config.display.export_dir) or data_dir / "exports"
@@ -317,7 +323,7 @@ def compose_app(kiosk: Kiosk) -> AppParts:
     from kiosk.holding import HoldingRecorder
 
     # One holder for the whole run: answers held while the disk is full survive a new configuration.
-    holder = HoldingRecorder(kiosk.store)
+    holder = HoldingRecorder(kiosk.recorder)
     services: list[SyncService] = []
 
     def use_config(config: KioskConfig) -> None:

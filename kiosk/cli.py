@@ -178,7 +178,7 @@ def record(
             when = _now() if at is None else parse_timestamp(at, kiosk.config.store.tz)
         except TimeError as error:
             fail(f"--at: {error}")
-        answer = kiosk.store.record(
+        answer = kiosk.recorder.record(
             NewAnswer(
                 question_id=question, value=value, created_at=when, session_id=session, language=language
             )
@@ -230,9 +230,9 @@ def import_(file: Path, fmt: str | None, data_dir: Path) -> None:
             )
         if large:
             with click.progressbar(length=len(parsed.answers), label="Storing", file=sys.stderr) as bar:
-                result = kiosk.store.import_answers(parsed.answers, bar.update)
+                result = kiosk.recorder.import_answers(parsed.answers, bar.update)
         else:
-            result = kiosk.store.import_answers(parsed.answers)
+            result = kiosk.recorder.import_answers(parsed.answers)
         click.echo(
             f"Imported {result.imported} answers from {file}"
             + (f" ({result.already_present} already present, skipped)" if result.already_present else "")

@@ -207,7 +207,17 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
     check.table(
         data,
         (),
-        {"store", "device", "survey", "repeated_presses", "questions", "display", "targets", "followup"},
+        {
+            "store",
+            "device",
+            "survey",
+            "repeated_presses",
+            "questions",
+            "display",
+            "targets",
+            "followup",
+            "storage",
+        },
     )
 
     store_data = check.sub(data, (), "store")
@@ -242,6 +252,7 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
         _check_version(check, version)
     targets = _parse_targets(check, check.sub(data, (), "targets", required=False))
     followup = _parse_followup(check, check.sub(data, (), "followup", required=False), questions)
+    retention_days = _parse_storage(check, check.sub(data, (), "storage", required=False))
     if check.problems:
         return None, check.problems
     if not isinstance(version, str) or not version.strip():
@@ -255,7 +266,24 @@ def parse_config(data: Mapping[str, Any]) -> tuple[KioskConfig | None, list[tupl
         display=display,
         targets=targets,
         followup=followup,
+        retention_days=retention_days,
     ), []
+
+
+MAX_RETENTION_DAYS = 3660
+
+
+def _parse_storage(check: _Checker, data: Mapping[str, Any]) -> int:
+    """`retention_days`: how long an answer stays on the kiosk once head office has acknowledged it."""
+    key: Key = ("storage",)
+    check.table(data, key, {"retention_days"})
+    value = data.get("retention_days", 90)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RETENTION_DAYS:
+        check.fail(
+            (*key, "retention_days"), f"must be a whole number from 1 to {MAX_RETENTION_DAYS}, not {value!r}"
+        )
+        return 90
+    return value
 
 
 def _parse_repeats(check: _Checker, data: Mapping[str, Any]) -> RepeatRule:
@@ -641,6 +669,12 @@ qr_seconds = 15              # how long the QR code stays (5-120); a tap ends it
 # An answer at or below this value is low. By default: the two lowest faces of a smiley question, 0-6 on
 # NPS, nothing on other kinds. Below the scale (0 for faces, -1 for NPS) turns a question off.
 # low_at_most = {{ satisfaction = 2, recommend = 6 }}
+
+# The answers on this kiosk (optional). Unsent answers are never deleted; an answer head office has
+# acknowledged is deleted this many days after its upload (1-3660, default 90); the day's scores stay as they
+# were. Kiosks older than this key refuse a file that has the table: add it once they are all updated.
+# [storage]
+# retention_days = 90
 
 # The store's goals, shown beside the figures on the manager screen (optional; head office may set them).
 # [targets]

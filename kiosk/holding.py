@@ -29,6 +29,7 @@ from pathlib import Path
 
 from kiosk.domain.days import format_utc
 from kiosk.domain.survey import AnswerError
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import Answer, NewAnswer, ResponseStore, StoreError
 
 log = logging.getLogger("kiosk")
@@ -52,17 +53,17 @@ class HoldingState:
 
 
 class HoldingRecorder:
-    """`ResponseStore.record` with a bounded in-memory queue in front for when the database cannot write."""
+    """`AnswerRecorder.record` with a bounded in-memory queue in front for when the database cannot write."""
 
     def __init__(
         self,
-        store: ResponseStore,
+        recorder: AnswerRecorder,
         *,
         limit: int = DEFAULT_LIMIT,
         retry_seconds: float = RETRY_SECONDS,
         batch: int = FLUSH_BATCH,
     ) -> None:
-        self.store = store
+        self.recorder = recorder
         self.limit = limit
         self.retry_seconds = retry_seconds
         self.batch = batch
@@ -71,6 +72,10 @@ class HoldingRecorder:
         self._rejected = 0
         self._problem: str | None = None
         self._next_retry = 0.0
+
+    @property
+    def store(self) -> ResponseStore:
+        return self.recorder.store
 
     @property
     def state(self) -> HoldingState:
@@ -83,11 +88,11 @@ class HoldingRecorder:
         new = new if new.id is not None else dataclasses.replace(new, id=str(uuid.uuid4()))
         if self._held and not self.flush(self.batch):
             # Behind older held answers (the database refuses, or the backlog is still draining): in line.
-            self.store.check(new)
+            self.recorder.check(new)
             self._hold(new)
             return None
         try:
-            answer = self.store.record(new)
+            answer = self.recorder.record(new)
         except (StoreError, sqlite3.Error) as error:
             if isinstance(error, sqlite3.IntegrityError):
                 raise
@@ -120,7 +125,7 @@ class HoldingRecorder:
             new = self._held[0]
             try:
                 try:
-                    self.store.record(new)
+                    self.recorder.record(new)
                 except AnswerError as error:
                     assert new.id is not None
                     if not self.store.has_answer(new.id):

@@ -181,7 +181,8 @@ def check_file(
 ) -> Parsed:
     """The use case behind `kiosk import`, before anything is stored: every line checked alone, then each
     visit with the tap's rule against what the store already holds; ids made in the kiosk's namespace.
-    Store the answers with `store.import_answers(parsed.answers)` when `parsed.problem_count` is 0."""
+    Store the answers with `AnswerRecorder(store).import_answers(parsed.answers)` (kiosk.recording) when
+    `parsed.problem_count` is 0."""
     parsed = parse_answers(text, fmt, store.config, progress, store.import_namespace())
     if not parsed.problem_count:
         sessions = sorted({a.session_id for a in parsed.answers if a.session_id is not None})

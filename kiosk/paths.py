@@ -4,13 +4,12 @@ directory, so that `kiosk run` works from anywhere: systemd, autostart, a frozen
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import platformdirs
 
 APP_NAME = "feedback-kiosk"
 
@@ -19,6 +18,8 @@ def default_data_dir() -> Path:
     home = os.environ.get("KIOSK_HOME")
     if home:
         return Path(home)
+    import platformdirs  # only without $KIOSK_HOME (and not at import: it is on the start's path)
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -43,6 +44,7 @@ def ui_dir() -> Path:
     return Path(__file__).resolve().parent / "ui"
 
 
+@functools.cache
 def asset_dir() -> Path:
     """The top-level assets/ folder (faces, fonts, catalogs), installed as the package kiosk_assets."""
     bundle = getattr(sys, "_MEIPASS", None)

@@ -1,9 +1,10 @@
-"""The offline response store: one SQLite file (sqlite-utils), WAL with synchronous=FULL.
+"""The offline response store: one SQLite file (sqlite-utils), WAL with synchronous=FULL: the schema, its
+migrations and the queries. What to store (checks, visits, the repeated-press rule) is kiosk.recording's.
 
-An answer is committed, and so fsynced, before `record` returns. Answers never change once written (a trigger
-refuses it); only the `synced_at` mark is set later. A trigger keeps `daily_counts`, the materialised counts
-per store-local day, question, value and suspect flag, in the same transaction as the answer, so the scores
-of a day read a few dozen rows whatever the size of the database.
+An answer is committed, and so fsynced, before `AnswerRecorder.record` returns. Answers never change once
+written (a trigger refuses it); only the `synced_at` mark is set later. A trigger keeps `daily_counts`, the
+materialised counts per store-local day, question, value and suspect flag, in the same transaction as the
+answer, so the scores of a day read a few dozen rows whatever the size of the database.
 """
 
 from __future__ import annotations
@@ -13,185 +14,37 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
-from kiosk.domain.answers import check_answer, survey_definition
-from kiosk.domain.days import format_utc, local_day, parse_stored
-from kiosk.domain.repeats import Visit, repeated_visits
+from kiosk.domain.answers import survey_definition
+from kiosk.domain.days import format_utc, parse_stored
+from kiosk.domain.repeats import Visit
 from kiosk.domain.scoring import CountRow
-from kiosk.domain.survey import AnswerError, KioskConfig, Question
+from kiosk.domain.survey import KioskConfig
 
-migrations = Migrations("kiosk")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# The migrations of kiosk.migrations, by name: a database that has them all opens without sqlite-utils.
+MIGRATION_SET = "kiosk"
+SCHEMA = ("m001_answers", "m002_answer_kinds", "m020_visit_flags")
 
 
-@migrations()
-def m001_answers(db: Database) -> None:
-    db.execute(
-        """
-        CREATE TABLE answers (
-            id TEXT PRIMARY KEY,
-            session_id TEXT NOT NULL,
-            question_id TEXT NOT NULL,
-            value TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            local_day TEXT NOT NULL,
-            language TEXT NOT NULL,
-            survey_version TEXT NOT NULL,
-            suspect INTEGER NOT NULL DEFAULT 0 CHECK (suspect IN (0, 1)),
-            synced_at TEXT
+def _pending_migrations(conn: sqlite3.Connection) -> bool:
+    """Whether the database lacks one of the SCHEMA migrations (a new database lacks them all)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_sqlite_migrations'").fetchone() is None:
+        return True
+    applied = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
         )
-        """
-    )
-    db.execute("CREATE INDEX answers_session ON answers (session_id, created_at)")
-    db.execute("CREATE INDEX answers_created ON answers (created_at)")
-    db.execute("CREATE INDEX answers_unsynced ON answers (created_at) WHERE synced_at IS NULL")
-    db.execute(
-        """
-        CREATE TABLE daily_counts (
-            local_day TEXT NOT NULL,
-            question_id TEXT NOT NULL,
-            value TEXT NOT NULL,
-            suspect INTEGER NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (local_day, question_id, value, suspect)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, value, suspect, n)
-            VALUES (new.local_day, new.question_id, new.value, new.suspect, 1)
-            ON CONFLICT (local_day, question_id, value, suspect) DO UPDATE SET n = n + 1;
-        END
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER answers_immutable
-        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
-                         survey_version, suspect ON answers
-        BEGIN
-            SELECT RAISE(ABORT, 'answers are immutable once written');
-        END
-        """
-    )
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-
-
-@migrations()
-def m002_answer_kinds(db: Database) -> None:
-    """Self-describing answers: each carries the kind it was given on, and the counts keep kinds apart.
-
-    Answers stored before this change have kind '' (scored as the question's current kind, as they were).
-    `survey_versions` keeps every survey this kiosk has recorded answers on; `pruned` remembers the ids of
-    answers removed by retention, so a re-import of them never counts them again.
-    """
-    db.execute("ALTER TABLE answers ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
-    # The device that made the answer when it is not this one (imported from a replaced device's export):
-    # head office de-duplicates per store and device, so such answers keep their first device's id.
-    db.execute("ALTER TABLE answers ADD COLUMN device_id TEXT NOT NULL DEFAULT ''")
-    db.execute(
-        """
-        CREATE TABLE daily_counts_v2 (
-            local_day TEXT NOT NULL,
-            question_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            value TEXT NOT NULL,
-            suspect INTEGER NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (local_day, question_id, kind, value, suspect)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute(
-        "INSERT INTO daily_counts_v2 (local_day, question_id, kind, value, suspect, n) "
-        "SELECT local_day, question_id, '', value, suspect, n FROM daily_counts"
-    )
-    db.execute("DROP TRIGGER answers_count")
-    db.execute("DROP TABLE daily_counts")
-    db.execute("ALTER TABLE daily_counts_v2 RENAME TO daily_counts")
-    db.execute(
-        """
-        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
-            VALUES (new.local_day, new.question_id, new.kind, new.value, new.suspect, 1)
-            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
-        END
-        """
-    )
-    db.execute("DROP TRIGGER answers_immutable")
-    db.execute(
-        """
-        CREATE TRIGGER answers_immutable
-        BEFORE UPDATE OF id, session_id, question_id, value, created_at, local_day, language,
-                         survey_version, suspect, kind, device_id ON answers
-        BEGIN
-            SELECT RAISE(ABORT, 'answers are immutable once written');
-        END
-        """
-    )
-    db.execute(
-        "CREATE TABLE survey_versions (version TEXT PRIMARY KEY, definition TEXT NOT NULL, "
-        "first_seen TEXT NOT NULL)"
-    )
-    db.execute("CREATE TABLE pruned (id TEXT PRIMARY KEY) WITHOUT ROWID")
-
-
-@migrations()
-def m020_visit_flags(db: Database) -> None:
-    """Repeated presses flagged per visit, once the visit has ended (kiosk.domain.repeats).
-
-    Answers never change: a flag is a row here, and the counts follow it. An answer stored with
-    `suspect = 1` (the rule before this table) keeps that meaning; a visit's answers are suspect when
-    either says so.
-    """
-    db.execute(
-        "CREATE TABLE visit_flags (session_id TEXT PRIMARY KEY, flagged_at TEXT NOT NULL) WITHOUT ROWID"
-    )
-    db.execute("DROP TRIGGER answers_count")
-    db.execute(
-        """
-        CREATE TRIGGER answers_count AFTER INSERT ON answers BEGIN
-            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
-            VALUES (
-                new.local_day, new.question_id, new.kind, new.value,
-                new.suspect OR EXISTS (SELECT 1 FROM visit_flags f WHERE f.session_id = new.session_id),
-                1
-            )
-            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + 1;
-        END
-        """
-    )
-    db.execute(
-        """
-        CREATE TRIGGER visit_flag_counts AFTER INSERT ON visit_flags BEGIN
-            UPDATE daily_counts SET n = n - (
-                SELECT count(*) FROM answers a
-                WHERE a.session_id = new.session_id AND a.suspect = 0 AND a.local_day = daily_counts.local_day
-                  AND a.question_id = daily_counts.question_id AND a.kind = daily_counts.kind
-                  AND a.value = daily_counts.value
-            )
-            WHERE suspect = 0 AND (local_day, question_id, kind, value) IN (
-                SELECT local_day, question_id, kind, value FROM answers
-                WHERE session_id = new.session_id AND suspect = 0
-            );
-            INSERT INTO daily_counts (local_day, question_id, kind, value, suspect, n)
-            SELECT local_day, question_id, kind, value, 1, count(*) FROM answers
-            WHERE session_id = new.session_id AND suspect = 0
-            GROUP BY local_day, question_id, kind, value
-            ON CONFLICT (local_day, question_id, kind, value, suspect) DO UPDATE SET n = n + excluded.n;
-            DELETE FROM daily_counts WHERE n = 0;
-        END
-        """
-    )
+    }
+    return not applied.issuperset(SCHEMA)
 
 
 class StoreError(Exception):
@@ -286,19 +139,24 @@ class ResponseStore:
     def __init__(self, path: Path, config: KioskConfig, *, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.config = config
+        self._db: Database | None = None
         try:
-            conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
-            # No sqlite-utils plugins: loading them scans every installed package (70 ms at each start).
-            self.db = Database(conn, execute_plugins=False)
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = FULL")
-            self.db.execute("PRAGMA foreign_keys = ON")
+            self.conn = conn = sqlite3.connect(
+                str(path), timeout=busy_timeout_ms / 1000, isolation_level=None
+            )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
             # 32 MB of page cache: a big import touches five indexes at random places (UUID keys).
-            self.db.execute("PRAGMA cache_size = -32000")
-            migrations.apply(self.db)
+            conn.execute("PRAGMA cache_size = -32000")
+            if _pending_migrations(conn):
+                # sqlite-utils only now: importing it takes a good part of a start on a Pi.
+                from kiosk.migrations import apply
+
+                apply(conn)
             self._remember_survey()
         except sqlite3.OperationalError as error:
-            raise StoreError(_explain(path, error)) from None
+            raise StoreError(explain(path, error)) from None
         except sqlite3.DatabaseError as error:
             raise DamagedDatabase(f"{path}: not a kiosk database ({error})") from None
 
@@ -306,14 +164,14 @@ class ResponseStore:
         """Keep the configuration's survey in the history (answers name it by version)."""
         survey = self.config.survey
         definition = json.dumps(survey_definition(survey), sort_keys=True, ensure_ascii=False)
-        found = self.db.conn.execute(
+        found = self.conn.execute(
             "SELECT definition = ? FROM survey_versions WHERE version = ?", (definition, survey.version)
         ).fetchone()
         if found is not None and found[0]:
             return
         # A version name reused for other questions: the newest definition wins; every answer still carries
         # its own kind, so the kiosk's scores stay right (head office says which version it refuses).
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO survey_versions (version, definition, first_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (version) DO UPDATE SET definition = excluded.definition",
             (survey.version, definition, format_utc(dt.datetime.now(dt.UTC))),
@@ -324,14 +182,24 @@ class ResponseStore:
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(sorted(set(versions)), 500):
             marks = ", ".join("?" * len(chunk))
-            for version, definition in self.db.conn.execute(
+            for version, definition in self.conn.execute(
                 f"SELECT version, definition FROM survey_versions WHERE version IN ({marks})", list(chunk)
             ):
                 found[version] = json.loads(definition)
         return found
 
+    @property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils Database (imported when first asked for, never on a tap)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            # No sqlite-utils plugins: loading them scans every installed package (70 ms at each start).
+            self._db = Database(self.conn, execute_plugins=False)
+        return self._db
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> ResponseStore:
         return self
@@ -343,139 +211,46 @@ class ResponseStore:
     def writing(self) -> Iterator[None]:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent writers queue."""
         try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
+            raise StoreError(explain(self.path, error)) from None
         try:
             yield
         except BaseException:
             # SQLite itself rolls back on some errors (a full disk): a second ROLLBACK would hide the cause.
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         try:
-            self.db.conn.execute("COMMIT")
+            self.conn.execute("COMMIT")
         except sqlite3.OperationalError as error:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
-            raise StoreError(_explain(self.path, error)) from None
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(explain(self.path, error)) from None
 
-    # -- writing ------------------------------------------------------------------------------------------
+    # -- writing (kiosk.recording decides what; these only store) ------------------------------------------
 
-    def record(self, new: NewAnswer) -> Answer:
-        """Store one answer durably and return it; raises AnswerError for an answer the survey refuses.
+    def insert_answer(self, answer: Answer) -> None:
+        """One answer, inside the caller's `writing()` transaction."""
+        self.conn.execute(_INSERT, answer.values())
 
-        Without a session id the answer starts a new visit; its id is in the returned answer.
-        """
-        survey = self.config.survey
-        question, value, language = self._checked(new)
-        try:
-            with self.writing():
-                session_id = new.session_id or str(uuid.uuid4())
-                visit = None if new.session_id is None else self._visit(session_id)
-                if visit is not None:
-                    # The same check as import and head office: one answer per question, show_if.
-                    check_answer(survey, question.id, value, visit[0])
-                if visit is None:
-                    # A new visit: the ones before it have ended, so the rule can judge them now.
-                    self._judge_visits_before(new.created_at)
-                    suspect = False
-                else:
-                    suspect = visit[1]
-                answer = Answer(
-                    id=new.id or str(uuid.uuid4()),
-                    session_id=session_id,
-                    question_id=question.id,
-                    value=value,
-                    created_at=new.created_at,
-                    local_day=local_day(new.created_at, self.config.store.tz),
-                    language=language,
-                    survey_version=survey.version,
-                    suspect=suspect,
-                    kind=str(question.kind),
-                )
-                self.db.conn.execute(_INSERT, answer.values())
-        except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
-        return answer
+    def insert_answers(self, rows: Sequence[tuple[str | int, ...]]) -> None:
+        """Many answers (`Answer.values()`), inside the caller's `writing()` transaction."""
+        self.conn.executemany(_INSERT, rows)
 
-    def end_visits(self, now: dt.datetime) -> None:
-        """Every visit so far has ended (the app is back on its start screen): judge them now rather than
-        when the next shopper taps, so that the figures and the upload see the flags soon."""
-        try:
-            with self.writing():
-                self._judge_visits_before(now)
-        except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
-
-    def check(self, new: NewAnswer) -> None:
-        """Raise AnswerError if `record` would refuse this answer for its content (no database access)."""
-        self._checked(new)
-
-    def _checked(self, new: NewAnswer) -> tuple[Question, str, str]:
-        """The answer's question, stored value and language; AnswerError for what the survey refuses."""
-        question, value = check_answer(self.config.survey, new.question_id, new.value)
-        return question, value, self._language(new.language)
+    def flag_visits(self, flagged: set[str]) -> None:
+        """Mark these visits as repeated presses (flags are only ever added), inside `writing()`."""
+        if flagged:
+            stamp = format_utc(dt.datetime.now(dt.UTC))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
+                [(session_id, stamp) for session_id in sorted(flagged)],
+            )
 
     def has_answer(self, answer_id: str) -> bool:
-        return self.db.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
+        return self.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
-    def import_answers(
-        self, rows: Sequence[NewAnswer], progress: Callable[[int], None] | None = None
-    ) -> ImportResult:
-        """Store many answers in one transaction: all of them or, on any error, none.
-
-        Rows must already be checked (see kiosk.importer). Rows whose id is already stored with the same
-        content are skipped (re-importing a file adds nothing); the same id with other content is an error.
-        `progress` is told how many rows each step stored.
-        """
-        survey = self.config.survey
-        tz = self.config.store.tz
-        ordered = sorted(rows, key=lambda r: r.created_at)
-        sessions: dict[str, list[NewAnswer]] = {}
-        for row in ordered:
-            sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
-        try:
-            with self.writing():
-                existing = self._existing_sessions(list(sessions))
-                answers = []
-                for sid, session_rows in sessions.items():
-                    suspect = bool(existing.get(sid, 0))
-                    for row in session_rows:
-                        question, value, language = self._checked(row)
-                        answers.append(
-                            Answer(
-                                id=row.id or str(uuid.uuid4()),
-                                session_id=sid,
-                                question_id=question.id,
-                                value=value,
-                                created_at=row.created_at,
-                                local_day=local_day(row.created_at, tz),
-                                language=language,
-                                survey_version=survey.version,
-                                suspect=suspect,
-                                kind=str(question.kind),
-                                device_id=""
-                                if row.device_id in (None, self.config.device_id)
-                                else str(row.device_id),
-                            ).values()
-                        )
-                already = self._already_present(answers)
-                # Removed by retention after upload: counted once already, never again.
-                already |= self.pruned_ids([str(a[0]) for a in answers if a[0] not in already])
-                fresh_rows = [a for a in answers if a[0] not in already]
-                for start in range(0, len(fresh_rows), 5000):
-                    chunk = fresh_rows[start : start + 5000]
-                    self.db.conn.executemany(_INSERT, chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                if fresh_rows:
-                    self._judge_visits_between(ordered[0].created_at, ordered[-1].created_at)
-        except sqlite3.OperationalError as error:
-            raise StoreError(_explain(self.path, error)) from None
-        return ImportResult(imported=len(answers) - len(already), already_present=len(already))
-
-    def _already_present(self, answers: list[tuple[str | int, ...]]) -> set[str]:
+    def already_present(self, answers: list[tuple[str | int, ...]]) -> set[str]:
         """Ids of these answers that are already stored; StoreError if one was stored with other content."""
         # What must match for a re-sent answer to be the same one: its visit, question, value and time.
         same = slice(0, 5)
@@ -483,7 +258,7 @@ class ResponseStore:
         found: set[str] = set()
         for chunk in _chunks(list(by_id), 500):
             marks = ", ".join("?" * len(chunk))
-            for row in self.db.conn.execute(
+            for row in self.conn.execute(
                 f"SELECT {', '.join(_ANSWER_COLUMNS[same])} FROM answers WHERE id IN ({marks})", chunk
             ):
                 if by_id[row[0]] != row:
@@ -493,21 +268,11 @@ class ResponseStore:
                 found.add(row[0])
         return found
 
-    def _language(self, language: str | None) -> str:
-        languages = self.config.survey.languages
-        if language is None:
-            return languages[0]
-        if language not in languages:
-            raise AnswerError(
-                f"language {language!r} is not offered (survey.languages: {', '.join(languages)})"
-            )
-        return language
+    # -- visits, for the repeated-press rule ------------------------------------------------------------
 
-    # -- the repeated-press rule's look-ups ---------------------------------------------------------------
-
-    def _visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
+    def visit(self, session_id: str) -> tuple[dict[str, str], bool] | None:
         """The answers of a stored visit (question -> value) and its flag, or None for a visit not seen yet."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT question_id, value, suspect FROM answers WHERE session_id = ?", (session_id,)
         ).fetchall()
         if not rows:
@@ -519,7 +284,7 @@ class ResponseStore:
         found: dict[str, dict[str, tuple[str, str]]] = {}
         for chunk in _chunks(list(session_ids), 500):
             marks = ", ".join("?" * len(chunk))
-            for sid, qid, answer_id, value in self.db.conn.execute(
+            for sid, qid, answer_id, value in self.conn.execute(
                 f"SELECT session_id, question_id, id, value FROM answers WHERE session_id IN ({marks})", chunk
             ):
                 found.setdefault(sid, {})[qid] = (answer_id, value)
@@ -531,57 +296,27 @@ class ResponseStore:
         for chunk in _chunks(list(answer_ids), 500):
             marks = ", ".join("?" * len(chunk))
             found.update(
-                r[0] for r in self.db.conn.execute(f"SELECT id FROM pruned WHERE id IN ({marks})", chunk)
+                r[0] for r in self.conn.execute(f"SELECT id FROM pruned WHERE id IN ({marks})", chunk)
             )
         return found
 
-    def _judge_visits_before(self, at: dt.datetime) -> None:
-        """Flag the repeated presses among the visits that ended before `at`.
-
-        Only the last few visits are read: a run long enough to be flagged already had its earlier visits
-        flagged when they were judged, and flags are only ever added."""
-        rule = self.config.repeats
-        if rule.enabled:
-            self._flag(repeated_visits(self._visits_before(at, rule.min_run + 2), rule))
-
-    def _judge_visits_between(self, first: dt.datetime, last: dt.datetime) -> None:
-        """After an import: judge the visits around the imported time span (an hour either side, far more
-        than any run of visits a few seconds apart), not the whole database."""
-        rule = self.config.repeats
-        if not rule.enabled:
-            return
-        margin = dt.timedelta(hours=1)
-        rows = self.db.conn.execute(
-            "SELECT session_id, question_id, value, created_at FROM answers "
-            "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
-            (format_utc(first - margin), format_utc(last + margin)),
-        )
-        self._flag(repeated_visits(_visits_of(rows), rule))
-
-    def _flag(self, flagged: set[str]) -> None:
-        if flagged:
-            stamp = format_utc(dt.datetime.now(dt.UTC))
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO visit_flags (session_id, flagged_at) VALUES (?, ?)",
-                [(session_id, stamp) for session_id in sorted(flagged)],
-            )
-
-    def _existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
+    def existing_sessions(self, session_ids: list[str]) -> dict[str, int]:
+        """Of these visits, those already stored -> their stored suspect mark (the rule before visit flags)."""
         found: dict[str, int] = {}
         for chunk in _chunks(session_ids, 500):
             marks = ", ".join("?" * len(chunk))
-            for row in self.db.query(
-                f"SELECT session_id, max(suspect) AS suspect FROM answers WHERE session_id IN ({marks}) "
+            for session_id, suspect in self.conn.execute(
+                f"SELECT session_id, max(suspect) FROM answers WHERE session_id IN ({marks}) "
                 "GROUP BY session_id",
                 chunk,
             ):
-                found[row["session_id"]] = row["suspect"]
+                found[session_id] = suspect
         return found
 
-    def _visits_before(self, at: dt.datetime, count: int) -> list[Visit]:
+    def visits_before(self, at: dt.datetime, count: int) -> list[Visit]:
         """The last `count` visits whose answers came before `at`, in time order."""
         per_visit = max(1, len(self.config.survey.questions))
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT session_id, question_id, value, created_at FROM answers "
             "WHERE created_at < ? ORDER BY created_at DESC LIMIT ?",
             (format_utc(at), (count + 1) * per_visit),
@@ -589,6 +324,34 @@ class ResponseStore:
         visits = _visits_of(reversed(rows))
         # The oldest one read may have lost answers to the limit: leave it out.
         return visits[1:] if len(rows) == (count + 1) * per_visit else visits
+
+    def visits_between(self, first: dt.datetime, last: dt.datetime) -> list[Visit]:
+        """The visits with answers from `first` to `last` (those answers only), in time order."""
+        rows = self.conn.execute(
+            "SELECT session_id, question_id, value, created_at FROM answers "
+            "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
+            (format_utc(first), format_utc(last)),
+        )
+        return _visits_of(rows)
+
+    def recent_visits(self, count: int) -> list[tuple[str, list[tuple[str, str, dt.datetime]], bool]]:
+        """The last `count` visits, in time order: (session id, answers as (question, value, time), the
+        suspect mark of its first answer)."""
+        per_visit = max(1, len(self.config.survey.questions))
+        rows = self.conn.execute(
+            "SELECT session_id, question_id, value, created_at, suspect FROM answers "
+            "ORDER BY created_at DESC LIMIT ?",
+            ((count + 1) * per_visit,),
+        ).fetchall()
+        visits: dict[str, tuple[list[tuple[str, str, dt.datetime]], bool]] = {}
+        for session_id, question, value, created_at, suspect in reversed(rows):
+            given = visits.setdefault(session_id, ([], bool(suspect)))
+            given[0].append((question, value, parse_stored(created_at)))
+        found = [(session_id, given, suspect) for session_id, (given, suspect) in visits.items()]
+        # The oldest one read may have lost answers to the limit: leave it out.
+        if len(rows) == (count + 1) * per_visit:
+            found = found[1:]
+        return found[-count:]
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -615,7 +378,7 @@ class ResponseStore:
     ) -> list[tuple[dt.datetime, int]]:
         """Kept answers to `question_id` (visits, for the first question) of the store-local days start..end,
         counted per UTC quarter-hour (the hourly pattern: every time zone is a whole number of quarters off)."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT substr(created_at, 1, 14) || printf('%02d', CAST(substr(created_at, 15, 2) AS INTEGER) "
             "/ 15 * 15) AS quarter, count(*) FROM answers "
             "WHERE question_id = ? AND created_at >= ? AND created_at < ? AND local_day BETWEEN ? AND ? "
@@ -655,14 +418,14 @@ class ResponseStore:
     def import_namespace(self) -> uuid.UUID:
         """The namespace of ids made for imported answers that have none: private to this kiosk (its store
         and device ids and a secret made once, kept in its database), so nobody can predict them."""
-        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
         if row is None:
             secret = uuid.uuid4().hex + uuid.uuid4().hex
             with self.writing():
-                self.db.conn.execute(
+                self.conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('import_secret', ?)", (secret,)
                 )
-            row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'import_secret'").fetchone()
         return uuid.uuid5(uuid.NAMESPACE_OID, f"{self.config.store.id}|{self.config.device_id}|{row[0]}")
 
     def answer_count(self) -> int:
@@ -672,7 +435,7 @@ class ResponseStore:
         """Remember in this (fresh) database that a damaged one was kept aside, for the manager and doctor."""
         value = json.dumps({"file": kept.file.name, "reason": kept.reason, "at": format_utc(kept.at)})
         with self.writing():
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 (f"set_aside:{kept.file.name}", value),
             )
@@ -710,7 +473,7 @@ def read_only_dir(directory: Path) -> bool:
     return not os.access(directory, os.W_OK)
 
 
-def _explain(path: Path, error: sqlite3.Error) -> str:
+def explain(path: Path, error: sqlite3.Error) -> str:
     text = str(error)
     if path.parent.is_dir() and read_only_dir(path.parent):
         return f"{path}: the data directory {path.parent} is read-only; nothing can be stored until it is writable"
@@ -806,13 +569,13 @@ def inspect_database(path: Path, *, thorough: bool, busy_timeout_ms: int = 5000)
     try:
         conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
     except sqlite3.OperationalError as error:
-        raise StoreError(_explain(path, error)) from None
+        raise StoreError(explain(path, error)) from None
     try:
         return _schema_problem(conn) or (_integrity_problem(conn) if thorough else None)
     except sqlite3.OperationalError as error:
         if "malformed" in str(error):
             return f"damaged ({error})"
-        raise StoreError(_explain(path, error)) from None
+        raise StoreError(explain(path, error)) from None
     except sqlite3.DatabaseError as error:
         return f"damaged ({error})"
     finally:
@@ -833,12 +596,10 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
     applied = [
         row[0]
         for row in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
         )
     ]
-    # sqlite-utils offers no public list of a set's migrations; `pending` would need a database.
-    known = {migration.name for migration in migrations._migrations}
-    unknown = [name for name in applied if name not in known]
+    unknown = [name for name in applied if name not in SCHEMA]
     if unknown:
         return f"written by a newer release (schema changes unknown here: {', '.join(unknown)})"
     columns = {row[1] for row in conn.execute("PRAGMA table_info(answers)")}

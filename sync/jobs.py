@@ -55,7 +55,7 @@ class SyncSettings:
     config_every_s: float = 900
     scores_every_s: float = 180
     retention_every_s: float = 6 * 3600
-    retention_days: int | None = 90  # None: never prune
+    retention_days: int | None = None  # None: the configuration's ([storage] retention_days)
     batch_size: int = DEFAULT_BATCH
     timeout: tuple[float, float] = (5.0, 30.0)
     first_upload_after_s: float = 5
@@ -202,9 +202,12 @@ class SyncJobs:
         return report
 
     def retention(self) -> int:
-        if self.settings.retention_days is None:
-            return 0
-        before = self.clock() - dt.timedelta(days=self.settings.retention_days)
+        """Delete the answers uploaded more than `retention_days` ago (kiosk.toml's [storage], unless the
+        settings say otherwise); the number deleted."""
+        days = self.settings.retention_days
+        if days is None:
+            days = self.config.retention_days
+        before = self.clock() - dt.timedelta(days=days)
         with self._outbox() as outbox:
             return outbox.prune_synced(before)
 

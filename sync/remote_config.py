@@ -21,9 +21,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from kiosk.config import ConfigError, check_config_text, load_config
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
@@ -42,6 +39,10 @@ def with_device_id(text: str, device_id: str) -> str:
     Through tomlkit, so any legal TOML form that `set-config` accepts is understood (`[ device ]`, a dotted
     `device.id = …`, an inline table) and the rest of the file, comments included, is kept as written. Text
     that is not TOML is returned as is: the check that follows says what is wrong with it."""
+    # Here, not at the top: `kiosk run` imports this module before its first frame.
+    import tomlkit
+    import tomlkit.exceptions
+
     try:
         document = tomlkit.parse(text)
         device = document.get("device")

@@ -59,7 +59,7 @@ def campaign(mount: Path, as_root: bool, visits: int, limit: int) -> int:
     text = default_config_text("full", "till-1", "Europe/Paris", "Full disk")
     (data_dir / "kiosk.toml").write_text(text, encoding="utf-8")
     kiosk = open_kiosk(data_dir)
-    holder = HoldingRecorder(kiosk.store, limit=limit)
+    holder = HoldingRecorder(kiosk.recorder, limit=limit)
     deps = build_deps(kiosk, holder=holder)
     taps: list[tuple[tuple[str, str, str], bool]] = []
 

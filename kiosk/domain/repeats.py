@@ -93,6 +93,22 @@ def repeated_visits(visits: Sequence[Visit], rule: RepeatRule) -> set[str]:
     return flagged
 
 
+def repeated_run_ending(visits: Sequence[Visit], rule: RepeatRule) -> set[str]:
+    """The ids the rule flags in the run that ends with the last of `visits` (ended ones, in time order).
+
+    When every earlier run was judged as its own last visit ended, this adds what `repeated_visits` over
+    all of them would: only the run the last visit joined can have changed.
+    """
+    if not visits:
+        return set()
+    run = [visits[-1]]
+    for before in reversed(visits[:-1]):
+        if not follows(before, run[0], rule):
+            break
+        run.insert(0, before)
+    return {visit.id for visit in run} if run_is_repeated(run, rule) else set()
+
+
 # -- the rule before this release ---------------------------------------------------------------------------
 
 

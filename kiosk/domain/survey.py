@@ -223,3 +223,5 @@ class KioskConfig:
     display: Display = field(default_factory=Display)
     targets: Targets = field(default_factory=Targets)
     followup: Followup = field(default_factory=Followup)
+    # [storage] retention_days: answers are deleted this many days after head office acknowledged them.
+    retention_days: int = 90

@@ -20,7 +20,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kivy.app import App
 from kivy.base import EventLoop, ExceptionHandler, ExceptionManager
@@ -48,11 +48,14 @@ from kiosk.ui.presenters import (
     scores_start,
     targets,
 )
-from kiosk.ui.screens.dashboard import DashboardScreen
-from kiosk.ui.screens.pin import PinScreen
 from kiosk.ui.screens.question import ChoiceScreen, FacesScreen, QuestionScreen, ScaleScreen
-from kiosk.ui.screens.thanks import ThanksScreen
 from kiosk.ui.widgets import CornerHold
+
+if TYPE_CHECKING:
+    # The other screens are imported when first built: not on the way to the first frame.
+    from kiosk.ui.screens.dashboard import DashboardScreen
+    from kiosk.ui.screens.pin import PinScreen
+    from kiosk.ui.screens.thanks import ThanksScreen
 
 log = logging.getLogger("kiosk.ui")
 
@@ -170,6 +173,8 @@ class KioskRoot(FloatLayout):
     @property
     def thanks(self) -> ThanksScreen:
         if self._thanks is None:
+            from kiosk.ui.screens.thanks import ThanksScreen
+
             load_kv("screens/thanks.kv")
             self._thanks = ThanksScreen(name=THANKS, **self._branding)
             self.manager.add_widget(self._thanks)
@@ -185,6 +190,8 @@ class KioskRoot(FloatLayout):
     @property
     def pin_screen(self) -> PinScreen:
         if self._pin_screen is None:
+            from kiosk.ui.screens.pin import PinScreen
+
             load_kv("screens/pin.kv")
             self._pin_screen = PinScreen(name=PIN, **self._branding)
             self.manager.add_widget(self._pin_screen)
@@ -193,6 +200,8 @@ class KioskRoot(FloatLayout):
     @property
     def dashboard(self) -> DashboardScreen:
         if self._dashboard is None:
+            from kiosk.ui.screens.dashboard import DashboardScreen
+
             load_kv("screens/dashboard.kv")
             self._dashboard = DashboardScreen(name=DASHBOARD, **self._branding)
             self.manager.add_widget(self._dashboard)

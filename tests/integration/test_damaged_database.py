@@ -22,7 +22,7 @@ def fill(data_dir: Path, answers: int = 300) -> None:
     kiosk = open_kiosk(data_dir)
     start = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
     for i in range(answers):
-        kiosk.store.record(NewAnswer("satisfaction", 1 + i % 5, start + dt.timedelta(minutes=i)))
+        kiosk.recorder.record(NewAnswer("satisfaction", 1 + i % 5, start + dt.timedelta(minutes=i)))
     kiosk.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     kiosk.close()
 
@@ -102,7 +102,7 @@ def test_the_app_keeps_a_damaged_database_aside_and_takes_taps_again(
         kept = kiosk.store.set_aside()
         assert len(kept) == 1 and reason in kept[0].reason
         assert kept[0].file.name.startswith("kiosk.db.damaged-") and digest(kept[0].file) == before
-        kiosk.store.record(NewAnswer("satisfaction", 5, dt.datetime.now(dt.UTC)))
+        kiosk.recorder.record(NewAnswer("satisfaction", 5, dt.datetime.now(dt.UTC)))
         assert kiosk.store.answer_count() == 1
     finally:
         kiosk.close()
@@ -236,7 +236,7 @@ def test_killed_while_keeping_a_damaged_file_aside_nothing_is_lost_and_the_next_
         child.wait()
         child.stdout.close()
     kiosk = open_kiosk(data_dir, recover=True)
-    kiosk.store.record(NewAnswer("satisfaction", 5, dt.datetime.now(dt.UTC)))
+    kiosk.recorder.record(NewAnswer("satisfaction", 5, dt.datetime.now(dt.UTC)))
     kiosk.close()
     # Every damaged content is still on disk, whole, kept aside once, and the database is a fresh one.
     kept = [path.read_bytes() for path in set_aside_files(db)]

@@ -28,7 +28,7 @@ def test_manager_sees_not_configured_then_pending_answers_and_the_auth_problem(t
         assert not bootstrap.sync_state(kiosk).configured
         now = dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC)
         for minute in range(3):
-            kiosk.store.record(NewAnswer("satisfaction", 4, now + dt.timedelta(minutes=minute)))
+            kiosk.recorder.record(NewAnswer("satisfaction", 4, now + dt.timedelta(minutes=minute)))
         save_pairing(home, Pairing(url="http://127.0.0.1:9", token="abc.def"))
         state = bootstrap.sync_state(kiosk)
         assert (state.configured, state.pending, state.last_success, state.last_error) == (

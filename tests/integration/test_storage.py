@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.domain.survey import AnswerError, KioskConfig
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import SUSPECT_OF_VISIT, NewAnswer, ResponseStore, StoreError
 from tests.conftest import utc
 
 
 def test_answer_is_committed_before_record_returns(store: ResponseStore) -> None:
-    answer = store.record(NewAnswer("satisfaction", 4, utc(2026, 11, 1, 9)))
+    answer = AnswerRecorder(store).record(NewAnswer("satisfaction", 4, utc(2026, 11, 1, 9)))
     other = sqlite3.connect(store.path)
     row = other.execute(
         "SELECT question_id, value, local_day, suspect FROM answers WHERE id = ?", [answer.id]
@@ -40,9 +41,10 @@ def test_answer_survives_the_process_being_killed_right_after_record(
         import datetime as dt, os, signal, sys
         from pathlib import Path
         from kiosk.config import load_config
+        from kiosk.recording import AnswerRecorder
         from kiosk.storage import NewAnswer, ResponseStore
         store = ResponseStore(Path({str(db)!r}), load_config(Path({str(config_file)!r})))
-        answer = store.record(NewAnswer("satisfaction", 2, dt.datetime.now(dt.UTC)))
+        answer = AnswerRecorder(store).record(NewAnswer("satisfaction", 2, dt.datetime.now(dt.UTC)))
         print(answer.id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """
@@ -56,7 +58,7 @@ def test_answer_survives_the_process_being_killed_right_after_record(
 
 
 def test_stored_answers_cannot_be_changed_but_can_be_marked_synced(store: ResponseStore) -> None:
-    answer = store.record(NewAnswer("recommend", 3, utc(2026, 11, 1, 9)))
+    answer = AnswerRecorder(store).record(NewAnswer("recommend", 3, utc(2026, 11, 1, 9)))
     with pytest.raises(sqlite3.IntegrityError, match="immutable"):
         store.db.execute("UPDATE answers SET value = '10' WHERE id = ?", [answer.id])
     store.db.execute("UPDATE answers SET synced_at = '2026-11-01T10:00:00.000Z' WHERE id = ?", [answer.id])
@@ -67,19 +69,25 @@ def test_stored_answers_cannot_be_changed_but_can_be_marked_synced(store: Respon
 def test_refused_answers_store_nothing(store: ResponseStore) -> None:
     for question, value in [("satisfaction", 6), ("satisfaction", "abc"), ("nope", 1), ("reason", "parking")]:
         with pytest.raises(AnswerError):
-            store.record(NewAnswer(question, value, utc(2026, 11, 1, 9)))
+            AnswerRecorder(store).record(NewAnswer(question, value, utc(2026, 11, 1, 9)))
     assert store.answer_count() == 0
 
 
 def test_a_visit_answers_each_question_once(store: ResponseStore) -> None:
-    first = store.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 9)))
-    store.record(NewAnswer("reason", "waiting", utc(2026, 11, 1, 9, 0, 5), session_id=first.session_id))
+    first = AnswerRecorder(store).record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 9)))
+    AnswerRecorder(store).record(
+        NewAnswer("reason", "waiting", utc(2026, 11, 1, 9, 0, 5), session_id=first.session_id)
+    )
     with pytest.raises(AnswerError, match="already has an answer"):
-        store.record(NewAnswer("reason", "price", utc(2026, 11, 1, 9, 0, 8), session_id=first.session_id))
+        AnswerRecorder(store).record(
+            NewAnswer("reason", "price", utc(2026, 11, 1, 9, 0, 8), session_id=first.session_id)
+        )
 
 
 def test_local_day_follows_the_store_time_zone(store: ResponseStore) -> None:
-    late = store.record(NewAnswer("satisfaction", 5, utc(2026, 10, 24, 22, 30)))  # 00:30 CEST on the 25th
+    late = AnswerRecorder(store).record(
+        NewAnswer("satisfaction", 5, utc(2026, 10, 24, 22, 30))
+    )  # 00:30 CEST on the 25th
     assert late.local_day == dt.date(2026, 10, 25)
 
 
@@ -100,7 +108,9 @@ def test_materialised_daily_counts_equal_counting_the_answers(
 ) -> None:
     with ResponseStore(tmp_path_factory.mktemp("db") / "kiosk.db", config) as store:
         for question, value, offset in answers:
-            store.record(NewAnswer(question, value, utc(2026, 9, 1) + dt.timedelta(seconds=offset)))
+            AnswerRecorder(store).record(
+                NewAnswer(question, value, utc(2026, 9, 1) + dt.timedelta(seconds=offset))
+            )
         raw = {
             (r["local_day"], r["question_id"], r["value"], bool(r["suspect"])): r["n"]
             for r in store.db.query(
@@ -117,12 +127,12 @@ def test_import_is_all_or_nothing_and_idempotent(store: ResponseStore) -> None:
         NewAnswer("satisfaction", 3, utc(2026, 11, 1, 9, i), id=f"00000000-0000-4000-8000-{i:012d}")
         for i in range(10)
     ]
-    assert store.import_answers(rows).imported == 10
-    again = store.import_answers(rows)
+    assert AnswerRecorder(store).import_answers(rows).imported == 10
+    again = AnswerRecorder(store).import_answers(rows)
     assert (again.imported, again.already_present) == (0, 10)
     changed = [NewAnswer("satisfaction", 4, utc(2026, 11, 1, 9, 0), id=rows[0].id)]
     with pytest.raises(StoreError, match="already stored with other content"):
-        store.import_answers([*changed, NewAnswer("satisfaction", 4, utc(2026, 11, 2, 9))])
+        AnswerRecorder(store).import_answers([*changed, NewAnswer("satisfaction", 4, utc(2026, 11, 2, 9))])
     assert store.answer_count() == 10
 
 
@@ -131,7 +141,7 @@ def test_write_while_another_process_holds_the_database_fails_cleanly(
 ) -> None:
     path = tmp_path / "kiosk.db"
     with ResponseStore(path, config) as store:
-        store.record(NewAnswer("satisfaction", 5, utc(2026, 11, 1, 9)))
+        AnswerRecorder(store).record(NewAnswer("satisfaction", 5, utc(2026, 11, 1, 9)))
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -148,7 +158,7 @@ def test_write_while_another_process_holds_the_database_fails_cleanly(
             ResponseStore(path, config, busy_timeout_ms=100) as store,
             pytest.raises(StoreError, match="locked by another process"),
         ):
-            store.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 10)))
+            AnswerRecorder(store).record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 10)))
     finally:
         holder.kill()
         holder.wait()
@@ -161,3 +171,33 @@ def test_not_a_database(tmp_path: Path, config: KioskConfig) -> None:
     path.write_bytes(os.urandom(4096))
     with pytest.raises(StoreError, match="not a kiosk database"):
         ResponseStore(path, config)
+
+
+def test_a_database_with_every_migration_opens_without_sqlite_utils(
+    tmp_path: Path, config_file: Path
+) -> None:
+    from kiosk.migrations import migrations
+    from kiosk.storage import SCHEMA
+
+    # storage.py names the migrations so that a start need not import sqlite-utils to know none is pending.
+    assert tuple(migration.name for migration in migrations._migrations) == SCHEMA
+    db = tmp_path / "kiosk.db"
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt, sys
+        from pathlib import Path
+        from kiosk.config import load_config
+        from kiosk.recording import AnswerRecorder
+        from kiosk.storage import NewAnswer, ResponseStore
+        store = ResponseStore(Path({str(db)!r}), load_config(Path({str(config_file)!r})))
+        AnswerRecorder(store).record(NewAnswer("satisfaction", 2, dt.datetime.now(dt.UTC)))
+        print("sqlite_utils" in sys.modules)
+        """
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        for _ in "12"
+    ]
+    # The first start creates the schema through sqlite-utils; the next one has nothing to migrate.
+    assert [run.stdout.strip() for run in runs] == ["True", "False"], [run.stderr for run in runs]
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM answers").fetchone()[0] == 2

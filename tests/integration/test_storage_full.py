@@ -100,7 +100,7 @@ def test_a_full_filesystem_holds_taps_in_memory_then_writes_them_once_in_order(
     tmp_path: Path, tiny_tmpfs: Callable[[str], None]
 ) -> None:
     kiosk = make_kiosk(tmp_path / "tiny" / "kiosk")
-    holder = HoldingRecorder(kiosk.store)
+    holder = HoldingRecorder(kiosk.recorder)
     taps = Taps(holder)
     while taps.held == 0:
         taps.visit()
@@ -140,7 +140,7 @@ def fill_to_page_limit(kiosk: Kiosk) -> None:
 
 def test_at_the_page_limit_taps_are_held_and_drain_in_order_while_new_taps_arrive(tmp_path: Path) -> None:
     kiosk = make_kiosk(tmp_path / "kiosk")
-    holder = HoldingRecorder(kiosk.store, batch=20)
+    holder = HoldingRecorder(kiosk.recorder, batch=20)
     taps = Taps(holder)
     for _ in range(5):
         taps.visit()
@@ -168,7 +168,7 @@ def test_at_the_memory_bound_new_taps_are_refused_and_counted_never_the_old_ones
     tmp_path: Path,
 ) -> None:
     kiosk = make_kiosk(tmp_path / "kiosk")
-    holder = HoldingRecorder(kiosk.store, limit=50)
+    holder = HoldingRecorder(kiosk.recorder, limit=50)
     taps = Taps(holder)
     taps.visit()
     kiosk.store.db.conn.execute("PRAGMA query_only = ON")  # SQLite refuses every write: a read-only file
@@ -189,7 +189,7 @@ def test_a_refused_answer_is_refused_at_once_even_while_holding(tmp_path: Path) 
     from kiosk.domain.survey import AnswerError
 
     kiosk = make_kiosk(tmp_path / "kiosk")
-    holder = HoldingRecorder(kiosk.store)
+    holder = HoldingRecorder(kiosk.recorder)
     kiosk.store.db.conn.execute("PRAGMA query_only = ON")
     assert holder.record(NewAnswer("satisfaction", 4, START)) is None
     with pytest.raises(AnswerError):
@@ -204,7 +204,7 @@ def test_a_held_answer_the_changed_survey_refuses_is_counted_and_an_already_stor
     import dataclasses
 
     kiosk = make_kiosk(tmp_path / "kiosk")
-    holder = HoldingRecorder(kiosk.store)
+    holder = HoldingRecorder(kiosk.recorder)
     conn = kiosk.store.db.conn
     conn.execute("PRAGMA query_only = ON")
     assert holder.record(NewAnswer("satisfaction", 4, START, session_id="v1")) is None
@@ -212,7 +212,7 @@ def test_a_held_answer_the_changed_survey_refuses_is_counted_and_an_already_stor
     conn.execute("PRAGMA query_only = OFF")
     # The first one reached the disk after all (another writer stored the same answer): not written twice.
     first = holder._held[0]
-    kiosk.store.record(first)
+    kiosk.recorder.record(first)
     # A new configuration without the 0-10 question arrives while the second one waits.
     config = kiosk.store.config
     survey = dataclasses.replace(
@@ -231,7 +231,7 @@ def test_held_answers_saved_at_a_stop_are_imported_once_with_their_ids(
     from click.testing import Result
 
     kiosk = open_kiosk(data_dir)
-    holder = HoldingRecorder(kiosk.store)
+    holder = HoldingRecorder(kiosk.recorder)
     taps = Taps(holder)
     taps.visit()
     kiosk.store.db.conn.execute("PRAGMA query_only = ON")

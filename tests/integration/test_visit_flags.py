@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from kiosk.domain.repeats import Visit, repeated_visits
 from kiosk.domain.survey import KioskConfig
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import SUSPECT_OF_VISIT, NewAnswer, ResponseStore
 
 T0 = dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
@@ -31,9 +32,13 @@ def recount(store: ResponseStore) -> dict[tuple[str, str, bool], int]:
 
 
 def storm_visit(store: ResponseStore, start: dt.datetime) -> str:
-    first = store.record(NewAnswer("satisfaction", 1, start))
-    store.record(NewAnswer("reason", "waiting", start + dt.timedelta(seconds=2), session_id=first.session_id))
-    store.record(NewAnswer("recommend", 0, start + dt.timedelta(seconds=4), session_id=first.session_id))
+    first = AnswerRecorder(store).record(NewAnswer("satisfaction", 1, start))
+    AnswerRecorder(store).record(
+        NewAnswer("reason", "waiting", start + dt.timedelta(seconds=2), session_id=first.session_id)
+    )
+    AnswerRecorder(store).record(
+        NewAnswer("recommend", 0, start + dt.timedelta(seconds=4), session_id=first.session_id)
+    )
     return first.session_id
 
 
@@ -41,7 +46,7 @@ def test_a_storm_is_flagged_whole_when_its_visits_end_and_the_scores_follow(stor
     storm = [storm_visit(store, T0 + dt.timedelta(seconds=10 * i)) for i in range(3)]
     # The third visit has not ended yet: nothing is decided.
     assert counts(store)[("satisfaction", "1", False)] == 3
-    shopper = store.record(NewAnswer("satisfaction", 5, T0 + dt.timedelta(minutes=2)))
+    shopper = AnswerRecorder(store).record(NewAnswer("satisfaction", 5, T0 + dt.timedelta(minutes=2)))
     assert counts(store) == recount(store)
     assert counts(store)[("satisfaction", "1", True)] == 3
     assert ("satisfaction", "1", False) not in counts(store)
@@ -54,17 +59,17 @@ def test_a_storm_is_flagged_whole_when_its_visits_end_and_the_scores_follow(stor
 def test_the_app_back_on_its_start_screen_decides_at_once(store: ResponseStore) -> None:
     for i in range(3):
         storm_visit(store, T0 + dt.timedelta(seconds=10 * i))
-    store.end_visits(T0 + dt.timedelta(seconds=33))
+    AnswerRecorder(store).end_visits(T0 + dt.timedelta(seconds=33))
     assert counts(store)[("satisfaction", "1", True)] == 3 and counts(store) == recount(store)
 
 
 def test_two_shoppers_answering_alike_are_both_counted(store: ResponseStore) -> None:
     for start in (0, 3 + 8):
-        first = store.record(NewAnswer("satisfaction", 5, T0 + dt.timedelta(seconds=start)))
-        store.record(
+        first = AnswerRecorder(store).record(NewAnswer("satisfaction", 5, T0 + dt.timedelta(seconds=start)))
+        AnswerRecorder(store).record(
             NewAnswer("recommend", 9, T0 + dt.timedelta(seconds=start + 3), session_id=first.session_id)
         )
-    store.record(NewAnswer("satisfaction", 4, T0 + dt.timedelta(minutes=5)))
+    AnswerRecorder(store).record(NewAnswer("satisfaction", 4, T0 + dt.timedelta(minutes=5)))
     assert counts(store)[("satisfaction", "5", False)] == 2
 
 
@@ -94,12 +99,14 @@ def test_flags_and_counts_equal_judging_every_ended_visit_at_once(
 ) -> None:
     path = tmp_path_factory.mktemp("db") / "kiosk.db"
     app, cli = ResponseStore(path, config), ResponseStore(path, config)
+    recorders = {False: AnswerRecorder(app), True: AnswerRecorder(cli)}
     now = T0
     current: tuple[str, set[str]] | None = None
     visits: dict[str, list[tuple[str, str, dt.datetime]]] = {}
     for kind, seconds, value, second in ops:
         now += dt.timedelta(seconds=seconds)
-        writer = cli if second else app
+        # One recorder per process, kept for the whole run: each must notice what the other wrote.
+        writer = recorders[second]
         if kind == "follow" and current is not None and len(current[1]) < 2:
             question = next(q for q in ("recommend", "reason") if q not in current[1])
             answer_value = "0" if question == "recommend" else "waiting"

@@ -11,6 +11,7 @@ from typing import Any
 from kiosk.bootstrap import build_deps, open_kiosk
 from kiosk.config import default_config_text
 from kiosk.pin import save_pin
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer
 
 
@@ -181,11 +182,15 @@ class UiHarness:
             for i in range(3 + (day * 7) % 9):
                 at = now - dt.timedelta(days=day, minutes=37 * i + 1)
                 value = pattern[(i + day) % len(pattern)]
-                answer = store.record(NewAnswer("satisfaction", value, at, language="fr"))
+                answer = AnswerRecorder(store).record(NewAnswer("satisfaction", value, at, language="fr"))
                 if value <= 2:
                     reason = ("waiting", "staff", "price", "waiting")[(i + day) % 4]
-                    store.record(NewAnswer("reason", reason, at, session_id=answer.session_id))
-                store.record(NewAnswer("recommend", (value * 2 + i) % 11, at, session_id=answer.session_id))
+                    AnswerRecorder(store).record(
+                        NewAnswer("reason", reason, at, session_id=answer.session_id)
+                    )
+                AnswerRecorder(store).record(
+                    NewAnswer("recommend", (value * 2 + i) % 11, at, session_id=answer.session_id)
+                )
         # Night answers (the hourly chart covers all 24 hours) and yesterday's press storm (three alike visits).
         tz = self.kiosk.config.store.tz
         today = self.deps.today(now)
@@ -193,14 +198,14 @@ class UiHarness:
         for minutes in (0, -60, -150):
             at = night + dt.timedelta(minutes=minutes)
             if at < now:
-                store.record(NewAnswer("satisfaction", 4, at, language="en"))
+                AnswerRecorder(store).record(NewAnswer("satisfaction", 4, at, language="en"))
         for i in range(3):
             at = night - dt.timedelta(hours=8) + dt.timedelta(seconds=7 * i)
-            answer = store.record(NewAnswer("satisfaction", 1, at, language="fr"))
-            store.record(
+            answer = AnswerRecorder(store).record(NewAnswer("satisfaction", 1, at, language="fr"))
+            AnswerRecorder(store).record(
                 NewAnswer("reason", "price", at + dt.timedelta(seconds=2), session_id=answer.session_id)
             )
-        store.end_visits(now)
+        AnswerRecorder(store).end_visits(now)
 
 
 def pixel_spread(image: Any) -> float:

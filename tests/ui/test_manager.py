@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from kit import UiHarness, make_kiosk_dir, pump, tap, texts
 
 from kiosk.cli import main
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer
 from kiosk.ui.app import DASHBOARD, PIN
 from kiosk.ui.presenters import Alert, SyncState
@@ -162,8 +163,8 @@ def seed_for_the_dashboard(ui: UiHarness) -> None:
         return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(dt.UTC)
 
     def visit(at: dt.datetime, face: int, nps: int, language: str) -> None:
-        first = store.record(NewAnswer("satisfaction", face, at, language=language))
-        store.record(
+        first = AnswerRecorder(store).record(NewAnswer("satisfaction", face, at, language=language))
+        AnswerRecorder(store).record(
             NewAnswer(
                 "recommend", nps, at + dt.timedelta(seconds=3), session_id=first.session_id, language=language
             )
@@ -177,7 +178,7 @@ def seed_for_the_dashboard(ui: UiHarness) -> None:
     visit(local(0, 0, 1), 4, 9, "fr")
     for i in range(3):  # a storm yesterday: three alike visits 3 s after each "thank you"
         visit(local(1, 15, 0) + dt.timedelta(seconds=9 * i), 1, 0, "fr")
-    store.end_visits(local(1, 16, 0))
+    AnswerRecorder(store).end_visits(local(1, 16, 0))
 
 
 def test_dashboard_figures_equal_kiosk_scores_for_each_period(tmp_path: Path, window: object) -> None:

@@ -145,3 +145,20 @@ def test_targets_and_scale_colours(tmp_path: Path) -> None:
     assert any(f":{happy_line}: targets.happy_index: must be a number" in p for p in found)
     assert any(f":{line_of(bad, 'revenue')}: targets.revenue: unknown key" in p for p in found)
     assert any(f":{line_of(bad, 'rainbow')}: display.scale_colours: must be" in p for p in found)
+
+
+def test_retention_days_is_checked_where_it_is_written(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, default_text())).retention_days == 90
+    assert "# retention_days = 90" in default_text()  # offered, commented: older kiosks refuse the table
+    text = default_text() + "\n[storage]\nretention_days = 30\n"
+    assert load_config(write(tmp_path, text)).retention_days == 30
+    for bad in ("0", "-5", "2.5", '"90"', "true", "100000"):
+        text = default_text() + f"\n[storage]\nretention_days = {bad}\n"
+        line = line_of(text, f"retention_days = {bad}")
+        assert any(
+            f"kiosk.toml:{line}: storage.retention_days: must be a whole number from 1 to 3660" in p
+            for p in problems(write(tmp_path, text))
+        ), bad
+    text = default_text() + "\n[storage]\nretention_days = 90\nkeep_forever = true\n"
+    found = problems(write(tmp_path, text))
+    assert any(f":{line_of(text, 'keep_forever')}: storage.keep_forever: unknown key" in p for p in found)

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.domain.repeats import Visit, repeated_visits, start_rule_flags
+from kiosk.domain.repeats import Visit, repeated_run_ending, repeated_visits, start_rule_flags
 from kiosk.domain.survey import RepeatRule
 
 T0 = dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
@@ -107,3 +107,16 @@ def test_a_flagged_visit_is_always_in_a_run_of_at_least_min_visits(spec: list[tu
         if current.id in flagged:
             neighbours = [v for v in visits[max(0, index - 2) : index + 3] if v.id in flagged]
             assert len(neighbours) >= 3
+
+
+@given(spec=visits_strategy, quick=st.sampled_from([0.0, 3.0]), keep=st.integers(3, 5))
+def test_judging_each_visit_as_it_ends_flags_what_judging_them_all_at_once_does(
+    spec: list[tuple[int, str, str]], quick: float, keep: int
+) -> None:
+    # The tap path keeps only the last few visits in memory and judges the run each one ends.
+    rule = RepeatRule(quick_seconds=quick)
+    visits = build(spec)
+    flagged: set[str] = set()
+    for end in range(1, len(visits) + 1):
+        flagged |= repeated_run_ending(visits[max(0, end - keep) : end], rule)
+    assert flagged == repeated_visits(visits, rule)

@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from kiosk.config import default_config_text, load_config
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer, ResponseStore
 from sync.central.app import create_app
 from sync.central.db import CentralDB
@@ -250,7 +251,9 @@ def fill(store: ResponseStore, count: int, start: dt.datetime, seed: int = 1, sp
                 )
             )
         at += dt.timedelta(seconds=rng.uniform(0.5, spacing_s * 2))
-    store.import_answers(answers[:count] if len(answers) == count else _whole_visits(answers, count))
+    AnswerRecorder(store).import_answers(
+        answers[:count] if len(answers) == count else _whole_visits(answers, count)
+    )
 
 
 def _whole_visits(answers: list[NewAnswer], count: int) -> list[NewAnswer]:

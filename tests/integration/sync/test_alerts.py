@@ -15,6 +15,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer
 from sync.central import alerts, service
 from sync.central.alert_rules import set_alerts
@@ -65,8 +66,10 @@ def configure(db: CentralDB, tmp_path: Path, kiosk: KioskDir, hook: str) -> None
 
 def unhappy_visit(kiosk: KioskDir, at: dt.datetime, face: int = 1, reason: str = "waiting") -> None:
     with kiosk.opened() as store:
-        first = store.record(NewAnswer("satisfaction", face, at))
-        store.record(NewAnswer("reason", reason, at + dt.timedelta(seconds=4), session_id=first.session_id))
+        first = AnswerRecorder(store).record(NewAnswer("satisfaction", face, at))
+        AnswerRecorder(store).record(
+            NewAnswer("reason", reason, at + dt.timedelta(seconds=4), session_id=first.session_id)
+        )
 
 
 def signature_ok(received_headers: dict[str, str], body: bytes, secret: str) -> bool:

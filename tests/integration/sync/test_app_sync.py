@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer
 from sync.central.db import CentralDB, answers
 from tests.integration.sync.conftest import KioskFactory
@@ -33,7 +34,9 @@ def test_the_running_app_uploads_what_was_tapped(
     start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     with kiosk.opened() as store:
         for minute, value in enumerate((5, 4, 2)):
-            store.record(NewAnswer("satisfaction", value, start + dt.timedelta(minutes=minute)))
+            AnswerRecorder(store).record(
+                NewAnswer("satisfaction", value, start + dt.timedelta(minutes=minute))
+            )
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIOSK_REPORT_READY": "1"}
     env.pop("DISPLAY", None)
     app = subprocess.Popen(

@@ -20,6 +20,7 @@ from kiosk.domain.answers import check_answer
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import AnswerError
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer, ResponseStore
 from sync.central import service
 from sync.central.db import CentralDB
@@ -116,7 +117,9 @@ def test_scores_are_the_same_on_the_kiosk_and_at_central(
         with ResponseStore(root / "kiosk.db", config) as local:
             for value, hour in taps:
                 at = DAY + dt.timedelta(hours=hour, minutes=number * 7)
-                local.record(NewAnswer("satisfaction", min(max(value, scale[0]), scale[1]), at))
+                AnswerRecorder(local).record(
+                    NewAnswer("satisfaction", min(max(value, scale[0]), scale[1]), at)
+                )
             outbox = Outbox(local)
             batch = outbox.pending_batch(1000)
             surveys = local.survey_definitions(r["survey_version"] for r in batch)

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from kiosk.config import load_config
 from kiosk.domain.survey import KioskConfig
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer
 from sync.central import service
 from sync.central.db import CentralDB, devices, stores
@@ -145,8 +146,29 @@ def test_retention_prunes_answers_a_set_time_after_their_upload(
         assert Outbox(store).pending_count() == old - pruned  # every unsynced one is still there
         assert store.count_rows(*days) == before  # scores of pruned days do not change
         # Importing the pruned answers again (an old export) counts nothing twice.
-        result_again = store.import_answers(exported)
+        result_again = AnswerRecorder(store).import_answers(exported)
         assert result_again.imported == 0 and store.count_rows(*days) == before
+
+
+def test_retention_days_set_in_kiosk_toml_decides_what_is_pruned(
+    server: LiveServer, new_kiosk: KioskFactory
+) -> None:
+    kiosk = new_kiosk(url=server.url)
+    with kiosk.opened() as store:
+        fill(store, 40, START - dt.timedelta(days=100), seed=3)
+    toml = kiosk.data_dir / "kiosk.toml"
+    result = SyncJobs(kiosk.data_dir, load_config(toml)).upload()
+    assert result is not None and result.ok and result.synced == 40
+
+    def month_later() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+
+    # The default keeps uploaded answers 90 days: a month after the upload, nothing goes.
+    assert SyncJobs(kiosk.data_dir, load_config(toml), clock=month_later).retention() == 0
+    toml.write_text(toml.read_text() + "\n[storage]\nretention_days = 30\n")
+    assert SyncJobs(kiosk.data_dir, load_config(toml), clock=month_later).retention() == 40
+    with kiosk.opened() as store:
+        assert store.answer_count() == 0
 
 
 def test_upload_job_waits_out_its_backoff(server: LiveServer, new_kiosk: KioskFactory) -> None:

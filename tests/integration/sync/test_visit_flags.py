@@ -25,6 +25,7 @@ from kiosk.cli import main as kiosk_main
 from kiosk.config import check_config_text
 from kiosk.domain.days import format_utc
 from kiosk.domain.scoring import daily_scores
+from kiosk.recording import AnswerRecorder
 from kiosk.storage import NewAnswer, ResponseStore
 from sync.central import rollups, service
 from sync.central.db import CentralDB, answers, rollup_daily, rollup_hourly, rollup_monthly
@@ -46,11 +47,11 @@ DAY = "2026-11-24"
 
 def tap_visit(store: ResponseStore, at: dt.datetime, face: int, reason: str | None = None) -> dt.datetime:
     """One visit through the tap path: a face, then a reason for a low one; returns its last answer's time."""
-    first = store.record(NewAnswer("satisfaction", face, at))
+    first = AnswerRecorder(store).record(NewAnswer("satisfaction", face, at))
     if reason is None:
         return at
     at += dt.timedelta(seconds=1)
-    store.record(NewAnswer("reason", reason, at, session_id=first.session_id))
+    AnswerRecorder(store).record(NewAnswer("reason", reason, at, session_id=first.session_id))
     return at
 
 
@@ -93,7 +94,7 @@ def test_a_storm_cut_by_an_upload_scores_the_same_on_kiosk_and_central(
         # A storm on the very unhappy face (and the reason under the finger), a press every 2-3 s.
         for _ in range(2):
             at = tap_visit(store, at, 1, "waiting") + dt.timedelta(seconds=2)
-        store.end_visits(at)
+        AnswerRecorder(store).end_visits(at)
     # The upload job runs mid-storm: two alike visits are no run yet, so they leave unflagged.
     assert sync_once(kiosk).ok
     scores = central_get(server, admin, f"/api/v1/stores/{kiosk.store_id}/scores", **{"from": DAY, "to": DAY})
@@ -101,7 +102,7 @@ def test_a_storm_cut_by_an_upload_scores_the_same_on_kiosk_and_central(
     with kiosk.opened() as store:
         for _ in range(4):
             at = tap_visit(store, at, 1, "waiting") + dt.timedelta(seconds=3)
-        store.end_visits(at + dt.timedelta(seconds=10))
+        AnswerRecorder(store).end_visits(at + dt.timedelta(seconds=10))
     mine = kiosk_scores(kiosk)
     satisfaction = mine["days"][0]["questions"]["satisfaction"]
     # The whole storm is repeated presses on the kiosk, its first two visits included.
@@ -274,7 +275,7 @@ def test_flags_an_older_central_ignores_stay_pending_and_a_restore_sends_them_ag
         at = MORNING
         for _ in range(3):
             at = tap_visit(store, at, 1) + dt.timedelta(seconds=2)
-        store.end_visits(at + dt.timedelta(seconds=10))
+        AnswerRecorder(store).end_visits(at + dt.timedelta(seconds=10))
         outbox = Outbox(store)
         flagged = outbox.pending_flags(10)
         assert len(flagged) == 3
@@ -341,10 +342,10 @@ def test_any_traffic_and_any_upload_points_score_the_same_at_central(
                         assert drain(outbox, central, store_id, "till-1").ok  # type: ignore[arg-type]
                     at = tap_visit(store, at + dt.timedelta(seconds=2 + press % 2), a)
             elif kind == "end":
-                store.end_visits(at + dt.timedelta(seconds=1))
+                AnswerRecorder(store).end_visits(at + dt.timedelta(seconds=1))
             else:
                 assert drain(outbox, central, store_id, "till-1", batch_size=a).ok  # type: ignore[arg-type]
-        store.end_visits(at + dt.timedelta(seconds=60))
+        AnswerRecorder(store).end_visits(at + dt.timedelta(seconds=60))
         assert drain(outbox, central, store_id, "till-1", batch_size=4).ok  # type: ignore[arg-type]
         day = MORNING.date()
         on_kiosk = daily_scores(config.store, config.survey, store.count_rows(day, day), day, day)
