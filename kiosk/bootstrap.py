@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.config import ConfigError, load_config
 from kiosk.domain.days import local_day
-from kiosk.domain.scoring import daily_scores
 from kiosk.domain.survey import KioskConfig
 from kiosk.paths import KioskPaths
 from kiosk.recording import AnswerRecorder
@@ -63,6 +62,8 @@ class Kiosk:
         return local_day(now, self.config.store.tz)
 
     def scores(self, start: dt.date, end: dt.date) -> dict[str, Any]:
+        from kiosk.domain.scoring import daily_scores  # not on the way to the first frame
+
         rows = self.store.count_rows(start, end)
         return daily_scores(self.config.store, self.config.survey, rows, start, end)
 

@@ -223,7 +223,8 @@ class AnswerRecorder:
 
     def _in_order(self, at: dt.datetime) -> bool:
         """Whether `at` comes after every answer in memory (the database path handles the others)."""
-        return not self._recent or at > self._recent[-1].answers[-1][2]
+        # Every visit's, not only the last one's: visits read back may overlap (an import, `kiosk record`).
+        return all(at > visit.answers[-1][2] for visit in self._recent)
 
     def _follows_last(self, new: NewAnswer) -> bool:
         return bool(self._recent) and self._recent[-1].id == new.session_id and self._in_order(new.created_at)

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from kiosk.domain.answers import survey_definition
 from kiosk.domain.days import format_utc, parse_stored
 from kiosk.domain.repeats import Visit
-from kiosk.domain.scoring import CountRow
 from kiosk.domain.survey import KioskConfig
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+    from kiosk.domain.scoring import CountRow
 
 # The migrations of kiosk.migrations, by name: a database that has them all opens without sqlite-utils.
 MIGRATION_SET = "kiosk"
@@ -357,6 +358,8 @@ class ResponseStore:
 
     def count_rows(self, start: dt.date, end: dt.date) -> list[CountRow]:
         """The materialised daily counts from start to end (store-local days, both included)."""
+        from kiosk.domain.scoring import CountRow  # for the figures, not on the way to the first frame
+
         return [
             CountRow(
                 day=dt.date.fromisoformat(r["local_day"]),
