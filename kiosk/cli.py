@@ -557,6 +557,10 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
     except PairingError as error:
         report["central_url"] = None
         report["pairing_problem"] = str(error)
+    from sync.remote_config import config_report
+
+    # Head office's configuration as this kiosk took it: the version applied, or the last one it refused.
+    report.update(config_report(data_dir))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -578,6 +582,13 @@ def status(as_json: bool, quarantined: bool, data_dir: Path) -> None:
         click.echo(f"next attempt:    {report['next_attempt_at']}")
     if report["auth_problem"]:
         click.echo(f"PROBLEM:         head office refuses this kiosk: {report['auth_problem']}")
+    if report["config_version"] is not None:
+        click.echo(
+            f"configuration:   version {report['config_version']} (applied {report['config_applied_at']})"
+        )
+    refused = report["config_refused"]
+    if refused:
+        click.echo(f"config refused:  version {refused.get('version')}: {refused.get('reason')}")
     if report["config_error"]:
         click.echo(f"config refused:  {report['config_error']}")
 

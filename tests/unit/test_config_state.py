@@ -4,6 +4,7 @@ reports it: the version applied with its digest, and the last one refused with i
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,28 @@ def test_a_file_refused_when_applied_is_reported_and_a_newer_accepted_one_clears
 )
 def test_the_version_header_is_read_or_ignored(header: str | None, version: int | None) -> None:
     assert parse_version(header) == version
+
+
+def test_kiosk_status_shows_the_configuration_applied_and_the_last_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kiosk.cli import main
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    assert (
+        runner.invoke(main, ["init", "--store-id", "paris-01", "--device-id", "till-1", *data]).exit_code == 0
+    )
+    before = runner.invoke(main, ["status", *data])
+    assert before.exit_code == 0 and "configuration:" not in before.output
+    good = default_config_text("paris-01", "till-1", "Europe/Paris", "Paris")
+    keep_pending(tmp_path, good, 7, "ab" * 32)
+    apply_pending_config(tmp_path, NOW)
+    record_refused(tmp_path, 8, "cd" * 32, "kiosk.toml:12: questions[0].kind: unknown kind 'smiley9'", NOW)
+    shown = runner.invoke(main, ["status", *data])
+    assert "configuration:   version 7 (applied 2026-12-01T09:00:00.000Z)" in shown.output
+    assert (
+        "config refused:  version 8: kiosk.toml:12: questions[0].kind: unknown kind 'smiley9'" in shown.output
+    )
+    report = json.loads(runner.invoke(main, ["status", "--json", *data]).output)
+    assert report["config_version"] == 7 and report["config_refused"]["version"] == 8
