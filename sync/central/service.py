@@ -9,7 +9,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import logging
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -31,7 +30,7 @@ from kiosk.domain.days import format_utc, local_day
 from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_REASON, MAX_SESSION, MAX_VALUE, MAX_VERSION
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import AnswerError, KioskConfig, Survey
-from sync.central import alerts, hooks
+from sync.central import hooks
 from sync.central.db import CentralDB, admins, answers, devices, stores, survey_versions, visit_flags
 from sync.central.security import matches, new_token, split_token
 from sync.protocol import MAX_VISIT_FLAGS, Outcome, ScoresReport
@@ -775,7 +774,6 @@ def ingest(
         else:
             duplicate.append(answer_id)
     flags_out: list[Outcome] = [{"id": i, "reason": reason} for i, reason in flagged.items() if i in inserted]
-    _after_ingest(db, [row for row in rows if row["id"] in inserted], now)
     return IngestResult(
         accepted, duplicate, conflict, rejected, flags_out, int(held or 0), sorted(set(flags))
     )
@@ -790,15 +788,6 @@ def device_answers_held(db: CentralDB, who: DeviceIdentity) -> int:
             )
         ).scalar()
     return int(held or 0)
-
-
-def _after_ingest(db: CentralDB, inserted: list[dict[str, Any]], now: dt.datetime) -> None:
-    """Alert rules for the stores the batch touched (their own transaction: the answers are committed and
-    acknowledged whatever happens here; the ticker closes what this misses)."""
-    try:
-        alerts.after_ingest(db, inserted, now)
-    except Exception:
-        logging.getLogger(__name__).exception("alert evaluation after ingest failed")
 
 
 # -- head-office reads ------------------------------------------------------------------------------------
