@@ -40,11 +40,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiosmtpd.controller import Controller
 
 from bench._central import BIN, add_device, free_port
-from kiosk.config import default_config_text
+from kiosk.config import check_config_text, default_config_text
 from kiosk.domain.days import format_utc
 from sync.protocol import UPLOAD_PATH, upload_body
 
 PG_ADMIN = "host=127.0.0.1 user=postgres dbname=test"
+# The survey version central knows from set-config (a version it does not know, like the "v1" sent before,
+# had every answer rejected: the figures measured refusals).
+VERSION = check_config_text(
+    default_config_text("store-000", "till-1", "Europe/Paris", "x"), "b"
+).survey.version
 ONE_RULE = """
 [[rule]]
 name = "queue"
@@ -168,7 +173,7 @@ def body(store: str, values: list[tuple[str, int]], start: dt.datetime, spacing_
                 "created_at": format_utc(at),
                 "local_day": at.astimezone(dt.timezone(dt.timedelta(hours=1))).date().isoformat(),
                 "language": "fr",
-                "survey_version": "v1",
+                "survey_version": VERSION,
                 "suspect": False,
             }
         )

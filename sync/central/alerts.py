@@ -712,21 +712,37 @@ def queue_evaluation(
 ) -> int:
     """In the ingest transaction: queue the stores of the inserted `rows` for alert evaluation, with the
     time range of their counted answers. Returns the stores queued."""
-    times = _answer_times(rows)
-    if not times:
+    ranges: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+    for row in rows:
+        if row.get("suspect"):
+            continue
+        # Ingest's rows carry their parsed time (`_created`); others are parsed here.
+        at = row.get("_created")
+        if not isinstance(at, dt.datetime):
+            try:
+                at = parse_time(str(row["created_at"]))
+            except (ValueError, KeyError):
+                continue
+        store_id = str(row["store_id"])
+        found = ranges.get(store_id)
+        if found is None:
+            ranges[store_id] = (at, at)
+        elif at < found[0] or at > found[1]:
+            ranges[store_id] = (min(found[0], at), max(found[1], at))
+    if not ranges:
         return 0
     stamp = format_utc(now)
     values = [
         {
             "store_id": store_id,
             "slot": PENDING,
-            "first_at": format_utc(min(at)),
-            "last_at": format_utc(max(at)),
+            "first_at": format_utc(first),
+            "last_at": format_utc(last),
             "since": stamp,
             "queued_at": stamp,
             "claimed_at": None,
         }
-        for store_id, at in sorted(times.items())
+        for store_id, (first, last) in sorted(ranges.items())
     ]
     stmt = db.insert(alert_queue)
     table = alert_queue.c
@@ -800,7 +816,8 @@ def _claim(db: CentralDB) -> tuple[Any, str] | None:
 
 def _new_answer_times(conn: Connection, row: Any) -> list[dt.datetime]:
     """The times of the store's counted answers received since the row was queued, in its time range."""
-    first, last = parse_time(row.first_at), parse_time(row.last_at)
+    # Stored to the millisecond: an answer's time may be finer.
+    first, last = parse_time(row.first_at), parse_time(row.last_at) + dt.timedelta(milliseconds=1)
     tz = directory_view.store_timezone(conn, row.store_id)
     found = conn.execute(
         select(answers.c.created_at).where(
