@@ -761,12 +761,13 @@ def queue_evaluation(
 
 def _claimable(db: CentralDB, conn: Connection, wall: dt.datetime) -> Any:
     """The next queue row this worker may take: a pending one, or a claim whose worker is gone."""
-    query = select(alert_queue).order_by(alert_queue.c.queued_at).limit(1)
+    query = select(alert_queue).order_by(alert_queue.c.queued_at)
     if db.is_sqlite:
         for row in conn.execute(query.where(alert_queue.c.slot != PENDING)):
             if _orphaned(row, wall):
                 return row
-        return conn.execute(query.where(alert_queue.c.slot == PENDING)).first()
+        return conn.execute(query.where(alert_queue.c.slot == PENDING).limit(1)).first()
+    query = query.limit(1)
     # PostgreSQL: a live claim is locked by its worker, and SKIP LOCKED passes it by.
     settled = format_utc(wall - CLAIM_SETTLE)
     return conn.execute(
@@ -908,6 +909,9 @@ def evaluate_queued(
     done = 0
     while done < limit:
         with db.reading() as conn:
+            # The worker polls: an empty queue costs one small read, not the rules.
+            if conn.execute(select(alert_queue.c.store_id).limit(1)).first() is None:
+                return opened
             rules = _rules_by_store(conn, None)
         # The rules are read once per round of at most 50 stores (a file set meanwhile counts from the next).
         for _ in range(min(50, limit - done)):
