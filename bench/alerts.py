@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller
 
-from bench._central import BIN, add_device, free_port
+from bench._central import BIN, free_port
 from kiosk.config import check_config_text, default_config_text
 from kiosk.domain.days import format_utc
 from sync.protocol import UPLOAD_PATH, upload_body
@@ -142,21 +142,25 @@ class Server:
         self.proc.wait(20)
 
 
-def central(db_url: str, *args: str) -> None:
-    subprocess.run([BIN / "kiosk-central", *args, "--db", db_url], check=True, capture_output=True)
-
-
 def prepare(db_url: str, kiosks: int, rules: str, tmp: Path) -> list[tuple[str, str]]:
-    tokens = []
-    for k in range(kiosks):
-        store = f"store-{k:03d}"
-        tokens.append((store, add_device(db_url, store, "till-1")))
-        config = tmp / f"{store}.toml"
-        config.write_text(default_config_text(store, "till-1", "Europe/Paris", store), encoding="utf-8")
-        central(db_url, "set-config", "--store", store, str(config))
-    alerts = tmp / "alerts.toml"
-    alerts.write_text(rules, encoding="utf-8")
-    central(db_url, "set-alerts", str(alerts))
+    # In this process, through the functions the CLI commands call: 100 short-lived CLI processes took
+    # minutes on a loaded machine, for nothing measured.
+    from sync.central import service
+    from sync.central.alert_rules import set_alerts
+    from sync.central.db import CentralDB
+
+    db = CentralDB(db_url)
+    try:
+        tokens = []
+        for k in range(kiosks):
+            store = f"store-{k:03d}"
+            tokens.append((store, service.add_device(db, store, "till-1")))
+            service.set_config(db, store, default_config_text(store, "till-1", "Europe/Paris", store))
+        alerts = tmp / "alerts.toml"
+        alerts.write_text(rules, encoding="utf-8")
+        set_alerts(db, alerts, dt.datetime.now(dt.UTC))
+    finally:
+        db.dispose()
     return tokens
 
 

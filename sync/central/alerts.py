@@ -798,20 +798,21 @@ def _orphaned(row: Any, wall: dt.datetime) -> bool:
     return False
 
 
-def _claim(db: CentralDB) -> tuple[Any, str] | None:
+def _claim(db: CentralDB, watched: Mapping[str, list[Rule]] | None) -> tuple[Any, str | None] | None:
     """Move the next queue row to a claim of this worker (committed at once: uploads meanwhile queue a new
-    `pending` row instead of waiting for the evaluation)."""
+    `pending` row instead of waiting for the evaluation). A row of a store no rule watches (`watched`, when
+    known) is removed at once, with no claim (token None): nothing to evaluate."""
     wall = dt.datetime.now(dt.UTC)
     token = f"{os.getpid()}.{uuid.uuid4().hex[:24]}"
     with db.writing() as conn:
         row = _claimable(db, conn, wall)
         if row is None:
             return None
-        conn.execute(
-            update(alert_queue)
-            .where(alert_queue.c.store_id == row.store_id, alert_queue.c.slot == row.slot)
-            .values(slot=token, claimed_at=format_utc(wall))
-        )
+        where = (alert_queue.c.store_id == row.store_id, alert_queue.c.slot == row.slot)
+        if watched is not None and not watched.get(row.store_id):
+            conn.execute(delete(alert_queue).where(*where))
+            return row, None
+        conn.execute(update(alert_queue).where(*where).values(slot=token, claimed_at=format_utc(wall)))
     return row, token
 
 
@@ -873,10 +874,12 @@ def evaluate_one(
     """Claim one queued store, evaluate its new answers and remove it from the queue; returns the alerts
     opened, or None when nothing is queued. On PostgreSQL the claim stays locked until it is removed, so a
     worker that dies mid-evaluation leaves it to the others (or to the next start)."""
-    claimed = _claim(db)
+    claimed = _claim(db, rules)
     if claimed is None:
         return None
     row, token = claimed
+    if token is None:
+        return 0
     if rules is None:
         with db.reading() as conn:
             rules = _rules_by_store(conn, [row.store_id])
