@@ -118,7 +118,12 @@ class Server:
     def __init__(self, db_url: str, smtp_port: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_CENTRAL_")}
+        # The bench's own settings, but the session key (PostgreSQL refuses to serve without one).
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("KIOSK_CENTRAL_") or k == "KIOSK_CENTRAL_SECRET_KEY"
+        }
         if smtp_port:
             env["KIOSK_CENTRAL_SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
         self.proc = subprocess.Popen(

@@ -15,7 +15,7 @@ import logging
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -904,10 +904,16 @@ def evaluate_one(
 
 
 def evaluate_queued(
-    db: CentralDB, now: dt.datetime, late_after: dt.timedelta = LATE_AFTER, limit: int = 1000
+    db: CentralDB,
+    now: dt.datetime,
+    late_after: dt.timedelta = LATE_AFTER,
+    limit: int = 1000,
+    on_opened: Callable[[], None] | None = None,
 ) -> int:
     """Evaluate the queued stores until the queue is empty (or `limit` stores); returns the alerts opened.
-    The worker's loop, `kiosk-central deliver --once`, and tests that check an alert after an upload."""
+    The worker's loop, `kiosk-central deliver --once`, and tests that check an alert after an upload.
+    `on_opened` is called as soon as a store's evaluation opened an alert (the worker wakes its delivery
+    then, not once a long queue is done)."""
     opened = 0
     done = 0
     while done < limit:
@@ -922,6 +928,8 @@ def evaluate_queued(
             if result is None:
                 return opened
             opened += result
+            if result and on_opened is not None:
+                on_opened()
             done += 1
     return opened
 

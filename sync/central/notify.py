@@ -422,8 +422,7 @@ class Background:
         while not self._stop.is_set():
             self._evaluate.clear()
             try:
-                if alerts.evaluate_queued(self.db, self.now(), late):
-                    self._wake.set()
+                alerts.evaluate_queued(self.db, self.now(), late, on_opened=self._wake.set)
             except Exception:  # the database away for a moment: the queue rows stay, tried again
                 log.exception("alert evaluation: error")
             self._evaluate.wait(self.settings.delivery_poll_s)
