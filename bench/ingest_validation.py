@@ -8,8 +8,11 @@ a reason when unhappy, sometimes the recommendation) go through
 - bare: the fields checked and the same INSERT ... ON CONFLICT in one transaction, nothing else (what the
   round-1 ingest did, minus its duplicate look-up);
 
-alternating batch by batch so both share the machine's noise. Prints answers/s of each and the ratio
-validated/bare (goal >= 0.9). Never asserts anything.
+- unrolled: the validated ingest with the rollup hook turned off (issue #10: the rollups' own cost);
+
+rotating the order batch by batch so all share the machine's noise. Prints answers/s of each, the ratio
+validated/bare (goal >= 0.9) and validated/unrolled (with rollups beside without, goal >= 0.8). Never
+asserts anything.
 
     .venv/bin/python bench/ingest_validation.py [--batches 40] [--db sqlite postgresql]
 """
@@ -31,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config import check_config_text, default_config_text
 from kiosk.domain.days import format_utc
-from sync.central import service
+from sync.central import rollups, service
 from sync.central.db import CentralDB, devices, drop_schema, migrate
 from sync.central.service import DeviceIdentity
 
@@ -84,7 +87,16 @@ def bare_ingest(db: CentralDB, who: DeviceIdentity, items: list[dict[str, Any]])
     return len(inserted)
 
 
-def run(db_url: str, batches: int, size: int) -> tuple[float, float]:
+def without_rollups(db: CentralDB, who: DeviceIdentity, items: list[dict[str, Any]]) -> int:
+    hook = rollups.after_insert
+    rollups.after_insert = lambda db, conn, rows: None  # type: ignore[assignment]
+    try:
+        return len(service.ingest(db, who, items, NOW, {}).accepted)
+    finally:
+        rollups.after_insert = hook  # type: ignore[assignment]
+
+
+def run(db_url: str, batches: int, size: int) -> dict[str, float]:
     db = CentralDB(db_url, create=False)
     drop_schema(db.engine)
     migrate(db.engine)
@@ -92,26 +104,31 @@ def run(db_url: str, batches: int, size: int) -> tuple[float, float]:
     version = check_config_text(config, "bench").survey.version
     service.add_device(db, "bench-01", "till-1")
     service.add_device(db, "bench-01", "till-2")
+    service.add_device(db, "bench-01", "till-3")
     service.set_config(db, "bench-01", config)
     validated_who, bare_who = DeviceIdentity("bench-01", "till-1"), DeviceIdentity("bench-01", "till-2")
+    unrolled_who = DeviceIdentity("bench-01", "till-3")
     rng = random.Random(1)
-    timings: dict[str, list[float]] = {"validated": [], "bare": []}
+    names = ["validated", "bare", "unrolled"]
+    timings: dict[str, list[float]] = {name: [] for name in names}
     start = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
     for number in range(batches):
         items = batch(rng, version, size, start + dt.timedelta(hours=number))
-        order = ["validated", "bare"] if number % 2 else ["bare", "validated"]
+        order = names[number % 3 :] + names[: number % 3]
         for name in order:
             fresh = [dict(i, id=str(uuid.uuid4())) for i in items]
             began = time.perf_counter()
             if name == "validated":
                 result = service.ingest(db, validated_who, fresh, NOW, {})
                 assert len(result.accepted) == size, result.rejected[:3]
+            elif name == "unrolled":
+                assert without_rollups(db, unrolled_who, fresh) == size
             else:
                 assert bare_ingest(db, bare_who, fresh) == size
             timings[name].append(time.perf_counter() - began)
     db.dispose()
     # The median batch: one slow fsync does not decide the figure.
-    return size / statistics.median(timings["validated"]), size / statistics.median(timings["bare"])
+    return {name: size / statistics.median(timings[name]) for name in names}
 
 
 def main() -> None:
@@ -123,7 +140,7 @@ def main() -> None:
     for kind in args.db:
         with tempfile.TemporaryDirectory() as tmp:
             if kind == "sqlite":
-                validated, bare = run(f"sqlite:///{Path(tmp) / 'central.db'}", args.batches, args.size)
+                rates = run(f"sqlite:///{Path(tmp) / 'central.db'}", args.batches, args.size)
             else:
                 import psycopg
 
@@ -131,15 +148,16 @@ def main() -> None:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                     conn.execute(f'CREATE DATABASE "{name}"')
                 try:
-                    validated, bare = run(
-                        f"postgresql://postgres@127.0.0.1:5432/{name}", args.batches, args.size
-                    )
+                    rates = run(f"postgresql://postgres@127.0.0.1:5432/{name}", args.batches, args.size)
                 finally:
                     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        validated, bare, unrolled = rates["validated"], rates["bare"], rates["unrolled"]
         print(
-            f"{kind:>10}: validated {validated:,.0f} answers/s, bare {bare:,.0f} answers/s "
-            f"(median batch of {args.size}); ratio {validated / bare:.2f} (goal >= 0.9)"
+            f"{kind:>10}: validated {validated:,.0f} answers/s, bare {bare:,.0f} answers/s, validated without "
+            f"rollups {unrolled:,.0f} answers/s (median batch of {args.size}); validated/bare "
+            f"{validated / bare:.2f} (goal >= 0.9), with/without rollups {validated / unrolled:.2f} (goal >= 0.8)",
+            flush=True,
         )
 
 

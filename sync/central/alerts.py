@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
 
 from kiosk.domain.alerts import (
     OpenAlert,
@@ -38,7 +39,7 @@ from kiosk.domain.scoring import question_scores
 from kiosk.domain.survey import AnswerError, Kind, Survey
 from sync.central import directory_view
 from sync.central.alert_rules import Rule, load_rules, load_webhooks, rule_stores
-from sync.central.db import CentralDB, alerts, answers, devices, followups, outbox
+from sync.central.db import CentralDB, alert_queue, alerts, answers, devices, followups, outbox
 from sync.protocol import OpenAlert as OpenAlertReply
 
 log = logging.getLogger(__name__)
@@ -672,13 +673,8 @@ def _rules_by_store(conn: Connection, store_ids: Sequence[str] | None) -> dict[s
     return found
 
 
-def after_ingest(
-    db: CentralDB, rows: Sequence[Mapping[str, Any]], now: dt.datetime, late_after: dt.timedelta = LATE_AFTER
-) -> int:
-    """Evaluate the rules of the stores a batch touched, at each new answer's own time and at `now`. `rows`
-    are the inserted answers (store_id, question_id, created_at, ...). Returns the alerts opened."""
-    if not rows:
-        return 0
+def _answer_times(rows: Sequence[Mapping[str, Any]]) -> dict[str, set[dt.datetime]]:
+    """The times of the counted (not suspect) answers among `rows`, per store."""
     times: dict[str, set[dt.datetime]] = {}
     for row in rows:
         if row.get("suspect"):
@@ -687,6 +683,16 @@ def after_ingest(
             times.setdefault(str(row["store_id"]), set()).add(parse_time(str(row["created_at"])))
         except (ValueError, KeyError):
             continue
+    return times
+
+
+def after_ingest(
+    db: CentralDB, rows: Sequence[Mapping[str, Any]], now: dt.datetime, late_after: dt.timedelta = LATE_AFTER
+) -> int:
+    """Evaluate at once the rules of the stores a batch touched, at each new answer's own time and at `now`.
+    `rows` are the inserted answers (store_id, question_id, created_at, ...). Returns the alerts opened.
+    (Ingest queues the stores instead, `queue_evaluation`; the worker runs `evaluate_queued`.)"""
+    times = _answer_times(rows)
     if not times:
         return 0
     with db.reading() as conn:
@@ -697,6 +703,251 @@ def after_ingest(
         opened += evaluate_store(
             db, store_id, by_store.get(store_id, []), sorted(min(t, now) for t in ends), now, late_after
         )
+    return opened
+
+
+# -- the evaluation queue (issue #11) ----------------------------------------------------------------------
+#
+# The upload request only records, in its own transaction, which stores have new answers and over which
+# time range (`alert_queue`, one `pending` row per store that later batches widen); the background worker of
+# any server process (sync.central.notify.Background, `kiosk-central deliver`) evaluates them. A batch
+# committed is thus evaluated even if the process dies right after the commit: the row is durable, and the
+# next worker (a restart, or another process) takes it. Answers are still judged at their own times.
+
+PENDING = "pending"
+# On PostgreSQL a claim is held by its row lock; this pause only covers the moment between the claim's
+# commit and that lock, so that no other worker takes a claim being started.
+CLAIM_SETTLE = dt.timedelta(seconds=5)
+# On SQLite (one server process) a claim of a process that is gone is taken again; one left this long is
+# taken again whatever (a process id reused by another program).
+SQLITE_STALE_CLAIM = dt.timedelta(minutes=10)
+_active_claims: set[str] = set()
+
+
+def queue_evaluation(
+    db: CentralDB, conn: Connection, rows: Sequence[Mapping[str, Any]], now: dt.datetime
+) -> int:
+    """In the ingest transaction: queue the stores of the inserted `rows` for alert evaluation, with the
+    time range of their counted answers. Returns the stores queued."""
+    ranges: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+    for row in rows:
+        if row.get("suspect"):
+            continue
+        # Ingest's rows carry their parsed time (`_created`); others are parsed here.
+        at = row.get("_created")
+        if not isinstance(at, dt.datetime):
+            try:
+                at = parse_time(str(row["created_at"]))
+            except (ValueError, KeyError):
+                continue
+        store_id = str(row["store_id"])
+        found = ranges.get(store_id)
+        if found is None:
+            ranges[store_id] = (at, at)
+        elif at < found[0] or at > found[1]:
+            ranges[store_id] = (min(found[0], at), max(found[1], at))
+    if not ranges:
+        return 0
+    stamp = format_utc(now)
+    values = [
+        {
+            "store_id": store_id,
+            "slot": PENDING,
+            "first_at": format_utc(first),
+            "last_at": format_utc(last),
+            "since": stamp,
+            "queued_at": stamp,
+            "claimed_at": None,
+        }
+        for store_id, (first, last) in sorted(ranges.items())
+    ]
+    stmt = db.insert(alert_queue)
+    table = alert_queue.c
+    earliest = case((stmt.excluded.first_at < table.first_at, stmt.excluded.first_at), else_=table.first_at)
+    latest = case((stmt.excluded.last_at > table.last_at, stmt.excluded.last_at), else_=table.last_at)
+    since = case((stmt.excluded.since < table.since, stmt.excluded.since), else_=table.since)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["store_id", "slot"],
+            set_={"first_at": earliest, "last_at": latest, "since": since},
+        ),
+        values,
+    )
+    return len(values)
+
+
+def _claimable(db: CentralDB, conn: Connection, wall: dt.datetime) -> Any:
+    """The next queue row this worker may take: a pending one, or a claim whose worker is gone."""
+    query = select(alert_queue).order_by(alert_queue.c.queued_at)
+    if db.is_sqlite:
+        for row in conn.execute(query.where(alert_queue.c.slot != PENDING)):
+            if _orphaned(row, wall):
+                return row
+        return conn.execute(query.where(alert_queue.c.slot == PENDING).limit(1)).first()
+    query = query.limit(1)
+    # PostgreSQL: a live claim is locked by its worker, and SKIP LOCKED passes it by.
+    settled = format_utc(wall - CLAIM_SETTLE)
+    return conn.execute(
+        query.where(
+            or_(
+                alert_queue.c.slot == PENDING,
+                and_(alert_queue.c.slot != PENDING, alert_queue.c.claimed_at < settled),
+            )
+        ).with_for_update(skip_locked=True)
+    ).first()
+
+
+def _orphaned(row: Any, wall: dt.datetime) -> bool:
+    if row.slot in _active_claims:
+        return False
+    if row.claimed_at is None or parse_time(row.claimed_at) < wall - SQLITE_STALE_CLAIM:
+        return True
+    owner = row.slot.split(".", 1)[0]
+    pid = int(owner) if owner.isdigit() else 0
+    if pid <= 0 or pid == os.getpid():
+        return True  # this process's and not being evaluated: left by a worker that failed
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    return False
+
+
+def _claim(db: CentralDB, watched: Mapping[str, list[Rule]] | None) -> tuple[Any, str | None] | None:
+    """Move the next queue row to a claim of this worker (committed at once: uploads meanwhile queue a new
+    `pending` row instead of waiting for the evaluation). A row of a store no rule watches (`watched`, when
+    known) is removed at once, with no claim (token None): nothing to evaluate."""
+    wall = dt.datetime.now(dt.UTC)
+    token = f"{os.getpid()}.{uuid.uuid4().hex[:24]}"
+    with db.writing() as conn:
+        row = _claimable(db, conn, wall)
+        if row is None:
+            return None
+        where = (alert_queue.c.store_id == row.store_id, alert_queue.c.slot == row.slot)
+        if watched is not None and not watched.get(row.store_id):
+            conn.execute(delete(alert_queue).where(*where))
+            return row, None
+        conn.execute(update(alert_queue).where(*where).values(slot=token, claimed_at=format_utc(wall)))
+    return row, token
+
+
+def _new_answer_times(conn: Connection, row: Any) -> list[dt.datetime]:
+    """The times of the store's counted answers received since the row was queued, in its time range."""
+    # Stored to the millisecond: an answer's time may be finer.
+    first, last = parse_time(row.first_at), parse_time(row.last_at) + dt.timedelta(milliseconds=1)
+    tz = directory_view.store_timezone(conn, row.store_id)
+    found = conn.execute(
+        select(answers.c.created_at).where(
+            answers.c.store_id == row.store_id,
+            answers.c.local_day >= (first.astimezone(tz).date() - dt.timedelta(days=1)).isoformat(),
+            answers.c.local_day <= (last.astimezone(tz).date() + dt.timedelta(days=1)).isoformat(),
+            answers.c.received_at >= row.since,
+            answers.c.suspect.is_(False),
+        )
+    )
+    times = set()
+    for (created,) in found:
+        try:
+            at = parse_time(created)
+        except ValueError:
+            continue
+        if first <= at <= last:
+            times.add(at)
+    return sorted(times)
+
+
+def _evaluate_claim(
+    db: CentralDB,
+    row: Any,
+    rules: Mapping[str, list[Rule]],
+    now: dt.datetime,
+    late_after: dt.timedelta,
+) -> int:
+    store_rules = rules.get(row.store_id, [])
+    if not store_rules:
+        return 0
+    with db.reading() as conn:
+        ends = _new_answer_times(conn, row)
+    if not ends:
+        return 0
+    # A device's clock a little ahead must not move the window into the future.
+    return evaluate_store(db, row.store_id, store_rules, sorted({min(t, now) for t in ends}), now, late_after)
+
+
+def _done(conn: Connection, row: Any, token: str) -> None:
+    conn.execute(
+        delete(alert_queue).where(alert_queue.c.store_id == row.store_id, alert_queue.c.slot == token)
+    )
+
+
+def evaluate_one(
+    db: CentralDB,
+    now: dt.datetime,
+    late_after: dt.timedelta = LATE_AFTER,
+    rules: Mapping[str, list[Rule]] | None = None,
+) -> int | None:
+    """Claim one queued store, evaluate its new answers and remove it from the queue; returns the alerts
+    opened, or None when nothing is queued. On PostgreSQL the claim stays locked until it is removed, so a
+    worker that dies mid-evaluation leaves it to the others (or to the next start)."""
+    claimed = _claim(db, rules)
+    if claimed is None:
+        return None
+    row, token = claimed
+    if token is None:
+        return 0
+    if rules is None:
+        with db.reading() as conn:
+            rules = _rules_by_store(conn, [row.store_id])
+    if db.is_sqlite:
+        _active_claims.add(token)
+        try:
+            opened = _evaluate_claim(db, row, rules, now, late_after)
+            with db.writing() as conn:
+                _done(conn, row, token)
+        finally:
+            _active_claims.discard(token)
+        return opened
+    with db.engine.begin() as held:
+        held.execute(
+            select(alert_queue.c.slot)
+            .where(alert_queue.c.store_id == row.store_id, alert_queue.c.slot == token)
+            .with_for_update()
+        )
+        opened = _evaluate_claim(db, row, rules, now, late_after)
+        _done(held, row, token)
+    return opened
+
+
+def evaluate_queued(
+    db: CentralDB,
+    now: dt.datetime,
+    late_after: dt.timedelta = LATE_AFTER,
+    limit: int = 1000,
+    on_opened: Callable[[], None] | None = None,
+) -> int:
+    """Evaluate the queued stores until the queue is empty (or `limit` stores); returns the alerts opened.
+    The worker's loop, `kiosk-central deliver --once`, and tests that check an alert after an upload.
+    `on_opened` is called as soon as a store's evaluation opened an alert (the worker wakes its delivery
+    then, not once a long queue is done)."""
+    opened = 0
+    done = 0
+    while done < limit:
+        with db.reading() as conn:
+            # The worker polls: an empty queue costs one small read, not the rules.
+            if conn.execute(select(alert_queue.c.store_id).limit(1)).first() is None:
+                return opened
+            rules = _rules_by_store(conn, None)
+        # The rules are read once per round of at most 50 stores (a file set meanwhile counts from the next).
+        for _ in range(min(50, limit - done)):
+            result = evaluate_one(db, now, late_after, rules)
+            if result is None:
+                return opened
+            opened += result
+            if result and on_opened is not None:
+                on_opened()
+            done += 1
     return opened
 
 

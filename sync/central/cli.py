@@ -502,7 +502,7 @@ def _contact_keys() -> ContactKeys:
 @db_option
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def deliver(db_url: str, once: bool) -> None:
-    """Deliver pending notifications (and evaluate absence rules) without serving the API.
+    """Deliver pending notifications (and evaluate queued uploads and absence rules) without serving the API.
 
     Every `serve` process does this too; on PostgreSQL any number of them share the work, each message
     delivered once. SMTP and webhook settings come from KIOSK_CENTRAL_SMTP_URL, KIOSK_CENTRAL_MAIL_FROM,
@@ -512,12 +512,16 @@ def deliver(db_url: str, once: bool) -> None:
     import signal
     import threading
 
+    from sync.central import alerts as alerts_
     from sync.central.notify import Background, ChannelNotifier, deliver_due, utc_now
 
     db = open_db(db_url)
     settings = _settings(db_url)
     notifier = ChannelNotifier(settings)
     if once:
+        late = dt.timedelta(hours=settings.late_after_hours)
+        opened = alerts_.evaluate_queued(db, utc_now(), late)
+        click.echo(f"{opened} alerts opened from queued uploads")
         click.echo(f"{deliver_due(db, notifier, utc_now)} delivery attempts")
         return
     background = Background(db, notifier, settings).start()

@@ -239,6 +239,27 @@ outbox = Table(
 )
 Index("outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 
+# Stores whose new answers still await alert evaluation (revision 0007). The ingest transaction upserts the
+# store's `pending` row (one per store: batches arriving meanwhile widen its time range), so the request does
+# not evaluate and a crash after the commit loses nothing. A worker moves the row to its own `slot` (a claim
+# token) in a short transaction, evaluates, then deletes it; on PostgreSQL it holds the claimed row's lock
+# meanwhile, so a claim whose process died (lock gone) is taken again at once by another or the next process.
+alert_queue = Table(
+    "alert_queue",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("slot", String(40), nullable=False),
+    # The new answers' times (UTC): windows ending at each of them are evaluated.
+    Column("first_at", String(32), nullable=False),
+    Column("last_at", String(32), nullable=False),
+    # The earliest received_at of the batches gathered here: the answers received since are the new ones.
+    Column("since", String(32), nullable=False),
+    Column("queued_at", String(32), nullable=False),
+    Column("claimed_at", String(32), nullable=True),
+    PrimaryKeyConstraint("store_id", "slot"),
+)
+Index("alert_queue_queued", alert_queue.c.queued_at)
+
 # The [[digest]] and [[webhook]] tables of the alerts file (kind: digest, webhook), and the digests already
 # written to the outbox: that primary key makes each (subscription, period) one mail, however many processes
 # tick.

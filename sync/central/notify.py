@@ -384,7 +384,8 @@ def utc_now() -> dt.datetime:
 
 
 class Background:
-    """The delivery worker and the alert ticker of one server process: two daemon threads, stopped cleanly."""
+    """The delivery worker, the alert evaluator (the stores uploads queued) and the alert ticker of one server
+    process: daemon threads, stopped cleanly."""
 
     def __init__(
         self,
@@ -397,7 +398,11 @@ class Background:
         self.db, self.notifier, self.settings, self.now = db, notifier, settings, now
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._threads = [threading.Thread(target=self._deliver_loop, name="kiosk-deliver", daemon=True)]
+        self._evaluate = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._deliver_loop, name="kiosk-deliver", daemon=True),
+            threading.Thread(target=self._evaluate_loop, name="kiosk-alert-eval", daemon=True),
+        ]
         if ticker:
             self._threads.append(
                 threading.Thread(target=self._tick_loop, name="kiosk-alert-tick", daemon=True)
@@ -412,9 +417,14 @@ class Background:
         """Look at the outbox now (after an ingest wrote to it) instead of at the next poll."""
         self._wake.set()
 
+    def evaluate_soon(self) -> None:
+        """Evaluate the alert queue now (an upload queued its store) instead of at the next poll."""
+        self._evaluate.set()
+
     def stop(self, timeout: float = 20.0) -> None:
         self._stop.set()
         self._wake.set()
+        self._evaluate.set()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -426,6 +436,16 @@ class Background:
                 log.exception("delivery worker: database error")
             self._wake.wait(self.settings.delivery_poll_s)
             self._wake.clear()
+
+    def _evaluate_loop(self) -> None:
+        late = dt.timedelta(hours=self.settings.late_after_hours)
+        while not self._stop.is_set():
+            self._evaluate.clear()
+            try:
+                alerts.evaluate_queued(self.db, self.now(), late, on_opened=self._wake.set)
+            except Exception:  # the database away for a moment: the queue rows stay, tried again
+                log.exception("alert evaluation: error")
+            self._evaluate.wait(self.settings.delivery_poll_s)
 
     def _tick_loop(self) -> None:
         late = dt.timedelta(hours=self.settings.late_after_hours)

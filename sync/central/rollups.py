@@ -10,13 +10,14 @@ everything from the answers (the Alembic revision's backfill, and a repair tool)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Boolean, Connection, Integer, delete, select, text
+from sqlalchemy.dialects import sqlite
 
 from kiosk.config import ConfigError, check_config_text
 from sync.central.db import answers, rollup_daily, rollup_hourly, rollup_monthly, store_directory, stores
@@ -72,27 +73,84 @@ def _count(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> tuple[Counter
     facts: dict[str, tuple[dict[str, str], ZoneInfo | None]] = {}
     for row in rows:
         store = row["store_id"]
-        if store not in facts:
-            facts[store] = _store_facts(conn, store)
-        kinds, zone = facts[store]
-        kind = row.get("kind") or kinds.get(row["question_id"], UNKNOWN_KIND)
+        kind = row.get("kind")
+        hour = row.get("_local_hour")  # ingest computed it with the day (no store facts to read then)
+        if not kind or hour is None:
+            if store not in facts:
+                facts[store] = _store_facts(conn, store)
+            kinds, zone = facts[store]
+            kind = kind or kinds.get(row["question_id"], UNKNOWN_KIND)
+            if hour is None:
+                hour = local_hour(row["created_at"], zone)
         suspect = bool(row["suspect"])
         # A comment typed at the kiosk is counted, never by its words: they stay in the answers only.
         value = "" if kind == TEXT_KIND else row["value"]
         daily[(store, row["local_day"], row["question_id"], kind, value, suspect)] += 1
         monthly[(store, row["local_day"][:7], row["question_id"], kind, value, suspect)] += 1
-        hour = local_hour(row["created_at"], zone)
         hourly[(store, row["local_day"], hour, row["question_id"], kind, value, suspect)] += 1
     return daily, monthly, hourly
 
 
 def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:
-    if not counts:
+    """Add `counts` (key -> n) to the table, rows in key order."""
+    _upsert_all(conn, [(table, keys, counts)])
+
+
+def _upsert_all(
+    conn: Connection, tables: list[tuple[Any, tuple[str, ...], Counter[tuple[Any, ...]]]]
+) -> None:
+    """Add each table's counts (key -> n), rows in key order (two concurrent ingests lock rollup rows in the
+    same order). PostgreSQL: one statement for every table, each a column-array upsert (an executemany was
+    a round trip per row); SQLite: one executemany per table."""
+    tables = [(table, keys, counts) for table, keys, counts in tables if counts]
+    if not tables:
         return
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
-    # The kind is part of the key: a question whose kind changed keeps each day's answers on their own scale.
-    stmt = insert.on_conflict_do_update(index_elements=list(keys), set_={"n": table.c.n + insert.excluded.n})
-    conn.execute(stmt, [{**dict(zip(keys, key, strict=True)), "n": n} for key, n in sorted(counts.items())])
+    if conn.dialect.name != "postgresql":
+        for table, keys, counts in tables:
+            insert = sqlite.insert(table)
+            # The kind is part of the key: a question whose kind changed keeps each day's answers on their
+            # own scale.
+            stmt = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={"n": table.c.n + insert.excluded.n}
+            )
+            conn.execute(
+                stmt, [{**dict(zip(keys, k, strict=True)), "n": n} for k, n in sorted(counts.items())]
+            )
+        return
+    params: dict[str, list[Any]] = {}
+    shape = []
+    for number, (table, keys, counts) in enumerate(tables):
+        ordered = sorted(counts.items())
+        for i, key in enumerate(keys):
+            params[f"t{number}_{key}"] = [k[i] for k, _ in ordered]
+        params[f"t{number}_n"] = [n for _, n in ordered]
+        shape.append((table.name, keys, tuple(_pg_type(table.c[key]) for key in keys)))
+    conn.execute(_pg_upsert(tuple(shape)), params)
+
+
+def _pg_type(column: Any) -> str:
+    if isinstance(column.type, Boolean):
+        return "boolean"
+    return "integer" if isinstance(column.type, Integer) else "text"
+
+
+@functools.lru_cache(maxsize=32)
+def _pg_upsert(shape: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]) -> Any:
+    parts = []
+    for number, (name, keys, types) in enumerate(shape):
+        arrays = ", ".join(
+            f"CAST(:t{number}_{key} AS {kind}[])" for key, kind in zip(keys, types, strict=True)
+        )
+        parts.append(
+            f"INSERT INTO {name} ({', '.join(keys)}, n) "
+            f"SELECT * FROM unnest({arrays}, CAST(:t{number}_n AS integer[])) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET n = {name}.n + EXCLUDED.n"
+        )
+    if len(parts) == 1:
+        return text(parts[0])
+    # Data-modifying WITH: every upsert runs, in one round trip.
+    first = ", ".join(f"u{number} AS ({part})" for number, part in enumerate(parts[:-1]))
+    return text(f"WITH {first} {parts[-1]}")
 
 
 DAILY_KEYS = ("store_id", "local_day", "question_id", "kind", "value", "suspect")
@@ -104,9 +162,14 @@ def after_insert(db: Any, conn: Connection, rows: list[dict[str, Any]]) -> None:
     """The ingest hook: count the answers just inserted, in the same transaction (rows sorted by key, so
     two concurrent ingests lock rollup rows in the same order and cannot deadlock)."""
     daily, monthly, hourly = _count(conn, rows)
-    _upsert(conn, rollup_daily, DAILY_KEYS, daily)
-    _upsert(conn, rollup_monthly, MONTHLY_KEYS, monthly)
-    _upsert(conn, rollup_hourly, HOURLY_KEYS, hourly)
+    _upsert_all(
+        conn,
+        [
+            (rollup_daily, DAILY_KEYS, daily),
+            (rollup_monthly, MONTHLY_KEYS, monthly),
+            (rollup_hourly, HOURLY_KEYS, hourly),
+        ],
+    )
 
 
 def move_to_suspect(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -118,13 +181,16 @@ def move_to_suspect(conn: Connection, rows: list[dict[str, Any]]) -> None:
     tables = ((rollup_daily, DAILY_KEYS), (rollup_monthly, MONTHLY_KEYS), (rollup_hourly, HOURLY_KEYS))
     before = _count(conn, [{**row, "suspect": False} for row in rows])
     after = _count(conn, [{**row, "suspect": True} for row in rows])
+    changes = []
     for (table, keys), removed, added in zip(tables, before, after, strict=True):
-        # One upsert in key order (suspect=false and true rows together), like `after_insert`: two
-        # concurrent ingests lock rollup rows in the same order and cannot deadlock.
         moves: Counter[tuple[Any, ...]] = Counter(added)
         for key, n in removed.items():
             moves[key] -= n
-        _upsert(conn, table, keys, moves)
+        changes.append((table, keys, moves))
+    # The same upsert as `after_insert` (tables in the same order, rows in key order, suspect=false and true
+    # rows together): two concurrent ingests lock rollup rows in the same order and cannot deadlock.
+    _upsert_all(conn, changes)
+    for (table, _), removed in zip(tables, before, strict=True):
         stores_ = sorted({key[0] for key in removed})
         conn.execute(delete(table).where(table.c.n <= 0, table.c.store_id.in_(stores_)))
 

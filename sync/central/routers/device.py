@@ -94,6 +94,9 @@ async def upload_answers(request: Request, who: Device, db: DB, settings: AppSet
     flags = service.check_visit_flags(body.get("visit_flags"))
     now = service.now_utc()
     result = await run_in_threadpool(service.ingest, db, who, items, now, surveys, flags)
+    background = getattr(request.app.state, "background", None)
+    if result.accepted and background is not None:
+        background.evaluate_soon()  # the store was queued for alert evaluation in the ingest transaction
     return upload_reply(result, protocol, now, settings.max_batch)
 
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kiosk.config import default_config_text
 from sync.central import alerts, service
 from sync.central.alert_rules import set_alerts
 from sync.central.app import create_app
-from sync.central.db import CentralDB, outbox
+from sync.central.db import CentralDB, alert_queue, outbox
 from sync.central.service import DeviceIdentity
 from sync.central.settings import Settings
 
@@ -47,6 +47,7 @@ def upload(
     question: str = "satisfaction",
     suspect: bool = False,
     spacing_s: float = 30,
+    evaluate: bool = True,
 ) -> None:
     items: list[dict[str, Any]] = []
     for index, value in enumerate(values):
@@ -64,8 +65,12 @@ def upload(
                 "survey_version": "v1",
             }
         )
-    result = service.ingest(db, TILL, items, at + dt.timedelta(seconds=len(values) * spacing_s))
+    now = at + dt.timedelta(seconds=len(values) * spacing_s)
+    result = service.ingest(db, TILL, items, now)
     assert len(result.accepted) == len(values)
+    # The upload only queued the store; the server's worker evaluates it (here, at once, at the same time).
+    if evaluate:
+        alerts.evaluate_queued(db, now)
 
 
 def opened(db: CentralDB, status: str | None = None) -> list[dict[str, Any]]:
@@ -283,6 +288,51 @@ notify = ["mailto:manager@example.com"]
             store, conn, view, rule, verdict, NOW + dt.timedelta(minutes=3), alerts.LATE_AFTER
         )
     assert len(opened(store)) == 1 and len(messages(store)) == 1
+
+
+def queue(db: CentralDB) -> list[tuple[str, str, str, str]]:
+    with db.reading() as conn:
+        return [
+            (r.store_id, r.slot, r.first_at, r.last_at)
+            for r in conn.execute(select(alert_queue).order_by(alert_queue.c.slot))
+        ]
+
+
+def test_uploads_queue_their_store_once_and_a_dead_workers_claim_is_evaluated_again(
+    store: CentralDB, tmp_path: Path
+) -> None:
+    rules(
+        store,
+        tmp_path,
+        """
+[[rule]]
+name = "queue"
+kind = "negative_share"
+question = "satisfaction"
+stores = ["*"]
+notify = ["mailto:team@example.com"]
+""",
+    )
+    # Two uploads before any worker runs: one row for the store, widened to both batches' answers. A batch of
+    # repeated presses queues nothing (they never count).
+    upload(store, NOW, [1, 1], evaluate=False)
+    upload(store, NOW - dt.timedelta(minutes=5), [1, 2], spacing_s=60, evaluate=False)
+    upload(store, NOW + dt.timedelta(minutes=3), [5, 5, 5], suspect=True, evaluate=False)
+    first, last = (
+        service.format_utc(NOW - dt.timedelta(minutes=5)),
+        service.format_utc(NOW + dt.timedelta(seconds=30)),
+    )
+    assert queue(store) == [("paris-01", "pending", first, last)]
+    assert opened(store) == []
+    # A worker claimed it and died (a process id that is no process) before evaluating: taken again.
+    with store.writing() as conn:
+        conn.execute(update(alert_queue).values(slot="999999999.dead", claimed_at=service.format_utc(NOW)))
+    assert alerts.evaluate_queued(store, NOW + dt.timedelta(minutes=2)) == 1
+    found = opened(store)
+    assert len(found) == 1 and found[0]["summary"].startswith("4 of 4 answers unhappy")
+    assert queue(store) == [] and messages(store) == [("alert.opened", "mail")]
+    # Nothing queued: nothing evaluated again.
+    assert alerts.evaluate_queued(store, NOW + dt.timedelta(minutes=3)) == 0
 
 
 def test_a_device_holding_an_unsent_answer_too_long(store: CentralDB, tmp_path: Path) -> None:

@@ -11,16 +11,20 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
+from kiosk.config import check_config_text
 from sync.central import alerts, service
 from sync.central.alert_rules import Rule, Target
-from sync.central.db import CentralDB, drop_schema, migrate, outbox
+from sync.central.db import CentralDB, alert_queue, drop_schema, migrate, outbox
+from sync.central.db import alerts as alerts_table
 from tests.integration.sync.alert_kit import Receiver, SmtpSink, free_port, wait_for
 from tests.integration.sync.conftest import KioskFactory
 from tests.integration.sync.test_alerts import SECRET, configure, unhappy_visit
@@ -96,8 +100,9 @@ def test_killed_between_commit_and_delivery_delivers_after_restart(
         second = serve(central_db.url, port, KIOSK_CENTRAL_SMTP_URL=sink.url)
         try:
             wait_for(lambda: sink.count() == 1, timeout=20, what="the mail after restart")
-            # The webhook failed once (503) before the kill: it waits for its backoff, then goes.
-            assert [s for s, _ in pending(central_db)].count("sent") >= 1
+            # The webhook failed once (503) before the kill: it waits for its backoff, then goes. The mail's
+            # outcome is committed just after the SMTP server took it (a moment the test could fall into).
+            wait_for(lambda: [s for s, _ in pending(central_db)].count("sent") >= 1, what="the mail recorded")
             assert "4 of 4 answers unhappy" in str(sink.messages[0][1]["Subject"])
             time.sleep(0.5)
             assert sink.count() == 1
@@ -164,3 +169,70 @@ def test_two_processes_on_postgresql_deliver_each_message_once(pg_database: str)
         receiver.close()
         drop_schema(db.engine)
         db.dispose()
+
+
+def queued(db: CentralDB) -> list[str]:
+    with db.reading() as conn:
+        return [str(slot) for slot in conn.execute(select(alert_queue.c.slot)).scalars()]
+
+
+def test_upload_committed_but_not_evaluated_when_killed_is_evaluated_after_restart(
+    central_db: CentralDB, new_kiosk: KioskFactory, tmp_path: Path
+) -> None:
+    port = free_port()
+    kiosk = new_kiosk(url=f"http://127.0.0.1:{port}")
+    receiver = Receiver()
+    sink = SmtpSink().start()
+    try:
+        configure(central_db, tmp_path, kiosk, receiver.url + "/hook")
+        now = service.now_utc()
+        if central_db.is_sqlite:
+            # SQLite readers cannot be held back: the upload is committed by the service itself, with no
+            # server (the one that took it is gone before its worker ran).
+            version = check_config_text((kiosk.data_dir / "kiosk.toml").read_text(), "t").survey.version
+            batch = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "session": str(uuid.uuid4()),
+                    "question": "satisfaction",
+                    "value": "1",
+                    "created_at": service.format_utc(now - dt.timedelta(minutes=minutes)),
+                    "local_day": (now - dt.timedelta(minutes=minutes))
+                    .astimezone(ZoneInfo("Europe/Paris"))
+                    .date()
+                    .isoformat(),
+                    "language": "fr",
+                    "survey_version": version,
+                    "suspect": False,
+                }
+                for minutes in (8, 6, 4, 2)
+            ]
+            who = service.DeviceIdentity(kiosk.store_id, "till-1")
+            assert len(service.ingest(central_db, who, batch, now).accepted) == 4
+        else:
+            for minutes in (8, 6, 4, 2):
+                unhappy_visit(kiosk, now - dt.timedelta(minutes=minutes))
+            # The first process takes the upload, and its worker waits for the rules (locked here by the
+            # test) when it is killed: the answers are committed, the alert not evaluated.
+            with central_db.engine.connect() as blocker, blocker.begin():
+                blocker.execute(text("LOCK TABLE alert_rules IN ACCESS EXCLUSIVE MODE"))
+                first = serve(central_db.url, port, KIOSK_CENTRAL_SMTP_URL=sink.url)
+                assert sync_once(kiosk).ok
+                time.sleep(0.5)
+                first.send_signal(signal.SIGKILL)
+                first.wait(10)
+        assert queued(central_db) == ["pending"]
+        with central_db.reading() as conn:
+            assert conn.execute(select(func.count()).select_from(alerts_table)).scalar() == 0
+
+        second = serve(central_db.url, port, KIOSK_CENTRAL_SMTP_URL=sink.url)
+        try:
+            wait_for(lambda: sink.count() == 1, timeout=20, what="the mail after restart")
+            assert "4 of 4 answers unhappy" in str(sink.messages[0][1]["Subject"])
+            wait_for(lambda: queued(central_db) == [], what="the queue emptied")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(20)
+    finally:
+        sink.stop()
+        receiver.close()

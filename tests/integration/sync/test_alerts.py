@@ -208,6 +208,8 @@ def test_smtp_down_is_retried_later_and_a_refused_webhook_is_a_dead_letter_retri
     for minutes in (8, 6, 4, 2):
         unhappy_visit(kiosk, now - dt.timedelta(minutes=minutes))
     assert sync_once(kiosk).ok
+    # This server runs no worker: the test is the worker (evaluate the queued upload, then deliver).
+    alerts.evaluate_queued(central_db, clock())
     assert deliver_due(central_db, notifier, clock) == 2
     dead = requests.get(f"{server.url}/api/v1/outbox/dead", headers=admin, timeout=5).json()
     assert [d["channel"] for d in dead] == ["webhook"] and "410" in dead[0]["last_error"]
@@ -248,6 +250,7 @@ def test_late_answers_are_recorded_not_sent(
     for minutes in (8, 6, 4, 2):
         unhappy_visit(kiosk, two_days_ago - dt.timedelta(minutes=minutes))
     assert sync_once(kiosk).ok
+    alerts.evaluate_queued(central_db, service.now_utc())  # what the server's worker does
     recorded = alerts.list_alerts(central_db, "paris-01", None)
     assert len(recorded) == 1 and recorded[0]["late"] and recorded[0]["status"] == "closed"
     assert outbox_rows(central_db) == 0
@@ -263,6 +266,7 @@ def test_apprise_urls_go_through_apprise(
     for minutes in (8, 6, 4, 2):
         unhappy_visit(kiosk, now - dt.timedelta(minutes=minutes))
     assert sync_once(kiosk).ok
+    alerts.evaluate_queued(central_db, service.now_utc())  # what the server's worker does
     settings = Settings(db_url=central_db.url, smtp_url=SmtpSink().url)
     assert deliver_due(central_db, ChannelNotifier(settings, timeout_s=2), Clock()) == 2
     assert receiver.count() == 1
