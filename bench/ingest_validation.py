@@ -9,10 +9,14 @@ a reason when unhappy, sometimes the recommendation) go through
   round-1 ingest did, minus its duplicate look-up);
 
 - unrolled: the validated ingest with the rollup hook turned off (issue #10: the rollups' own cost);
+- unchecked: the validated ingest with the answer contract's checks turned off and nothing else (no survey
+  version looked up, no visit looked up, no check_answer: each answer taken as sent), so validated/unchecked
+  is the validation's own cost inside the same ingest (issue #9: "ingest with validation beside without");
 
 rotating the order batch by batch so all share the machine's noise. Prints answers/s of each, the ratio
-validated/bare (goal >= 0.9) and validated/unrolled (with rollups beside without, goal >= 0.8). Never
-asserts anything.
+validated/unchecked and validated/bare (goal >= 0.9: the first is the checks alone, the second everything
+today's ingest does beyond a bare insert) and validated/unrolled (with rollups beside without, goal >= 0.8).
+Never asserts anything.
 
     .venv/bin/python bench/ingest_validation.py [--batches 40] [--db sqlite postgresql]
 """
@@ -96,6 +100,23 @@ def without_rollups(db: CentralDB, who: DeviceIdentity, items: list[dict[str, An
         rollups.after_insert = hook  # type: ignore[assignment]
 
 
+def without_checks(db: CentralDB, who: DeviceIdentity, items: list[dict[str, Any]], survey: Any) -> int:
+    """The same ingest with the contract's checks replaced by taking each answer as sent (its kind read from
+    the current survey, as the rollups need it)."""
+    by_id = {q.id: q for q in survey.questions}
+    saved = service.check_answer, service._batch_surveys, service._batch_visits
+    service.check_answer = lambda _s, qid, value, _v=None: (by_id[qid], str(value))  # type: ignore[assignment]
+    service._batch_surveys = lambda _db, _c, _w, names, _s, current: (  # type: ignore[assignment]
+        dict.fromkeys(names, current),
+        {},
+    )
+    service._batch_visits = lambda _c, _store, _visits: ({}, set())  # type: ignore[assignment]
+    try:
+        return len(service.ingest(db, who, items, NOW, {}).accepted)
+    finally:
+        service.check_answer, service._batch_surveys, service._batch_visits = saved  # type: ignore[assignment]
+
+
 def run(db_url: str, batches: int, size: int) -> dict[str, float]:
     db = CentralDB(db_url, create=False)
     drop_schema(db.engine)
@@ -105,16 +126,19 @@ def run(db_url: str, batches: int, size: int) -> dict[str, float]:
     service.add_device(db, "bench-01", "till-1")
     service.add_device(db, "bench-01", "till-2")
     service.add_device(db, "bench-01", "till-3")
+    service.add_device(db, "bench-01", "till-4")
     service.set_config(db, "bench-01", config)
     validated_who, bare_who = DeviceIdentity("bench-01", "till-1"), DeviceIdentity("bench-01", "till-2")
     unrolled_who = DeviceIdentity("bench-01", "till-3")
+    unchecked_who = DeviceIdentity("bench-01", "till-4")
+    survey = check_config_text(config, "bench").survey
     rng = random.Random(1)
-    names = ["validated", "bare", "unrolled"]
+    names = ["validated", "bare", "unrolled", "unchecked"]
     timings: dict[str, list[float]] = {name: [] for name in names}
     start = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
     for number in range(batches):
         items = batch(rng, version, size, start + dt.timedelta(hours=number))
-        order = names[number % 3 :] + names[: number % 3]
+        order = names[number % len(names) :] + names[: number % len(names)]
         for name in order:
             fresh = [dict(i, id=str(uuid.uuid4())) for i in items]
             began = time.perf_counter()
@@ -123,6 +147,8 @@ def run(db_url: str, batches: int, size: int) -> dict[str, float]:
                 assert len(result.accepted) == size, result.rejected[:3]
             elif name == "unrolled":
                 assert without_rollups(db, unrolled_who, fresh) == size
+            elif name == "unchecked":
+                assert without_checks(db, unchecked_who, fresh, survey) == size
             else:
                 assert bare_ingest(db, bare_who, fresh) == size
             timings[name].append(time.perf_counter() - began)
@@ -153,10 +179,12 @@ def main() -> None:
                     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         validated, bare, unrolled = rates["validated"], rates["bare"], rates["unrolled"]
+        unchecked = rates["unchecked"]
         print(
-            f"{kind:>10}: validated {validated:,.0f} answers/s, bare {bare:,.0f} answers/s, validated without "
-            f"rollups {unrolled:,.0f} answers/s (median batch of {args.size}); validated/bare "
-            f"{validated / bare:.2f} (goal >= 0.9), with/without rollups {validated / unrolled:.2f} (goal >= 0.8)",
+            f"{kind:>10}: validated {validated:,.0f} answers/s, unchecked {unchecked:,.0f}, bare {bare:,.0f}, "
+            f"validated without rollups {unrolled:,.0f} (median batch of {args.size}); "
+            f"validated/unchecked {validated / unchecked:.2f} (the checks alone, goal >= 0.9), "
+            f"validated/bare {validated / bare:.2f}, with/without rollups {validated / unrolled:.2f} (goal >= 0.8)",
             flush=True,
         )
 
