@@ -17,12 +17,21 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Connection, and_, func, literal, select
 
 from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.scoring import round1
 from kiosk.domain.survey import SCALES, Kind, Question
-from sync.central.db import CentralDB, devices, rollup_daily, rollup_hourly, rollup_monthly, stores
+from sync.central.db import (
+    CentralDB,
+    devices,
+    rollup_daily,
+    rollup_hourly,
+    rollup_index_daily,
+    rollup_index_monthly,
+    rollup_monthly,
+    stores,
+)
 from sync.central.directory import Directory, load
 from sync.central.service import CentralError
 
@@ -221,18 +230,21 @@ def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
-def _rollup_selects(period: Period, columns: Any, where: Any) -> list[Any]:
-    """One SELECT per segment of the period, each over the rollup that fits it; `columns(t, key)` and
-    `where(t)` take the table and its time column (local_day or month)."""
+def _rollup_selects(
+    period: Period, columns: Any, where: Any, daily: Any = rollup_daily, monthly: Any = rollup_monthly
+) -> list[Any]:
+    """One SELECT per segment of the period, each over the rollup that fits it (`daily` for the days,
+    `monthly` for whole months); `columns(t, key)` and `where(t)` take the table and its time column
+    (local_day or month)."""
     days, months = segments(period)
     selects = []
     for start, end in days:
-        t = rollup_daily
+        t = daily
         selects.append(
             select(*columns(t, t.c.local_day)).where(t.c.local_day >= start, t.c.local_day <= end, *where(t))
         )
     if months:
-        m = rollup_monthly
+        m = monthly
         selects.append(
             select(*columns(m, m.c.month)).where(m.c.month >= months[0], m.c.month <= months[1], *where(m))
         )
@@ -245,19 +257,15 @@ def _trend_buckets(period: Period) -> tuple[str, int]:
 
 
 def _score_sql(index: str, t: Any) -> Any:
-    """Per rollup row, the row's share of the index's numerator (see `_parts`), in SQL: a scope's index
-    then comes from two sums per store instead of a row per value."""
+    """Per index rollup row, its share of the index's numerator (see `_parts`): a scope's index then comes
+    from two sums per store."""
     if index == "nps":
-        return case((t.c.value.in_(["9", "10"]), t.c.n), (t.c.value.in_(["7", "8"]), 0), else_=-t.c.n)
+        return t.c.promoters - t.c.detractors
     if index == "csat":
-        top = or_(
-            and_(t.c.kind == "smiley5", t.c.value.in_(["4", "5"])),
-            and_(t.c.kind == "smiley4", t.c.value.in_(["3", "4"])),
-        )
-        return case((top, t.c.n), else_=0)
+        return t.c.top2
     if index == "happy_index":
-        return t.c.n * (cast(t.c.value, Integer) - 1)  # both smiley scales start at 1
-    return case((t.c.value.in_(["5", "6", "7"]), t.c.n), else_=0)
+        return t.c.happy
+    return t.c.easy
 
 
 def _divisor(kind: str, index: str) -> int:
@@ -320,10 +328,10 @@ def _index_parts(
         ]
 
     def where(t: Any) -> list[Any]:
-        return [t.c.kind.in_(kinds), t.c.suspect.is_(False), *([t.c.store_id.in_(store_ids)] if few else [])]
+        return [t.c.kind.in_(kinds), *([t.c.store_id.in_(store_ids)] if few else [])]
 
     if by_bucket == 10:
-        t = rollup_daily
+        t = rollup_index_daily
         day = t.c.local_day
         selects = [
             select(*columns(t, day)).where(
@@ -331,7 +339,7 @@ def _index_parts(
             )
         ]
     else:
-        selects = _rollup_selects(period, columns, where)
+        selects = _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly)
     result: dict[tuple[str, str], Parts] = {}
     for query in selects:
         c = query.selected_columns
@@ -357,19 +365,19 @@ def _visits(
     few = len(store_ids) < 500
 
     def columns(t: Any, _key: Any) -> list[Any]:
-        return [t.c.store_id, t.c.question_id, t.c.suspect, func.sum(t.c.n)]
+        return [t.c.store_id, t.c.question_id, func.sum(t.c.n), func.sum(t.c.suspect_n)]
 
     def where(t: Any) -> list[Any]:
         return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
 
     result: dict[str, tuple[int, int]] = {}
-    for query in _rollup_selects(period, columns, where):
+    for query in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly):
         c = query.selected_columns
-        for store_id, question_id, suspect, n in conn.execute(query.group_by(c[0], c[1], c[2])):
+        for store_id, question_id, n, suspect_n in conn.execute(query.group_by(c[0], c[1])):
             if first.get(store_id) != question_id:
                 continue
             visits, repeated = result.get(store_id, (0, 0))
-            result[store_id] = (visits, repeated + int(n)) if suspect else (visits + int(n), repeated)
+            result[store_id] = (visits + int(n), repeated + int(suspect_n))
     return result
 
 

@@ -1,0 +1,49 @@
+"""Index parts: per store, store-local day (and month), question and kind, the counts every index is made of
+(answers, suspect answers, promoters, detractors, top-2, Happy Index steps, "easy"), so the overview reads a
+row per store and day instead of a row per value. Backfilled from `rollup_daily` by one INSERT ... SELECT.
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+PARTS = ("n", "suspect_n", "promoters", "detractors", "top2", "happy", "easy")
+
+
+def upgrade() -> None:
+    for table, period, width in (
+        ("rollup_index_daily", "local_day", 10),
+        ("rollup_index_monthly", "month", 7),
+    ):
+        op.create_table(
+            table,
+            sa.Column("store_id", sa.String(64), nullable=False),
+            sa.Column(period, sa.String(width), nullable=False),
+            sa.Column("question_id", sa.String(64), nullable=False),
+            sa.Column("kind", sa.String(16), nullable=False),
+            *(sa.Column(part, sa.Integer(), nullable=False) for part in PARTS),
+            sa.PrimaryKeyConstraint("store_id", period, "question_id", "kind"),
+        )
+    op.create_index("rollup_index_daily_day", "rollup_index_daily", ["local_day"])
+    op.create_index("rollup_index_monthly_month", "rollup_index_monthly", ["month"])
+    # Backfill: the counts already kept, split into parts like the ingest hook splits new ones.
+    from sync.central.rollups import rebuild_index
+
+    rebuild_index(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_index("rollup_index_monthly_month", "rollup_index_monthly")
+    op.drop_index("rollup_index_daily_day", "rollup_index_daily")
+    op.drop_table("rollup_index_monthly")
+    op.drop_table("rollup_index_daily")
