@@ -461,9 +461,11 @@ rollup_index_daily = Table(
     Column("top2", Integer, nullable=False),
     Column("happy", Integer, nullable=False),
     Column("easy", Integer, nullable=False),
-    PrimaryKeyConstraint("store_id", "local_day", "question_id", "kind"),
+    # Day first: the overview reads a range of days for every store, one stretch of the key (SQLite keeps
+    # the rows in key order, without a rowid).
+    PrimaryKeyConstraint("local_day", "store_id", "question_id", "kind"),
+    sqlite_with_rowid=False,
 )
-Index("rollup_index_daily_day", rollup_index_daily.c.local_day)
 
 # The same per store-local month (YYYY-MM): a year's overview reads 12 rows a store.
 rollup_index_monthly = Table(
@@ -480,9 +482,9 @@ rollup_index_monthly = Table(
     Column("top2", Integer, nullable=False),
     Column("happy", Integer, nullable=False),
     Column("easy", Integer, nullable=False),
-    PrimaryKeyConstraint("store_id", "month", "question_id", "kind"),
+    PrimaryKeyConstraint("month", "store_id", "question_id", "kind"),
+    sqlite_with_rowid=False,
 )
-Index("rollup_index_monthly_month", rollup_index_monthly.c.month)
 
 
 def normalise_url(url: str) -> str:

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, and_, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, select
 
 from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.scoring import round1
 from kiosk.domain.survey import SCALES, Kind, Question
+from sync.central import directory_view
 from sync.central.db import (
     CentralDB,
     devices,
@@ -104,6 +105,24 @@ def resolve_period(preset: str | None, start: str | None, end: str | None, today
     if preset == "month":
         return Period(today.replace(day=1), today, preset)
     raise CentralError(400, f"period must be one of {', '.join(PRESETS[:-1])}, or from= and to=")
+
+
+def local_today(
+    db: CentralDB, now: dt.datetime, store_id: str | None = None, visible: frozenset[str] | None = None
+) -> dt.date:
+    """ "Today" for the period presets, in local time, never the UTC date: a store's view counts in the
+    store's time zone; a scope's in its stores' zone when they share one, else head office's (the
+    directory's default zone)."""
+    with db.reading() as conn:
+        if store_id is not None:
+            return now.astimezone(directory_view.store_timezone(conn, store_id)).date()
+        directory = load(conn)
+    zones = {e.timezone for e in directory.stores.values() if visible is None or e.id in visible}
+    zone = zones.pop() if len(zones) == 1 else directory_view.DEFAULT_TIMEZONE
+    try:
+        return now.astimezone(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(ZoneInfo(directory_view.DEFAULT_TIMEZONE)).date()
 
 
 def check_index(index: str | None) -> str:
@@ -257,23 +276,17 @@ def _trend_buckets(period: Period) -> tuple[str, int]:
 
 
 def _score_sql(index: str, t: Any) -> Any:
-    """Per index rollup row, its share of the index's numerator (see `_parts`): a scope's index then comes
-    from two sums per store."""
+    """Per index rollup row, its share of the index's numerator (see `_parts`) in UNITs: a scope's index then
+    comes from two sums per store."""
     if index == "nps":
-        return t.c.promoters - t.c.detractors
+        return (t.c.promoters - t.c.detractors) * UNIT
     if index == "csat":
-        return t.c.top2
+        return t.c.top2 * UNIT
     if index == "happy_index":
-        return t.c.happy
-    return t.c.easy
-
-
-def _divisor(kind: str, index: str) -> int:
-    """What the SQL numerator is still to be divided by: the scale's width for the Happy Index."""
-    if index != "happy_index":
-        return 1
-    low, high = SCALES[Kind(kind)]
-    return high - low
+        # Steps above the lowest face, each worth 1 / (the scale's width) of a full score.
+        units = {str(k): UNIT // (SCALES[k][1] - SCALES[k][0]) for k in INDEXES[index][0]}
+        return t.c.happy * case(units, value=t.c.kind, else_=0)
+    return t.c.easy * UNIT
 
 
 # Happy Index numerators are counted in twelfths (the scales' widths 4 and 3 both divide 12), so every
@@ -301,57 +314,59 @@ class Parts:
         return None if self.answers == 0 else ratio1(100 * self.score, UNIT * self.answers)
 
 
-def _index_parts(
+def _index_sums(
     conn: Connection,
     store_ids: list[str],
     period: Period,
     index: str,
     questions: Mapping[str, str],
     by_bucket: int = 0,
-) -> dict[tuple[str, str], Parts]:
-    """(store, bucket) -> the index's parts over the period, from each store's index question; the bucket
-    is "" (the whole period), or the first `by_bucket` characters of the day (10: days, 7: months)."""
-    if not store_ids:
-        return {}
+) -> dict[tuple[str, str], list[int]]:
+    """(store, bucket) -> [the index's score in UNITs, answers] over the period, from each store's index
+    question; the bucket is "" (the whole period), or the first `by_bucket` characters of the day (10: days,
+    7: months). Lists, not objects: the overview reads tens of thousands of buckets."""
     kinds = [str(k) for k in INDEXES[index][0]]
     few = len(store_ids) < 500
+    wanted = sorted(set(questions.values()))
 
     def columns(t: Any, key: Any) -> list[Any]:
         bucket = func.substr(key, 1, by_bucket) if by_bucket else literal("")
-        return [
-            t.c.store_id,
-            t.c.question_id,
-            t.c.kind,
-            bucket,
-            func.sum(_score_sql(index, t)),
-            func.sum(t.c.n),
-        ]
+        return [t.c.store_id, t.c.question_id, bucket, func.sum(_score_sql(index, t)), func.sum(t.c.n)]
 
     def where(t: Any) -> list[Any]:
-        return [t.c.kind.in_(kinds), *([t.c.store_id.in_(store_ids)] if few else [])]
+        return [
+            t.c.kind.in_(kinds),
+            t.c.question_id.in_(wanted),
+            *([t.c.store_id.in_(store_ids)] if few else []),
+        ]
 
     if by_bucket == 10:
+        # Days: a row a store, day, question and kind already, nothing to group.
         t = rollup_index_daily
         day = t.c.local_day
         selects = [
-            select(*columns(t, day)).where(
+            select(t.c.store_id, t.c.question_id, day, _score_sql(index, t), t.c.n).where(
                 day >= period.start.isoformat(), day <= period.end.isoformat(), *where(t)
             )
         ]
     else:
-        selects = _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly)
-    result: dict[tuple[str, str], Parts] = {}
+        selects = [
+            query.group_by(*query.selected_columns[:3])
+            for query in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly)
+        ]
+    result: dict[tuple[str, str], list[int]] = {}
+    get = questions.get
     for query in selects:
-        c = query.selected_columns
-        for store_id, question_id, kind, bucket, score, n in conn.execute(
-            query.group_by(c[0], c[1], c[2], c[3])
-        ):
-            if questions.get(store_id) != question_id or not n:
+        for store_id, question_id, bucket, score, n in conn.execute(query):
+            if get(store_id) != question_id or not n:
                 continue
             key = (store_id, bucket)
-            before = result.get(key, Parts(0, 0))
-            added = int(score) * (UNIT // _divisor(kind, index))
-            result[key] = Parts(before.score + added, before.answers + int(n))
+            sums = result.get(key)
+            if sums is None:
+                result[key] = [int(score), int(n)]
+            else:
+                sums[0] += int(score)
+                sums[1] += int(n)
     return result
 
 
@@ -414,28 +429,48 @@ def overview(
     period: Period,
     index: str,
     group: str | None = None,
+    directory: Directory | None = None,
 ) -> dict[str, Any]:
     """The overview: every store of the scope ranked for a period, with what changed since the previous
-    period, its target and the gap, a trend, and the scope's totals (from counts)."""
+    period, its target and the gap, a trend, and the scope's totals (from counts). `directory`: the one the
+    request already loaded (else read here)."""
+    with db.reading() as conn:
+        return _overview(conn, directory or load(conn), visible, period, index, group)
+
+
+def _value(sums: list[int] | None) -> float | None:
+    return None if not sums or not sums[1] else ratio1(100 * sums[0], UNIT * sums[1])
+
+
+def _overview(
+    conn: Connection,
+    directory: Directory,
+    visible: frozenset[str] | None,
+    period: Period,
+    index: str,
+    group: str | None,
+) -> dict[str, Any]:
     previous = period.previous()
     _kind, width = _trend_buckets(period)
-    with db.reading() as conn:
-        directory = load(conn)
-        ids = scope_stores(conn, directory, visible, group)
-        facts = survey_facts(conn, ids)
-        index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
-        first = {s: f.first for s, f in facts.items() if f.first}
-        visits = _visits(conn, ids, period, first)
-        now_parts = _index_parts(conn, ids, period, index, index_question)
-        before_parts = _index_parts(conn, ids, previous, index, index_question)
-        trends = _index_parts(conn, ids, period, index, index_question, by_bucket=width)
+    ids = scope_stores(conn, directory, visible, group)
+    facts = survey_facts(conn, ids)
+    index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
+    first = {s: f.first for s, f in facts.items() if f.first}
+    visits = _visits(conn, ids, period, first)
+    # The period's parts are the sums of its trend's buckets: one query fewer.
+    trends = _index_sums(conn, ids, period, index, index_question, by_bucket=width) if ids else {}
+    before_parts = _index_sums(conn, ids, previous, index, index_question) if ids else {}
+    now_parts: dict[str, list[int]] = {}
+    for (store_id, _bucket), (score, answers) in trends.items():
+        sums = now_parts.setdefault(store_id, [0, 0])
+        sums[0] += score
+        sums[1] += answers
     keys = _bucket_keys(period)
-    empty = Parts(0, 0)
     rows: list[dict[str, Any]] = []
     for store_id in ids:
-        parts = now_parts.get((store_id, ""), empty)
-        value = parts.value
-        before_value = before_parts.get((store_id, ""), empty).value
+        parts = now_parts.get(store_id)
+        value = _value(parts)
+        before_value = _value(before_parts.get((store_id, "")))
         target = directory.target(store_id, index) if index != "ces" else None
         entry = directory.stores.get(store_id)
         responses, repeated = visits.get(store_id, (0, 0))
@@ -446,13 +481,13 @@ def overview(
                 "group": entry.group_id if entry else None,
                 "responses": responses,
                 "repeated_presses": repeated,
-                "answers": parts.answers,
+                "answers": parts[1] if parts else 0,
                 "value": value,
                 "previous": before_value,
                 "change": None if value is None or before_value is None else round(value - before_value, 1),
                 "target": target,
                 "gap": None if value is None or target is None else round(value - target, 1),
-                "trend": [trends.get((store_id, k), empty).value for k in keys],
+                "trend": [_value(trends.get((store_id, k))) for k in keys],
             }
         )
     scores = ranking_scores({r["store"]: (r["value"], r["answers"]) for r in rows})
@@ -462,8 +497,8 @@ def overview(
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank if row["ranking_score"] is not None else None
     # The scope's figure from the counts of every store: its numerators over its answers.
-    total = _sum_parts(now_parts.values())
-    total_before = _sum_parts(before_parts.values())
+    total = _sum_parts(Parts(*sums) for sums in now_parts.values())
+    total_before = _sum_parts(Parts(*sums) for sums in before_parts.values())
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -575,7 +610,8 @@ def store_page(db: CentralDB, store_id: str, period: Period, index: str) -> dict
     value = _figure(question, index, distribution)
     group_average = None
     if entry and entry.group_id:
-        group_view = overview(db, None, period, index, entry.group_id)
+        with db.reading() as conn:
+            group_view = _overview(conn, directory, None, period, index, entry.group_id)
         group_average = group_view["total"]["value"]
     top = sorted(reasons_now.items(), key=lambda kv: (-kv[1], kv[0]))
     labels = {o.id: o.text for o in reasons.options} if reasons else {}

@@ -227,9 +227,15 @@ def _upsert_index(conn: Connection, daily: Counter[tuple[Any, ...]], prune: bool
             ],
         )
         if prune:
+            periods = sorted({key[1] for key in totals})
             stores_ = sorted({key[0] for key in totals})
             conn.execute(
-                delete(table).where(table.c.n == 0, table.c.suspect_n == 0, table.c.store_id.in_(stores_))
+                delete(table).where(
+                    table.c[keys[1]].in_(periods),
+                    table.c.store_id.in_(stores_),
+                    table.c.n == 0,
+                    table.c.suspect_n == 0,
+                )
             )
 
 
@@ -256,6 +262,8 @@ def rebuild_index(conn: Connection) -> None:
         _counted(t, HAPPY, t.c.n * (cast(t.c.value, SqlInteger) - literal(1))),
         _counted(t, EASY),
     ).group_by(*keys)
+    # In key order (day first): PostgreSQL's heap then holds a day's rows together, as ingest writes them.
+    daily = daily.order_by(t.c.local_day, t.c.store_id, t.c.question_id, t.c.kind)
     conn.execute(rollup_index_daily.insert().from_select([*INDEX_KEYS, *INDEX_COLUMNS], daily))
     d = rollup_index_daily
     month = func.substr(d.c.local_day, 1, 7)

@@ -32,10 +32,10 @@ def upgrade() -> None:
             sa.Column("question_id", sa.String(64), nullable=False),
             sa.Column("kind", sa.String(16), nullable=False),
             *(sa.Column(part, sa.Integer(), nullable=False) for part in PARTS),
-            sa.PrimaryKeyConstraint("store_id", period, "question_id", "kind"),
+            # Day (month) first: the overview reads a range of them for every store, one stretch of the key.
+            sa.PrimaryKeyConstraint(period, "store_id", "question_id", "kind"),
+            sqlite_with_rowid=False,
         )
-    op.create_index("rollup_index_daily_day", "rollup_index_daily", ["local_day"])
-    op.create_index("rollup_index_monthly_month", "rollup_index_monthly", ["month"])
     # Backfill: the counts already kept, split into parts like the ingest hook splits new ones.
     from sync.central.rollups import rebuild_index
 
@@ -43,7 +43,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("rollup_index_monthly_month", "rollup_index_monthly")
-    op.drop_index("rollup_index_daily_day", "rollup_index_daily")
     op.drop_table("rollup_index_monthly")
     op.drop_table("rollup_index_daily")
