@@ -48,9 +48,9 @@ def sparkline(values: list[float | None], index: str, width: int = 110, height: 
     if not known:
         return ""
     step = width / max(len(values) - 1, 1)
-    return " ".join(
-        f"{i * step:.1f},{height - 2 - (v - low) / (high - low) * (height - 4):.1f}" for i, v in known
-    )
+    scale = (height - 4) / (high - low)
+    base = height - 2 + low * scale
+    return " ".join(f"{i * step:.1f},{base - v * scale:.1f}" for i, v in known)
 
 
 def view_context(period: queries.Period, index: str, group: str | None) -> dict[str, Any]:
