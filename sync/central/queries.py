@@ -17,7 +17,8 @@ from fractions import Fraction
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, String, and_, case, func, literal, select
+from sqlalchemy import cast as sql_cast
 
 from kiosk.config import ConfigError, check_config_text
 from kiosk.domain.scoring import round1
@@ -340,32 +341,49 @@ def _index_sums(
             *([t.c.store_id.in_(store_ids)] if few else []),
         ]
 
-    if by_bucket == 10:
-        # Days: a row a store, day, question and kind already, nothing to group.
-        t = rollup_index_daily
-        day = t.c.local_day
-        selects = [
-            select(t.c.store_id, t.c.question_id, day, _score_sql(index, t), t.c.n).where(
-                day >= period.start.isoformat(), day <= period.end.isoformat(), *where(t)
-            )
-        ]
-    else:
-        selects = [
-            query.group_by(*query.selected_columns[:3])
-            for query in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly)
-        ]
     result: dict[str, dict[str, list[int]]] = {}
     get = questions.get
+    if by_bucket == 10:
+        # Days: a row a store, day, question and kind already. One row a store, its days in one text
+        # ("day score answers ..."): 1,000 rows to read instead of 30,000.
+        t = rollup_index_daily
+        day = t.c.local_day
+        point = day + " " + sql_cast(_score_sql(index, t), String) + " " + sql_cast(t.c.n, String)
+        query = (
+            select(t.c.store_id, t.c.question_id, func.aggregate_strings(point, " "))
+            .where(day >= period.start.isoformat(), day <= period.end.isoformat(), *where(t))
+            .group_by(t.c.store_id, t.c.question_id)
+        )
+        for store_id, question_id, text in _plain_rows(conn, query):
+            if get(store_id) != question_id:
+                continue
+            buckets = result.setdefault(store_id, {})
+            parts = text.split(" ")
+            for i in range(0, len(parts), 3):
+                n = int(parts[i + 2])
+                if not n:
+                    continue
+                sums = buckets.get(parts[i])
+                if sums is None:
+                    buckets[parts[i]] = [int(parts[i + 1]), n]
+                else:  # the question changed kind that day: a row for each
+                    sums[0] += int(parts[i + 1])
+                    sums[1] += n
+        return result
+    selects = [
+        query.group_by(*query.selected_columns[:3])
+        for query in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly)
+    ]
     for query in selects:
         for store_id, question_id, bucket, score, n in _plain_rows(conn, query):
             if not n or get(store_id) != question_id:
                 continue
-            buckets = result.get(store_id)
-            if buckets is None:
-                buckets = result[store_id] = {}
-            sums = buckets.get(bucket)
+            per_store = result.get(store_id)
+            if per_store is None:
+                per_store = result[store_id] = {}
+            sums = per_store.get(bucket)
             if sums is None:
-                buckets[bucket] = [int(score), int(n)]
+                per_store[bucket] = [int(score), int(n)]
             else:
                 sums[0] += int(score)
                 sums[1] += int(n)
