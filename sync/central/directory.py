@@ -25,6 +25,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -123,7 +124,10 @@ def _row_targets(row: Any) -> dict[str, float | None]:
     return {k: getattr(row, f"target_{k}") for k in TARGETS}
 
 
+@lru_cache(maxsize=1024)
 def _decode_hours(text: str) -> dict[int, list[tuple[int, int]]]:
+    """Remembered: a chain's stores mostly share a few opening-hours texts, and every page reads the
+    directory (1,000 stores: a few milliseconds of parsing each time). Callers never change the result."""
     data = json.loads(text)
     return {WEEKDAYS.index(day): [(int(a), int(b)) for a, b in spans] for day, spans in data.items()}
 

@@ -2,9 +2,13 @@
 kind, value and suspect flag (`rollup_daily`), and the same per store-local hour (`rollup_hourly`); typed
 comments (kind `text`) are counted under an empty value, never by their words.
 
-A coarser `rollup_monthly` (per store-local month) serves long periods. Every head-office page reads these counts, never the raw answers. `after_insert(db, conn, rows)` is the
-ingest hook (sync/central/hooks.py calls it with the rows just inserted); `rebuild(conn)` recounts
-everything from the answers (the Alembic revision's backfill, and a repair tool).
+A coarser `rollup_monthly` (per store-local month) serves long periods. `rollup_index_daily` and its twin
+`rollup_index_monthly` hold, per store, day (month), question and kind, the parts every index is made of
+(answers, suspect answers, promoters, detractors, top-2, Happy Index steps, "easy"): the overview reads a row
+per store and day instead of a row per value. Every head-office page reads these counts, never the raw
+answers. `after_insert(db, conn, rows)` is the ingest hook (sync/central/hooks.py calls it with the rows
+just inserted); `rebuild(conn)` recounts everything from the answers (the Alembic revision's backfill, and a
+repair tool); `rebuild_index(conn)` recounts the index parts from `rollup_daily` by one INSERT ... SELECT.
 """
 
 from __future__ import annotations
@@ -16,11 +20,34 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Boolean, Connection, Integer, delete, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy import Integer as SqlInteger
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.config import ConfigError, check_config_text
-from sync.central.db import answers, rollup_daily, rollup_hourly, rollup_monthly, store_directory, stores
+from sync.central.db import (
+    answers,
+    rollup_daily,
+    rollup_hourly,
+    rollup_index_daily,
+    rollup_index_monthly,
+    rollup_monthly,
+    store_directory,
+    stores,
+)
 
 UNKNOWN_KIND = "unknown"
 TEXT_KIND = "text"
@@ -170,6 +197,8 @@ def after_insert(db: Any, conn: Connection, rows: list[dict[str, Any]]) -> None:
             (rollup_hourly, HOURLY_KEYS, hourly),
         ],
     )
+    # Last, in after_insert and move_to_suspect alike: rows locked in the same order in both.
+    _upsert_index(conn, daily)
 
 
 def move_to_suspect(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -193,19 +222,136 @@ def move_to_suspect(conn: Connection, rows: list[dict[str, Any]]) -> None:
     for (table, _), removed in zip(tables, before, strict=True):
         stores_ = sorted({key[0] for key in removed})
         conn.execute(delete(table).where(table.c.n <= 0, table.c.store_id.in_(stores_)))
+    # The index parts follow the daily counts: minus each answer as it was, plus it as suspect.
+    moved: Counter[tuple[Any, ...]] = Counter(after[0])
+    for key, n in before[0].items():
+        moved[key] -= n
+    _upsert_index(conn, moved, prune=True)
 
 
-def rebuild(conn: Connection, chunk: int = 20_000) -> None:
-    """Recount every rollup from the stored answers."""
+def rebuild(conn: Connection, chunk: int = 20_000, index_parts: bool = True) -> None:
+    """Recount every rollup from the stored answers (`index_parts=False`: the rollups of revision 0003 only,
+    for its backfill, which runs before the index tables exist)."""
     conn.execute(delete(rollup_daily))
     conn.execute(delete(rollup_monthly))
     conn.execute(delete(rollup_hourly))
     columns = (answers.c.store_id, answers.c.question_id, answers.c.value, answers.c.created_at)
     query = select(*columns, answers.c.local_day, answers.c.suspect, answers.c.kind).order_by(answers.c.seq)
-    batch: list[dict[str, Any]] = []
-    for row in conn.execute(query).mappings().all():
-        batch.append(dict(row))
-        if len(batch) >= chunk:
-            after_insert(None, conn, batch)
-            batch = []
-    after_insert(None, conn, batch)
+    rows = conn.execute(query).mappings().all()
+    for start in range(0, len(rows), chunk):
+        batch = [dict(row) for row in rows[start : start + chunk]]
+        daily, monthly, hourly = _count(conn, batch)
+        _upsert(conn, rollup_daily, DAILY_KEYS, daily)
+        _upsert(conn, rollup_monthly, MONTHLY_KEYS, monthly)
+        _upsert(conn, rollup_hourly, HOURLY_KEYS, hourly)
+    if index_parts:
+        rebuild_index(conn)
+
+
+# -- the index parts --------------------------------------------------------------------------------------
+
+INDEX_KEYS = ("store_id", "local_day", "question_id", "kind")
+INDEX_MONTH_KEYS = ("store_id", "month", "question_id", "kind")
+INDEX_COLUMNS = ("n", "suspect_n", "promoters", "detractors", "top2", "happy", "easy")
+# The values each part counts, by kind (strings: answers keep their values as text). Python and SQL below
+# both read these, so the ingest's counts and the backfill's agree.
+PROMOTERS = {"nps": ("9", "10")}
+DETRACTORS = {"nps": tuple(str(v) for v in range(7))}
+TOP2 = {"smiley5": ("4", "5"), "smiley4": ("3", "4")}
+# The Happy Index counts each answer's steps above the lowest face (both smiley scales start at 1).
+HAPPY = {"smiley5": tuple("12345"), "smiley4": tuple("1234")}
+EASY = {"ces7": ("5", "6", "7")}
+
+
+def index_parts(kind: str, value: str, suspect: bool, n: int) -> tuple[int, ...]:
+    """What `n` answers of one kind, value and suspect flag add to each of `INDEX_COLUMNS` (linear in `n`,
+    so a negative `n` takes them away). Suspect answers count only as suspect."""
+    if suspect:
+        return (0, n, 0, 0, 0, 0, 0)
+    return (
+        n,
+        0,
+        n if value in PROMOTERS.get(kind, ()) else 0,
+        n if value in DETRACTORS.get(kind, ()) else 0,
+        n if value in TOP2.get(kind, ()) else 0,
+        n * (int(value) - 1) if value in HAPPY.get(kind, ()) else 0,
+        n if value in EASY.get(kind, ()) else 0,
+    )
+
+
+def _upsert_index(conn: Connection, daily: Counter[tuple[Any, ...]], prune: bool = False) -> None:
+    """Add the index parts of `daily` counts (keyed like `DAILY_KEYS`, negative to take away) to both index
+    rollups; `prune` drops the rows left with no answer at all."""
+    days: dict[tuple[Any, ...], list[int]] = {}
+    months: dict[tuple[Any, ...], list[int]] = {}
+    for (store, day, question, kind, value, suspect), n in daily.items():
+        if not n:
+            continue
+        parts = index_parts(kind, value, suspect, n)
+        for totals, key in ((days, (store, day, question, kind)), (months, (store, day[:7], question, kind))):
+            row = totals.setdefault(key, [0] * len(INDEX_COLUMNS))
+            for i, part in enumerate(parts):
+                row[i] += part
+    for table, keys, totals in (
+        (rollup_index_daily, INDEX_KEYS, days),
+        (rollup_index_monthly, INDEX_MONTH_KEYS, months),
+    ):
+        if not totals:
+            continue
+        insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: table.c[c] + insert.excluded[c] for c in INDEX_COLUMNS},
+        )
+        conn.execute(
+            stmt,
+            [
+                {**dict(zip(keys, key, strict=True)), **dict(zip(INDEX_COLUMNS, row, strict=True))}
+                for key, row in sorted(totals.items())
+            ],
+        )
+        if prune:
+            periods = sorted({key[1] for key in totals})
+            stores_ = sorted({key[0] for key in totals})
+            conn.execute(
+                delete(table).where(
+                    table.c[keys[1]].in_(periods),
+                    table.c.store_id.in_(stores_),
+                    table.c.n == 0,
+                    table.c.suspect_n == 0,
+                )
+            )
+
+
+def _counted(t: Any, values: Mapping[str, tuple[str, ...]], each: Any = None) -> Any:
+    """SQL: the sum over rollup rows (not suspect) whose kind and value `values` names, of `each` (n)."""
+    match = or_(*(and_(t.c.kind == kind, t.c.value.in_(vals)) for kind, vals in values.items()))
+    return func.sum(case((and_(t.c.suspect.is_(False), match), each if each is not None else t.c.n), else_=0))
+
+
+def rebuild_index(conn: Connection) -> None:
+    """Recount both index rollups from `rollup_daily` (the revision's backfill, the benchmark's seed): one
+    INSERT ... SELECT each, the same parts as `index_parts`."""
+    conn.execute(delete(rollup_index_daily))
+    conn.execute(delete(rollup_index_monthly))
+    t = rollup_daily
+    keys = (t.c.store_id, t.c.local_day, t.c.question_id, t.c.kind)
+    daily = select(
+        *keys,
+        func.sum(case((t.c.suspect.is_(False), t.c.n), else_=0)),
+        func.sum(case((t.c.suspect.is_(True), t.c.n), else_=0)),
+        _counted(t, PROMOTERS),
+        _counted(t, DETRACTORS),
+        _counted(t, TOP2),
+        _counted(t, HAPPY, t.c.n * (cast(t.c.value, SqlInteger) - literal(1))),
+        _counted(t, EASY),
+    ).group_by(*keys)
+    # In key order (day first): PostgreSQL's heap then holds a day's rows together, as ingest writes them.
+    daily = daily.order_by(t.c.local_day, t.c.store_id, t.c.question_id, t.c.kind)
+    conn.execute(rollup_index_daily.insert().from_select([*INDEX_KEYS, *INDEX_COLUMNS], daily))
+    d = rollup_index_daily
+    month = func.substr(d.c.local_day, 1, 7)
+    monthly = select(
+        d.c.store_id, month, d.c.question_id, d.c.kind, *(func.sum(d.c[c]) for c in INDEX_COLUMNS)
+    ).group_by(d.c.store_id, month, d.c.question_id, d.c.kind)
+    conn.execute(rollup_index_monthly.insert().from_select([*INDEX_MONTH_KEYS, *INDEX_COLUMNS], monthly))

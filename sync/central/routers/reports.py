@@ -22,8 +22,9 @@ ToQuery = Query(None, alias="to", json_schema_extra={"format": "date"})
 IndexQuery = Query("nps", description="nps, csat, happy_index or ces")
 
 
-def today() -> dt.date:
-    return service.now_utc().date()
+def today(db: DB, store_id: str | None = None, visible: frozenset[str] | None = None) -> dt.date:
+    """The local date the period presets count from (the store's, or the scope's head office's)."""
+    return queries.local_today(db, service.now_utc(), store_id, visible)
 
 
 @router.get(
@@ -38,7 +39,7 @@ async def aggregate(
     index: str = IndexQuery,
     group: str | None = Query(None, description="A group (with its sub-groups) of the store directory"),
 ) -> dict[str, Any]:
-    span = queries.resolve_period(period, start, end, today())
+    span = queries.resolve_period(period, start, end, today(db, None, principal.visible))
     index = queries.check_index(index)
     if group and principal.visible is not None and not queries_group_visible(db, principal.visible, group):
         raise CentralError(404, f"no group {group!r}")
@@ -64,7 +65,7 @@ async def aggregate_store(
     end: str | None = ToQuery,
     index: str = IndexQuery,
 ) -> dict[str, Any]:
-    span = queries.resolve_period(period, start, end, today())
+    span = queries.resolve_period(period, start, end, today(db, store_id))
     return await run_in_threadpool(queries.store_page, db, store_id, span, queries.check_index(index))
 
 

@@ -108,7 +108,7 @@ def overview_export(
     index: str = "nps",
     group: str | None = None,
 ) -> Response:
-    span = queries.resolve_period(period, start or None, end or None, today())
+    span = queries.resolve_period(period, start or None, end or None, today(db, None, principal.visible))
     index = queries.check_index(index)
     data = queries.overview(db, principal.visible, span, index, group or None)
     rows = (tuple(row[c] for c in OVERVIEW_COLUMNS) for row in data["stores"])
@@ -142,7 +142,9 @@ def answers_export(
     group: str | None = None,
     store: str | None = None,
 ) -> Response:
-    span = queries.resolve_period(period, start or None, end or None, today())
+    span = queries.resolve_period(
+        period, start or None, end or None, today(db, store or None, principal.visible)
+    )
     if store:
         ids = [check_store(principal, store)]
     else:

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from sync.central import enrolment, queries, service
 from sync.central.deps import DB, AdminPrincipal, PagePrincipal, PageStore, Principal
-from sync.central.directory import load_directory
+from sync.central.directory import Directory, load_directory
 from sync.central.routers.reports import today
 from sync.central.service import CentralError
 from sync.central.web.common import checked_form, field, redirect, render
@@ -32,9 +32,8 @@ PRESET_NAMES = {
 }
 
 
-def visible_groups(db: DB, principal: Principal) -> list[dict[str, str]]:
+def visible_groups(directory: Directory, principal: Principal) -> list[dict[str, str]]:
     """The groups a reader may narrow to: those holding at least one store it sees."""
-    directory = load_directory(db)
     result = []
     for group in sorted(directory.groups.values(), key=lambda g: g.name):
         if principal.visible is None or directory.stores_in(group.id) & principal.visible:
@@ -49,9 +48,9 @@ def sparkline(values: list[float | None], index: str, width: int = 110, height: 
     if not known:
         return ""
     step = width / max(len(values) - 1, 1)
-    return " ".join(
-        f"{i * step:.1f},{height - 2 - (v - low) / (high - low) * (height - 4):.1f}" for i, v in known
-    )
+    scale = (height - 4) / (high - low)
+    base = height - 2 + low * scale
+    return " ".join(f"{i * step:.1f},{base - v * scale:.1f}" for i, v in known)
 
 
 def view_context(period: queries.Period, index: str, group: str | None) -> dict[str, Any]:
@@ -75,13 +74,15 @@ async def overview_page(
     index: str = "nps",
     group: str | None = None,
 ) -> Response:
-    span = queries.resolve_period(period, start or None, end or None, today())
+    span = queries.resolve_period(period, start or None, end or None, today(db, None, principal.visible))
     index = queries.check_index(index)
-    groups = visible_groups(db, principal)
+    # One reading of the directory for the whole request (1,000 stores: milliseconds each time).
+    directory = await run_in_threadpool(load_directory, db)
+    groups = visible_groups(directory, principal)
     group = group or None
     if group and group not in {g["id"] for g in groups}:
         raise CentralError(404, f"no group {group!r}")
-    data = await run_in_threadpool(queries.overview, db, principal.visible, span, index, group)
+    data = await run_in_threadpool(queries.overview, db, principal.visible, span, index, group, directory)
     for row in data["stores"]:
         row["spark"] = sparkline(row["trend"], index)
     context = {**view_context(span, index, group), "data": data, "groups": groups}
@@ -99,7 +100,7 @@ async def store_page(
     end: str | None = Query(None, alias="to"),
     index: str = "nps",
 ) -> Response:
-    span = queries.resolve_period(period, start or None, end or None, today())
+    span = queries.resolve_period(period, start or None, end or None, today(db, store_id))
     index = queries.check_index(index)
     data = await run_in_threadpool(queries.store_page, db, store_id, span, index)
     peak = max((n for row in data["heatmap"]["rows"] for n in row), default=0)

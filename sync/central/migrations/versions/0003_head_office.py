@@ -130,7 +130,7 @@ def upgrade() -> None:
     # Backfill: the answers already stored, counted like the ingest hook counts new ones.
     from sync.central.rollups import rebuild
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), index_parts=False)
 
 
 def downgrade() -> None:

@@ -3,7 +3,7 @@ the version a store's served file comes from (`stores.config_version`), and what
 heartbeat: the configuration applied or refused, and the age of its oldest unsynced answer.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
