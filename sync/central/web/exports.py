@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -24,7 +24,7 @@ from sync.central.directory import load
 from sync.central.routers.followups import followup_scope
 from sync.central.routers.reports import today
 from sync.central.service import CentralError
-from sync.central.web.inbox import inbox_filters
+from sync.central.web.inbox import InboxParams, inbox_filters
 from sync.central.web.phone import contact_keys
 
 router = APIRouter(prefix="/export", include_in_schema=False)
@@ -213,22 +213,12 @@ def _followup_rows(items: list[dict[str, Any]], with_contact: bool) -> Iterator[
 
 @router.get("/followups.{fmt}")
 def followups_export(
-    fmt: str,
-    request: Request,
-    principal: ApiPrincipal,
-    db: DB,
-    store: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
-    score: Annotated[str | None, Query(max_length=16)] = None,
-    age: Annotated[str | None, Query(max_length=8)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    fmt: str, request: Request, principal: ApiPrincipal, db: DB, params: InboxParams
 ) -> Response:
     """The follow-up inbox as filtered on the page; contact columns only for who sees them there."""
     if fmt not in ("csv", "xlsx"):
         raise CentralError(404, "exports are .csv or .xlsx")
-    query, shown = inbox_filters(principal, store, status, score, age, q, start, end)
+    query, shown = inbox_filters(principal, params)
     scope = followup_scope(principal)
     keys = contact_keys(request.app.state.settings) if scope.include_contact else None
     items = fu.list_followups(db, keys, scope, **query, limit=FOLLOWUPS_MAX)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -90,21 +91,47 @@ def _day(value: str, name: str) -> dt.date | None:
 SCORE_VALUES = tuple(str(v) for v in range(11))
 
 
-def inbox_filters(
-    principal: Principal,
-    store: str | None,
-    status: str | None,
-    score: str | None,
-    age: str | None,
-    q: str | None,
-    start: str | None,
-    end: str | None,
-) -> tuple[dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class InboxQuery:
+    """The inbox's query string as sent: the page and its export take the same one."""
+
+    store: str | None
+    status: str | None
+    score: str | None
+    age: str | None
+    q: str | None
+    start: str | None
+    end: str | None
+
+
+def inbox_query(
+    store: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    score: Annotated[str | None, Query(max_length=16)] = None,
+    age: Annotated[str | None, Query(max_length=8)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> InboxQuery:
+    return InboxQuery(store, status, score, age, q, start, end)
+
+
+InboxParams = Annotated[InboxQuery, Depends(inbox_query)]
+
+
+def inbox_filters(principal: Principal, params: InboxQuery) -> tuple[dict[str, Any], dict[str, str]]:
     """The inbox's query string checked (400 / 403 as the page answers them): the keyword arguments of
     `followups.list_followups`, and the filters as the form shows them. The page and its export share it,
     so an export holds what the page showed."""
+    age, start, end = params.age, params.start, params.end
     store, status, score, q = (
-        _text(v, n) for v, n in ((store, "store"), (status, "status"), (score, "score"), (q, "q"))
+        _text(v, n)
+        for v, n in (
+            (params.store, "store"),
+            (params.status, "status"),
+            (params.score, "score"),
+            (params.q, "q"),
+        )
     )
     if store:
         check_store(principal, store)
@@ -142,19 +169,8 @@ def inbox_filters(
 
 
 @router.get("/followups", response_class=HTMLResponse)
-def followups_page(
-    request: Request,
-    db: DB,
-    principal: PagePrincipal,
-    store: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
-    score: Annotated[str | None, Query(max_length=16)] = None,
-    age: Annotated[str | None, Query(max_length=8)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
-) -> Response:
-    query, shown = inbox_filters(principal, store, status, score, age, q, start, end)
+def followups_page(request: Request, db: DB, principal: PagePrincipal, params: InboxParams) -> Response:
+    query, shown = inbox_filters(principal, params)
     scope = followup_scope(principal)
     settings = request.app.state.settings
     # The score is matched in SQL: a visit whose answers synced after its comment is found like any other.
