@@ -673,39 +673,6 @@ def _rules_by_store(conn: Connection, store_ids: Sequence[str] | None) -> dict[s
     return found
 
 
-def _answer_times(rows: Sequence[Mapping[str, Any]]) -> dict[str, set[dt.datetime]]:
-    """The times of the counted (not suspect) answers among `rows`, per store."""
-    times: dict[str, set[dt.datetime]] = {}
-    for row in rows:
-        if row.get("suspect"):
-            continue
-        try:
-            times.setdefault(str(row["store_id"]), set()).add(parse_time(str(row["created_at"])))
-        except (ValueError, KeyError):
-            continue
-    return times
-
-
-def after_ingest(
-    db: CentralDB, rows: Sequence[Mapping[str, Any]], now: dt.datetime, late_after: dt.timedelta = LATE_AFTER
-) -> int:
-    """Evaluate at once the rules of the stores a batch touched, at each new answer's own time and at `now`.
-    `rows` are the inserted answers (store_id, question_id, created_at, ...). Returns the alerts opened.
-    (Ingest queues the stores instead, `queue_evaluation`; the worker runs `evaluate_queued`.)"""
-    times = _answer_times(rows)
-    if not times:
-        return 0
-    with db.reading() as conn:
-        by_store = _rules_by_store(conn, sorted(times))
-    opened = 0
-    for store_id, ends in times.items():
-        # A device's clock a little ahead must not move the window into the future.
-        opened += evaluate_store(
-            db, store_id, by_store.get(store_id, []), sorted(min(t, now) for t in ends), now, late_after
-        )
-    return opened
-
-
 # -- the evaluation queue (issue #11) ----------------------------------------------------------------------
 #
 # The upload request only records, in its own transaction, which stores have new answers and over which
