@@ -563,19 +563,25 @@ def _parse_show_if(
     return ShowIf(question=target.id, low=low, high=high)
 
 
-def load_config(path: Path) -> KioskConfig:
-    """Read and check a configuration file; ConfigError lists every problem with file and line."""
+def read_text_file(path: Path, missing: str = "no such file") -> str:
+    """A text file every file here is read as (kiosk.toml, the alerts file, the store directory): UTF-8, or a
+    ConfigError of one line naming the file and, for bad bytes, their line."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file (create one with `kiosk init`)"]) from None
+        raise ConfigError([f"{path}: {missing}"]) from None
     except OSError as error:
         raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
     try:
-        source = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise ConfigError([f"{path}:{line}: not UTF-8 text"]) from None
+
+
+def load_config(path: Path) -> KioskConfig:
+    """Read and check a configuration file; ConfigError lists every problem with file and line."""
+    source = read_text_file(path, "no such file (create one with `kiosk init`)")
     return check_config_text(source, str(path))
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from kiosk.config import ConfigError, Key, _Checker, key_name, locate, read_toml
+from kiosk.config import ConfigError, Key, _Checker, key_name, locate, read_text_file, read_toml
 from kiosk.domain.days import format_utc
 from sync.central import directory_view
 from sync.central.db import CentralDB, alert_rules, alerts, store_directory, store_groups, subscriptions
@@ -465,16 +465,9 @@ def _digests(check: _RuleChecker, raw: Any, known_stores: set[str] | None) -> li
 
 
 def load_alerts_file(path: Path, known_stores: set[str] | None = None) -> AlertsFile:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
-    try:
-        source = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise ConfigError([f"{path}:{line}: not UTF-8 text"]) from None
-    return check_alerts_text(source, str(path), known_stores)
+    return check_alerts_text(
+        read_text_file(path, "cannot read: No such file or directory"), str(path), known_stores
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -279,12 +279,13 @@ def add_user_cmd(
 @db_option
 def set_stores_cmd(file: Path, db_url: str) -> None:
     """Load the store directory (groups, names, time zones, opening hours, targets) from a TOML file."""
+    from kiosk.config import ConfigError, read_text_file
     from sync.central.directory import DirectoryFileError, set_stores
 
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        fail(f"{file}: cannot read: {error}")
+        text = read_text_file(file)
+    except ConfigError as error:
+        fail(str(error))
     try:
         groups, entries = set_stores(open_db(db_url), "cli", text)
     except DirectoryFileError as error:
