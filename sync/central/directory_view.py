@@ -32,12 +32,13 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 def store_config(conn: Connection, store_id: str) -> KioskConfig | None:
     """The store's checked kiosk.toml, or None when central has none (or a broken one)."""
     text = conn.execute(select(stores.c.config_toml).where(stores.c.id == store_id)).scalar()
-    return _parsed(str(text)) if text else None
+    return parsed_config(str(text)) if text else None
 
 
 @lru_cache(maxsize=512)
-def _parsed(text: str) -> KioskConfig | None:
-    # Evaluation runs after every upload: parse each configuration text once.
+def parsed_config(text: str) -> KioskConfig | None:
+    """A configuration text checked once per process (ingest, rollups, alerts and pages all read it): the
+    configuration, or None when it does not pass."""
     try:
         return check_config_text(text, "kiosk.toml")
     except ConfigError:

@@ -18,7 +18,7 @@ import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
@@ -34,10 +34,9 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kiosk.config import ConfigError, check_config_text
+from sync.central import directory_view
 from sync.central.db import (
     answers,
     rollup_daily,
@@ -45,46 +44,21 @@ from sync.central.db import (
     rollup_index_daily,
     rollup_index_monthly,
     rollup_monthly,
-    store_directory,
-    stores,
 )
 
 UNKNOWN_KIND = "unknown"
 TEXT_KIND = "text"
-# (store id, config ETag) -> (question id -> kind, time zone of the file)
-_config_cache: dict[tuple[str, str | None], tuple[dict[str, str], str | None]] = {}
 
 
 def _store_facts(conn: Connection, store_id: str) -> tuple[dict[str, str], ZoneInfo | None]:
-    """The kinds of the store's questions (from its current configuration) and its time zone (the
-    directory's, else the configuration's). Only needed while rows arrive without `kind` and the time zone
-    is not yet computed by ingest."""
-    row = conn.execute(
-        select(stores.c.config_toml, stores.c.config_etag).where(stores.c.id == store_id)
-    ).first()
-    key = (store_id, row.config_etag if row else None)
-    if key not in _config_cache:
-        kinds: dict[str, str] = {}
-        zone: str | None = None
-        if row is not None and row.config_toml:
-            try:
-                config = check_config_text(row.config_toml, "central")
-                kinds = {q.id: str(q.kind) for q in config.survey.questions}
-                zone = config.store.timezone
-            except ConfigError:
-                pass
-        if len(_config_cache) > 10_000:
-            _config_cache.clear()
-        _config_cache[key] = (kinds, zone)
-    kinds, zone = _config_cache[key]
-    directory_zone = conn.execute(
-        select(store_directory.c.timezone).where(store_directory.c.store_id == store_id)
-    ).scalar()
-    name = directory_zone or zone
-    try:
-        return kinds, ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return kinds, None
+    """The kinds of the store's questions (its current configuration) and its time zone (the directory's,
+    else the configuration's: `directory_view.store_timezone`, as ingest, alerts and pages read it). Only
+    needed for rows that come without `kind` (answers of before revision 0002) or without ingest's hour
+    (visit flags applied later, a rebuild); None as zone when central has no configuration of the store."""
+    config = directory_view.store_config(conn, store_id)
+    if config is None:
+        return {}, None
+    return {q.id: str(q.kind) for q in config.survey.questions}, directory_view.store_timezone(conn, store_id)
 
 
 def local_hour(created_at: str, zone: ZoneInfo | None) -> int:
@@ -343,7 +317,7 @@ def rebuild_index(conn: Connection) -> None:
         _counted(t, PROMOTERS),
         _counted(t, DETRACTORS),
         _counted(t, TOP2),
-        _counted(t, HAPPY, t.c.n * (cast(t.c.value, SqlInteger) - literal(1))),
+        _counted(t, HAPPY, t.c.n * (cast(t.c.value, Integer) - literal(1))),
         _counted(t, EASY),
     ).group_by(*keys)
     # In key order (day first): PostgreSQL's heap then holds a day's rows together, as ingest writes them.

@@ -24,7 +24,7 @@ from kiosk.domain.days import format_utc
 from kiosk.domain.limits import MAX_ID, MAX_LANGUAGE, MAX_REASON, MAX_SESSION, MAX_VALUE, MAX_VERSION
 from kiosk.domain.scoring import CountRow, daily_scores
 from kiosk.domain.survey import AnswerError, KioskConfig, Survey
-from sync.central import hooks
+from sync.central import directory_view, hooks
 from sync.central.db import (
     CentralDB,
     admins,
@@ -355,8 +355,6 @@ def store_timezone(conn: Connection, store_id: str) -> ZoneInfo | None:
     the same `directory_view.store_timezone`, so an answer's day and its hour agree everywhere."""
     if store_survey_config(conn, store_id) is None:
         return None
-    from sync.central import directory_view
-
     return directory_view.store_timezone(conn, store_id)
 
 
@@ -368,7 +366,9 @@ def _ingest_store_facts(conn: Connection, store_id: str) -> tuple[KioskConfig | 
         .select_from(stores.outerjoin(store_directory, store_directory.c.store_id == stores.c.id))
         .where(stores.c.id == store_id)
     ).first()
-    config = _parsed_config(str(row.config_toml)) if row is not None and row.config_toml else None
+    config = (
+        directory_view.parsed_config(str(row.config_toml)) if row is not None and row.config_toml else None
+    )
     if config is None:
         return None, None
     if row is not None and row.timezone:
@@ -380,18 +380,7 @@ def _ingest_store_facts(conn: Connection, store_id: str) -> tuple[KioskConfig | 
 
 
 def store_survey_config(conn: Connection, store_id: str) -> KioskConfig | None:
-    row = conn.execute(select(stores.c.config_toml).where(stores.c.id == store_id)).first()
-    if row is None or row.config_toml is None:
-        return None
-    return _parsed_config(str(row.config_toml))
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_config(text: str) -> KioskConfig | None:
-    try:
-        return check_config_text(text, "kiosk.toml")
-    except ConfigError:
-        return None
+    return directory_view.store_config(conn, store_id)
 
 
 @functools.lru_cache(maxsize=1024)
