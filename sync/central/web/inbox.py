@@ -262,27 +262,24 @@ def _alert_in_scope(db: DB, principal: Principal, alert_id: str) -> None:
         raise CentralError(404, "no such alert")
 
 
-@router.post("/alerts/{alert_id}/ack")
-async def acknowledge(
-    request: Request, alert_id: str, db: DB, principal: PagePrincipal, form: Form
+# What a user may do to an alert from its card, each with a comment.
+_ALERT_ACTIONS: dict[str, Callable[..., Any]] = {"ack": alerts.acknowledge, "close": alerts.close_by_hand}
+
+
+@router.post("/alerts/{alert_id}/{action}")
+async def alert_action(
+    request: Request, alert_id: str, action: str, db: DB, principal: PagePrincipal, form: Form
 ) -> Response:
+    """Acknowledge (`ack`) or close (`close`) an alert of the user's scope, with a comment."""
+    act = _ALERT_ACTIONS.get(action)
+    if act is None:
+        raise CentralError(404, f"no action {action!r} on an alert")
     _acting(principal)
     _alert_in_scope(db, principal, alert_id)
     comment = field(form, "comment", 2000)
     if storable(comment) != comment:
         raise CentralError(400, "comment: text without NUL or lone surrogates")
-    await _alert_call(alerts.acknowledge, db, alert_id, principal.name, comment, service.now_utc())
-    return redirect("/alerts")
-
-
-@router.post("/alerts/{alert_id}/close")
-async def close(request: Request, alert_id: str, db: DB, principal: PagePrincipal, form: Form) -> Response:
-    _acting(principal)
-    _alert_in_scope(db, principal, alert_id)
-    comment = field(form, "comment", 2000)
-    if storable(comment) != comment:
-        raise CentralError(400, "comment: text without NUL or lone surrogates")
-    await _alert_call(alerts.close_by_hand, db, alert_id, principal.name, comment, service.now_utc())
+    await _alert_call(act, db, alert_id, principal.name, comment, service.now_utc())
     return redirect("/alerts")
 
 
