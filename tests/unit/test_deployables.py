@@ -92,3 +92,32 @@ def test_extras_name_only_their_own_side() -> None:
     assert not names(extras["server"]) & {"kivy", "sqlite-utils", "apscheduler"}
     assert not names(extras["kiosk"]) & {"fastapi", "sqlalchemy", "psycopg", "alembic", "uvicorn"}
     assert not base & {"kivy", "fastapi", "sqlalchemy", "psycopg", "sqlite-utils", "apscheduler"}
+
+
+def test_the_wheel_builds_without_a_warning_and_carries_the_pages_and_assets(tmp_path: Path) -> None:
+    # Issue #13: installing printed 40 lines of setuptools warnings for a data folder it would not package;
+    # round 2's templates and static files brought them back until they were named as packages too.
+    import zipfile
+
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Warning" not in built.stdout + built.stderr.replace("WARNING: Location", ""), built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder, pattern in (("sync/central/templates", "*.html"), ("sync/central/static", "**/*")):
+        expected = {p.relative_to(ROOT).as_posix() for p in (ROOT / folder).glob(pattern) if p.is_file()}
+        assert expected and expected <= names, sorted(expected - names)[:5]
+    assert any(n.startswith("kiosk_assets/faces/") for n in names)
