@@ -14,10 +14,12 @@ parts by `rollups.rebuild_index` (the Alembic backfill). Then, in the same run:
   without it.
 
 Prints figures and the load average; never asserts anything. Full scale (the issue's goal) is the default;
---scale 0.1 seeds a tenth of the stores.
+--scale 0.1 seeds a tenth of the stores. --keep keeps the seeded databases (bench/out/dashboard-SIZE.db and
+the PostgreSQL database bench_dashboard_SIZE) and a later --keep run with the same size reuses them, after
+upgrading them to the current schema with the Alembic revisions (as a live central is upgraded).
 
     .venv/bin/python bench/dashboard.py [--scale 1] [--stores 1000] [--days 365] [--per-day 100]
-        [--db sqlite postgresql] [--runs 20] [--naive-runs 3] [--no-ingest]
+        [--db sqlite postgresql] [--runs 20] [--naive-runs 3] [--no-ingest] [--keep]
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from bench.common import OUT
 from kiosk.config import default_config_text
 from sync.central import accounts, rollups, service
 from sync.central.app import create_app
-from sync.central.db import CentralDB, drop_schema, migrate, stores
+from sync.central.db import CentralDB, drop_schema, migrate, schema_revision, stores
 from sync.central.directory import set_stores
 from sync.central.service import DeviceIdentity
 from sync.central.settings import Settings
@@ -175,6 +177,12 @@ def seed(db: CentralDB, ids: list[str], days: int, per_day: int) -> dict[str, fl
     return steps
 
 
+def _seeded(db: CentralDB) -> bool:
+    """Whether a kept database was seeded to the end (its last step, ANALYZE, leaves sqlite_stat1 / stats)."""
+    with db.reading() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM rollup_index_monthly")).scalar_one())
+
+
 def timed(call: Callable[[], Any], runs: int, warm: bool = True) -> tuple[float, float]:
     if warm:
         call()  # warm: caches, the survey parse
@@ -248,22 +256,33 @@ def ingest_rate(db: CentralDB, with_rollups: bool, batches: int = 30) -> float:
 
 
 def run(dialect: str, args: argparse.Namespace) -> None:
+    size = f"{args.stores}x{args.days}x{args.per_day}"
+    reuse = False
     if dialect == "sqlite":
         OUT.mkdir(parents=True, exist_ok=True)
-        path = OUT / "dashboard.db"
-        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            leftover.unlink(missing_ok=True)
+        path = OUT / (f"dashboard-{size}.db" if args.keep else "dashboard.db")
+        reuse = args.keep and path.exists()
+        if not reuse:
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
         cleanup: Callable[[], None] = lambda: None  # noqa: E731
     else:
         import psycopg
 
-        name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
+        name = f"bench_dashboard_{size}" if args.keep else f"bench_dashboard_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            reuse = (
+                args.keep
+                and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            )
+            if not reuse:
+                admin.execute(f'CREATE DATABASE "{name}"')
         url = f"postgresql://postgres@127.0.0.1:5432/{name}"
 
         def cleanup() -> None:
+            if args.keep:
+                return
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -271,7 +290,12 @@ def run(dialect: str, args: argparse.Namespace) -> None:
     try:
         ids = store_ids(args.stores)
         load = os.getloadavg()
-        steps = seed(db, ids, args.days, args.per_day)
+        if reuse and schema_revision(db.engine) is not None and _seeded(db):
+            started = time.perf_counter()
+            migrate(db.engine)
+            steps = {"reused, upgraded": time.perf_counter() - started}
+        else:
+            steps = seed(db, ids, args.days, args.per_day)
         with db.reading() as conn:
             tables = (
                 "answers",
@@ -286,7 +310,8 @@ def run(dialect: str, args: argparse.Namespace) -> None:
         print(f"seeded (bypassing ingest) in {sum(steps.values()):.0f} s: "
               + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items())
               + f"; load average before {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")  # fmt: skip
-        accounts.add_user(db, "bench", "hq", "admin", PASSWORD)
+        if accounts.get_user(db, "hq") is None:
+            accounts.add_user(db, "bench", "hq", "admin", PASSWORD)
         client = TestClient(create_app(Settings(db_url=url), db))
         login = client.get("/login")
         import re
@@ -340,6 +365,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed requests a page")
     parser.add_argument("--naive-runs", type=int, default=3, help="timed naive queries (slow at full scale)")
     parser.add_argument("--no-ingest", dest="ingest", action="store_false", help="skip the ingest rates")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded databases, reuse kept ones")
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     args.stores = max(2, round(args.stores * args.scale))
