@@ -145,7 +145,7 @@ def scope_figures(db: CentralDB, stores: list[str], start: dt.date, end: dt.date
     total: dict[str, Any] = {}
     total_previous: dict[str, Any] = {}
     for index in INDICES:
-        found = queries.overview(db, visible, period, index)
+        found = queries.overview(db, visible, period, index, trends=False)
         for row in found["stores"]:
             store = row["store"]
             figures[store]["responses"] = row["responses"]
@@ -155,7 +155,7 @@ def scope_figures(db: CentralDB, stores: list[str], start: dt.date, end: dt.date
         total["responses"] = found["total"]["responses"]
         total[index] = found["total"]["value"]
         total_previous[index] = found["total"]["previous"]
-    before = queries.overview(db, visible, period.previous(), INDICES[0])
+    before = queries.overview(db, visible, period.previous(), INDICES[0], trends=False)
     for row in before["stores"]:
         previous[row["store"]]["responses"] = row["responses"]
     total_previous["responses"] = before["total"]["responses"]

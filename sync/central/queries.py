@@ -227,24 +227,56 @@ def scope_stores(
     return ids
 
 
-def segments(period: Period) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
-    """The period as whole months (read from `rollup_monthly`) and the days around them (`rollup_daily`):
-    (day ranges, (first month, last month) or None)."""
-    first_month = period.start if period.start.day == 1 else _next_month(period.start)
-    after_last = (
-        _next_month(period.end)
-        if _next_month(period.end) - dt.timedelta(days=1) == period.end
-        else period.end.replace(day=1)
-    )
-    if first_month >= after_last:
-        return [(period.start.isoformat(), period.end.isoformat())], None
-    days = []
-    if period.start < first_month:
-        days.append((period.start.isoformat(), (first_month - dt.timedelta(days=1)).isoformat()))
-    if after_last <= period.end:
-        days.append((after_last.isoformat(), period.end.isoformat()))
-    last_month = after_last - dt.timedelta(days=1)
-    return days, (first_month.isoformat()[:7], last_month.isoformat()[:7])
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of a period read from one rollup: days (YYYY-MM-DD, `rollup_*_daily`) or months (YYYY-MM,
+    `rollup_*_monthly`), added (sign 1) or taken away (sign -1)."""
+
+    rollup: str  # "day" or "month"
+    first: str
+    last: str
+    sign: int = 1
+
+
+def segments(period: Period) -> list[Segment]:
+    """The period as few rollup rows a store as it can: a month it covers whole is one monthly row; a month
+    it covers mostly is the month minus the days it leaves out (counts add up exactly, so they subtract
+    too); a month it touches for a few days is those days. A rolling 30 days is then 3 rows a store
+    (month, minus a day, plus a day), not 30."""
+    pieces: list[tuple[str, dt.date, dt.date, int]] = []
+    month = period.start.replace(day=1)
+    while month <= period.end:
+        after = _next_month(month)
+        last_day = after - dt.timedelta(days=1)
+        low, high = max(period.start, month), min(period.end, last_day)
+        inside = (high - low).days + 1
+        outside = (last_day - month).days + 1 - inside
+        if outside == 0:
+            pieces.append(("month", month, month, 1))
+        elif inside <= 1 + outside:
+            pieces.append(("day", low, high, 1))
+        else:
+            pieces.append(("month", month, month, 1))
+            if low > month:
+                pieces.append(("day", month, low - dt.timedelta(days=1), -1))
+            if high < last_day:
+                pieces.append(("day", high + dt.timedelta(days=1), last_day, -1))
+        month = after
+    # Neighbours of one rollup and sign read as one range: a year of whole months is one query.
+    merged: list[tuple[str, dt.date, dt.date, int]] = []
+    for rollup, first, last, sign in sorted(pieces, key=lambda p: (p[0], -p[3], p[1])):
+        if merged:
+            m_rollup, m_first, m_last, m_sign = merged[-1]
+            follows = _next_month(m_last) if rollup == "month" else m_last + dt.timedelta(days=1)
+            if (m_rollup, m_sign) == (rollup, sign) and follows == first:
+                merged[-1] = (rollup, m_first, last, sign)
+                continue
+        merged.append((rollup, first, last, sign))
+    width = {"day": 10, "month": 7}
+    return [
+        Segment(rollup, first.isoformat()[: width[rollup]], last.isoformat()[: width[rollup]], sign)
+        for rollup, first, last, sign in merged
+    ]
 
 
 def _next_month(day: dt.date) -> dt.date:
@@ -253,22 +285,16 @@ def _next_month(day: dt.date) -> dt.date:
 
 def _rollup_selects(
     period: Period, columns: Any, where: Any, daily: Any = rollup_daily, monthly: Any = rollup_monthly
-) -> list[Any]:
-    """One SELECT per segment of the period, each over the rollup that fits it (`daily` for the days,
-    `monthly` for whole months); `columns(t, key)` and `where(t)` take the table and its time column
-    (local_day or month)."""
-    days, months = segments(period)
+) -> list[tuple[Any, int]]:
+    """One (SELECT, sign) per segment of the period, each over the rollup that fits it (`daily` for days,
+    `monthly` for whole months), its sums to be added or taken away; `columns(t, key)` and `where(t)` take
+    the table and its time column (local_day or month)."""
     selects = []
-    for start, end in days:
-        t = daily
-        selects.append(
-            select(*columns(t, t.c.local_day)).where(t.c.local_day >= start, t.c.local_day <= end, *where(t))
-        )
-    if months:
-        m = monthly
-        selects.append(
-            select(*columns(m, m.c.month)).where(m.c.month >= months[0], m.c.month <= months[1], *where(m))
-        )
+    for segment in segments(period):
+        t = daily if segment.rollup == "day" else monthly
+        key = t.c.local_day if segment.rollup == "day" else t.c.month
+        query = select(*columns(t, key)).where(key >= segment.first, key <= segment.last, *where(t))
+        selects.append((query, segment.sign))
     return selects
 
 
@@ -371,12 +397,10 @@ def _index_sums(
                     sums[0] += int(parts[i + 1])
                     sums[1] += n
         return result
-    selects = [
-        query.group_by(*query.selected_columns[:3])
-        for query in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly)
-    ]
-    for query in selects:
-        for store_id, question_id, bucket, score, n in _plain_rows(conn, query):
+    for query, sign in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly):
+        for store_id, question_id, bucket, score, n in _plain_rows(
+            conn, query.group_by(*query.selected_columns[:3])
+        ):
             if not n or get(store_id) != question_id:
                 continue
             per_store = result.get(store_id)
@@ -384,10 +408,10 @@ def _index_sums(
                 per_store = result[store_id] = {}
             sums = per_store.get(bucket)
             if sums is None:
-                per_store[bucket] = [int(score), int(n)]
+                per_store[bucket] = [sign * int(score), sign * int(n)]
             else:
-                sums[0] += int(score)
-                sums[1] += int(n)
+                sums[0] += sign * int(score)
+                sums[1] += sign * int(n)
     return result
 
 
@@ -423,13 +447,13 @@ def _visits(
         return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
 
     result: dict[str, tuple[int, int]] = {}
-    for query in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly):
+    for query, sign in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly):
         c = query.selected_columns
-        for store_id, question_id, n, suspect_n in conn.execute(query.group_by(c[0], c[1])):
+        for store_id, question_id, n, suspect_n in _plain_rows(conn, query.group_by(c[0], c[1])):
             if first.get(store_id) != question_id:
                 continue
             visits, repeated = result.get(store_id, (0, 0))
-            result[store_id] = (visits + int(n), repeated + int(suspect_n))
+            result[store_id] = (visits + sign * int(n), repeated + sign * int(suspect_n))
     return result
 
 
@@ -460,6 +484,39 @@ def ranking_scores(figures: Mapping[str, tuple[float | None, int]]) -> dict[str,
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Which ranked rows an overview returns: `size` rows from the `page`th (1-based), or all of them
+    (size None). Every store is still ranked and counted in the totals; only the rows returned get a
+    trend (at 1,000 stores, the trends and the table's HTML cost more than everything else)."""
+
+    page: int = 1
+    size: int | None = None
+
+    def part(self, count: int) -> slice:
+        if self.size is None:
+            return slice(0, count)
+        start = (self.page - 1) * self.size
+        return slice(start, start + self.size)
+
+    def pages(self, count: int) -> int:
+        return 1 if not self.size else max(1, -(-count // self.size))
+
+
+ALL_ROWS = Rows()
+MAX_PAGE_SIZE = 1000
+
+
+def rows_wanted(page: int | None, size: int | None, default_size: int | None) -> Rows:
+    """`?page=&per_page=` checked: a 400 with the reason for a number out of range."""
+    if page is not None and page < 1:
+        raise CentralError(400, "page must be 1 or more")
+    size = default_size if size is None else size
+    if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
+        raise CentralError(400, f"per_page must be between 1 and {MAX_PAGE_SIZE}")
+    return Rows(page or 1, size)
+
+
 def overview(
     db: CentralDB,
     visible: frozenset[str] | None,
@@ -467,12 +524,15 @@ def overview(
     index: str,
     group: str | None = None,
     directory: Directory | None = None,
+    rows: Rows = ALL_ROWS,
+    trends: bool = True,
 ) -> dict[str, Any]:
     """The overview: every store of the scope ranked for a period, with what changed since the previous
     period, its target and the gap, a trend, and the scope's totals (from counts). `directory`: the one the
-    request already loaded (else read here)."""
+    request already loaded (else read here); `rows`: which ranked rows to return (a page of the table);
+    `trends`: whether they carry their trend (a sparkline's points)."""
     with db.reading() as conn:
-        return _overview(conn, directory or load(conn), visible, period, index, group)
+        return _overview(conn, directory or load(conn), visible, period, index, group, rows, trends)
 
 
 def _value(sums: list[int] | None) -> float | None:
@@ -503,29 +563,23 @@ def _overview(
     period: Period,
     index: str,
     group: str | None,
+    wanted: Rows = ALL_ROWS,
+    trends: bool = True,
 ) -> dict[str, Any]:
     previous = period.previous()
-    _kind, width = _trend_buckets(period)
     ids = scope_stores(conn, directory, visible, group)
     facts = survey_facts(conn, ids)
     index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
     first = {s: f.first for s, f in facts.items() if f.first}
     visits = _visits(conn, ids, period, first)
-    # The period's parts are the sums of its trend's buckets: one query fewer.
-    trends = _index_sums(conn, ids, period, index, index_question, by_bucket=width) if ids else {}
+    now_parts = _index_sums(conn, ids, period, index, index_question) if ids else {}
     before_parts = _index_sums(conn, ids, previous, index, index_question) if ids else {}
-    now_parts = {
-        store_id: [sum(s for s, _ in buckets.values()), sum(n for _, n in buckets.values())]
-        for store_id, buckets in trends.items()
-    }
-    keys = _bucket_keys(period)
     rows: list[dict[str, Any]] = []
     no_buckets: dict[str, list[int]] = {}
     for store_id in ids:
-        buckets = trends.get(store_id, no_buckets)
-        parts = now_parts.get(store_id)
+        parts = now_parts.get(store_id, no_buckets).get("")
         value = _value(parts)
-        before_value = _value(before_parts.get(store_id, {}).get(""))
+        before_value = _value(before_parts.get(store_id, no_buckets).get(""))
         target = directory.target(store_id, index) if index != "ces" else None
         entry = directory.stores.get(store_id)
         responses, repeated = visits.get(store_id, (0, 0))
@@ -542,7 +596,6 @@ def _overview(
                 "change": None if value is None or before_value is None else round(value - before_value, 1),
                 "target": target,
                 "gap": None if value is None or target is None else round(value - target, 1),
-                "trend": _values([buckets.get(k) for k in keys]),
             }
         )
     scores = ranking_scores({r["store"]: (r["value"], r["answers"]) for r in rows})
@@ -551,8 +604,19 @@ def _overview(
     rows.sort(key=lambda r: (r["ranking_score"] is None, -(r["ranking_score"] or 0), r["name"]))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank if row["ranking_score"] is not None else None
+    shown = rows[wanted.part(len(rows))]
+    keys = _bucket_keys(period)
+    if trends:
+        # Only the rows returned: a page of 50 reads 1,500 days, not the scope's 30,000.
+        _kind, width = _trend_buckets(period)
+        shown_ids = [r["store"] for r in shown]
+        questions = {s: index_question[s] for s in shown_ids if s in index_question}
+        points = _index_sums(conn, shown_ids, period, index, questions, by_bucket=width) if shown else {}
+        for row in shown:
+            buckets = points.get(row["store"], no_buckets)
+            row["trend"] = _values([buckets.get(k) for k in keys])
     # The scope's figure from the counts of every store: its numerators over its answers.
-    total = _sum_parts(Parts(*sums) for sums in now_parts.values())
+    total = _sum_parts(Parts(*sums) for buckets in now_parts.values() for sums in buckets.values())
     total_before = _sum_parts(Parts(*sums) for buckets in before_parts.values() for sums in buckets.values())
     return {
         "from": period.start.isoformat(),
@@ -562,7 +626,10 @@ def _overview(
         "index": index,
         "group": group,
         "trend_buckets": keys,
-        "stores": rows,
+        "stores": shown,
+        "store_count": len(rows),
+        "page": wanted.page,
+        "pages": wanted.pages(len(rows)),
         "total": {
             "responses": sum(r["responses"] for r in rows),
             "repeated_presses": sum(r["repeated_presses"] for r in rows),
@@ -667,7 +734,7 @@ def store_page(db: CentralDB, store_id: str, period: Period, index: str) -> dict
     group_average = None
     if entry and entry.group_id:
         with db.reading() as conn:
-            group_view = _overview(conn, directory, None, period, index, entry.group_id)
+            group_view = _overview(conn, directory, None, period, index, entry.group_id, Rows(1, 0), False)
         group_average = group_view["total"]["value"]
     top = sorted(reasons_now.items(), key=lambda kv: (-kv[1], kv[0]))
     labels = {o.id: o.text for o in reasons.options} if reasons else {}

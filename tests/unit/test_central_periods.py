@@ -11,37 +11,105 @@ from hypothesis import strategies as st
 
 from kiosk.domain.scoring import question_scores
 from kiosk.domain.survey import SCALES, Kind, Question
-from sync.central.queries import INDEXES, Period, _figure, ranking_scores, resolve_period, segments
+from sync.central.queries import (
+    INDEXES,
+    Period,
+    _figure,
+    _next_month,
+    ranking_scores,
+    resolve_period,
+    segments,
+)
 from sync.central.service import CentralError
 
 D = dt.date
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "days", "months"),
+    ("start", "end", "expected"),
     [
-        (D(2026, 11, 10), D(2026, 11, 16), [("2026-11-10", "2026-11-16")], None),
-        (D(2026, 11, 1), D(2026, 11, 30), [], ("2026-11", "2026-11")),
+        # A few days of a month: those days.
+        (D(2026, 11, 10), D(2026, 11, 16), [("day", "2026-11-10", "2026-11-16", 1)]),
+        (D(2026, 11, 1), D(2026, 11, 30), [("month", "2026-11", "2026-11", 1)]),
+        # The rolling 30 days: November minus its first day, plus December's first.
+        (
+            D(2026, 11, 2),
+            D(2026, 12, 1),
+            [
+                ("day", "2026-12-01", "2026-12-01", 1),
+                ("day", "2026-11-01", "2026-11-01", -1),
+                ("month", "2026-11", "2026-11", 1),
+            ],
+        ),
         (
             D(2026, 10, 20),
             D(2026, 12, 10),
-            [("2026-10-20", "2026-10-31"), ("2026-12-01", "2026-12-10")],
-            ("2026-11", "2026-11"),
+            [
+                ("day", "2026-10-20", "2026-10-31", 1),
+                ("day", "2026-12-01", "2026-12-10", 1),
+                ("month", "2026-11", "2026-11", 1),
+            ],
         ),
+        # A year: eleven whole months in one range, the twelfth minus its first day.
         (
             D(2025, 12, 2),
             D(2026, 12, 1),
-            [("2025-12-02", "2025-12-31"), ("2026-12-01", "2026-12-01")],
-            ("2026-01", "2026-11"),
+            [
+                ("day", "2026-12-01", "2026-12-01", 1),
+                ("day", "2025-12-01", "2025-12-01", -1),
+                ("month", "2025-12", "2026-11", 1),
+            ],
         ),
-        (D(2026, 2, 1), D(2026, 3, 31), [], ("2026-02", "2026-03")),
-        (D(2026, 2, 2), D(2026, 2, 28), [("2026-02-02", "2026-02-28")], None),
+        (D(2026, 2, 1), D(2026, 3, 31), [("month", "2026-02", "2026-03", 1)]),
+        # Inside one month, leaving out both ends.
+        (
+            D(2026, 1, 3),
+            D(2026, 1, 29),
+            [
+                ("day", "2026-01-01", "2026-01-02", -1),
+                ("day", "2026-01-30", "2026-01-31", -1),
+                ("month", "2026-01", "2026-01", 1),
+            ],
+        ),
     ],
 )
-def test_a_period_is_whole_months_and_the_days_around_them(
-    start: dt.date, end: dt.date, days: list[tuple[str, str]], months: tuple[str, str] | None
+def test_a_period_is_read_from_as_few_rollup_rows_as_it_can(
+    start: dt.date, end: dt.date, expected: list[tuple[str, str, str, int]]
 ) -> None:
-    assert segments(Period(start, end)) == (days, months)
+    got = [(s.rollup, s.first, s.last, s.sign) for s in segments(Period(start, end))]
+    assert sorted(got) == sorted(expected)
+
+
+@given(
+    start=st.dates(D(2024, 1, 1), D(2027, 12, 31)),
+    length=st.integers(0, 800),
+)
+def test_segments_count_every_day_of_the_period_once_and_no_other(start: dt.date, length: int) -> None:
+    end = start + dt.timedelta(days=length)
+    coverage: dict[dt.date, int] = {}
+    day_rows = month_rows = 0
+    for segment in segments(Period(start, end)):
+        if segment.rollup == "day":
+            first, last = D.fromisoformat(segment.first), D.fromisoformat(segment.last)
+        else:
+            first = D.fromisoformat(segment.first + "-01")
+            last = _next_month(D.fromisoformat(segment.last + "-01")) - dt.timedelta(days=1)
+        if segment.rollup == "day":
+            day_rows += (last - first).days + 1
+        else:
+            month_rows += len({d[:7] for d in _span(first, last)})
+        for day in _span(first, last):
+            coverage[D.fromisoformat(day)] = coverage.get(D.fromisoformat(day), 0) + segment.sign
+    assert {d for d, n in coverage.items() if n} == {start + dt.timedelta(days=i) for i in range(length + 1)}
+    assert set(coverage.values()) <= {0, 1}
+    # Never more rows a store than reading the days themselves, and at most 15 days at each end (a month
+    # left a few more days is read as the month minus the days it leaves out).
+    assert day_rows + month_rows <= length + 1
+    assert day_rows <= 2 * 15
+
+
+def _span(first: dt.date, last: dt.date) -> list[str]:
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def test_presets_and_the_previous_period() -> None:

@@ -38,12 +38,17 @@ async def aggregate(
     end: str | None = ToQuery,
     index: str = IndexQuery,
     group: str | None = Query(None, description="A group (with its sub-groups) of the store directory"),
+    page: int | None = Query(None, description="With per_page: which page of the ranked stores (from 1)"),
+    per_page: int | None = Query(
+        None, description="Stores a page (1 to 1000); without it, every store of the scope"
+    ),
 ) -> dict[str, Any]:
     span = queries.resolve_period(period, start, end, today(db, None, principal.visible))
     index = queries.check_index(index)
+    wanted = queries.rows_wanted(page, per_page, None)
     if group and principal.visible is not None and not queries_group_visible(db, principal.visible, group):
         raise CentralError(404, f"no group {group!r}")
-    return await run_in_threadpool(queries.overview, db, principal.visible, span, index, group)
+    return await run_in_threadpool(queries.overview, db, principal.visible, span, index, group, None, wanted)
 
 
 def queries_group_visible(db: DB, visible: frozenset[str], group: str) -> bool:

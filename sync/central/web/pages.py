@@ -22,6 +22,9 @@ from sync.central.web.common import checked_form, field, redirect, render
 Form = Annotated[FormData, Depends(checked_form)]
 
 router = APIRouter(include_in_schema=False)
+# Stores a page of the overview shows: a 1,366 x 768 screen holds about 15 rows, and a head office of 1,000
+# stores reads the top and the bottom of the ranking, not every row at once (?per_page= for more).
+PAGE_SIZE = 50
 INDEX_NAMES = {"nps": "NPS", "csat": "CSAT", "happy_index": "Happy Index", "ces": "CES"}
 PRESET_NAMES = {
     "today": "Today",
@@ -53,6 +56,18 @@ def sparkline(values: list[float | None], index: str, width: int = 110, height: 
     return " ".join(f"{i * step:.1f},{base - v * scale:.1f}" for i, v in known)
 
 
+def page_links(page: int, pages: int) -> list[int | None]:
+    """The page numbers a pager shows: the first, the last, and two either side of the current one; None
+    where numbers are left out (drawn as an ellipsis)."""
+    keep = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    links: list[int | None] = []
+    for number in keep:
+        if links and number - (links[-1] or 0) > 1:
+            links.append(None)
+        links.append(number)
+    return links
+
+
 def view_context(period: queries.Period, index: str, group: str | None) -> dict[str, Any]:
     return {
         "period": period,
@@ -73,19 +88,33 @@ async def overview_page(
     end: str | None = Query(None, alias="to"),
     index: str = "nps",
     group: str | None = None,
+    page: int | None = None,
+    per_page: int | None = None,
 ) -> Response:
     span = queries.resolve_period(period, start or None, end or None, today(db, None, principal.visible))
     index = queries.check_index(index)
+    wanted = queries.rows_wanted(page, per_page, PAGE_SIZE)
     # One reading of the directory for the whole request (1,000 stores: milliseconds each time).
     directory = await run_in_threadpool(load_directory, db)
     groups = visible_groups(directory, principal)
     group = group or None
     if group and group not in {g["id"] for g in groups}:
         raise CentralError(404, f"no group {group!r}")
-    data = await run_in_threadpool(queries.overview, db, principal.visible, span, index, group, directory)
+    data = await run_in_threadpool(
+        queries.overview, db, principal.visible, span, index, group, directory, wanted
+    )
+    if wanted.page > data["pages"]:
+        raise CentralError(404, f"no page {wanted.page}: the table has {data['pages']}")
     for row in data["stores"]:
         row["spark"] = sparkline(row["trend"], index)
-    context = {**view_context(span, index, group), "data": data, "groups": groups}
+    context = {
+        **view_context(span, index, group),
+        "data": data,
+        "groups": groups,
+        "page_links": page_links(data["page"], data["pages"]),
+        "per_page": wanted.size,
+        "first_row": (data["page"] - 1) * (wanted.size or 0) + 1,
+    }
     return render(request, "overview.html", principal, context)
 
 

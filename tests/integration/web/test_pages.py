@@ -128,3 +128,40 @@ def test_an_admin_edits_the_store_directory_in_the_browser(
     assert "directory.set" in admin.get("/admin/audit").text
     viewer = sign_in(make_client(), "nora")
     assert viewer.get("/admin/stores").status_code == 403
+
+
+def test_overview_pages_rank_every_store_and_show_one_page_of_rows(
+    directory_db: CentralDB, make_client: AppFactory
+) -> None:
+    seed(directory_db)
+    client = sign_in(make_client(), "alice")
+    everything = client.get("/api/v1/aggregate", params=PERIOD).json()
+    ranked = [r["store"] for r in everything["stores"]]
+    assert len(ranked) >= 3 and everything["pages"] == 1
+    second = client.get("/", params={**PERIOD, "lang": "en", "per_page": 1, "page": 2})
+    assert second.status_code == 200
+    shown = re.findall(r'<tr data-store="([^"]+)">', second.text)
+    assert shown == [ranked[1]]  # the second of the whole ranking, not of a page
+    assert (
+        cells(second.text, ranked[1])["value"]
+        == cells(client.get("/", params=PERIOD).text, ranked[1])["value"]
+    )
+    # The totals are the scope's, every page alike.
+    assert cells(second.text, "")["value"] == f"+{everything['total']['value']}"
+    assert f"Stores 2–2 of {len(ranked)}" in html.unescape(second.text)
+    pages = dict(re.findall(r'href="/\?([^"]*page=(\d+)[^"]*)"', html.unescape(second.text))[::-1])
+    assert "per_page=1" in next(iter(pages)) and {"1", "3"} <= set(pages.values())
+    assert 'aria-current="page"' in second.text
+    french = client.get("/", params={**PERIOD, "lang": "fr", "per_page": 1, "page": 2})
+    assert f"Magasins 2 à 2 sur {len(ranked)}" in html.unescape(french.text)
+    # The JSON API gives the same page with the same figures, trend included.
+    page = client.get("/api/v1/aggregate", params={**PERIOD, "per_page": 1, "page": 2}).json()
+    assert page["stores"] == [everything["stores"][1]] and page["pages"] == len(ranked)
+    assert page["total"] == everything["total"] and page["store_count"] == len(ranked)
+    # Out of range: a reason, never a 500.
+    beyond = client.get("/", params={**PERIOD, "per_page": 1, "page": len(ranked) + 1})
+    assert beyond.status_code == 404 and f"no page {len(ranked) + 1}" in beyond.text
+    assert client.get("/", params={**PERIOD, "per_page": 0}).status_code == 400
+    assert client.get("/api/v1/aggregate", params={**PERIOD, "page": 0, "per_page": 5}).status_code == 400
+    # A short table has no pager.
+    assert 'class="pager"' not in client.get("/", params=PERIOD).text
