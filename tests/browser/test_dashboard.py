@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from sync.central.db import CentralDB
 from sync.central.service import now_utc
@@ -258,3 +258,30 @@ def test_filters_keep_the_view_in_the_url(watched: Watched, server: LiveServer) 
     shared = page.url
     page.goto(shared)  # a bookmark opens the same view
     assert page.locator("#overview tbody tr[data-store]").count() == 2
+
+
+def test_a_long_ranking_pages_in_place_and_keeps_the_page_in_the_url(
+    watched: Watched, server: LiveServer
+) -> None:
+    page = watched.page
+    sign_in(page, server, "alice")
+    view = {**period(), "per_page": "2"}
+    api = page.request.get(f"{server.url}/api/v1/aggregate?{query(period())}").json()
+    ranked = [r["store"] for r in api["stores"]]
+    assert len(ranked) > 2
+    page.goto(f"{server.url}/?{query({**view, 'lang': 'fr'})}")
+    rows = page.locator("#overview tbody tr[data-store]")
+    assert [r.get_attribute("data-store") for r in rows.all()] == ranked[:2]
+    assert f"Magasins 1 à 2 sur {len(ranked)}" in page.locator(".pager").inner_text()
+    page.click(".pager a[rel=next]")  # HTMX swaps the table in place and pushes the URL
+    expect(page.locator(".pager a[aria-current=page]")).to_have_text("2")
+    page.wait_for_url("**page=2**")
+    assert [r.get_attribute("data-store") for r in rows.all()] == ranked[2:4]
+    # The ranks go on from the first page; the totals stay the scope's.
+    assert page.locator("#overview tbody tr[data-store] td").first.inner_text() in ("3", "–")
+    total = page.locator("#overview tfoot [data-field=value]").inner_text()
+    assert number(total, "fr") == api["total"]["value"]
+    assert axe(page) == []
+    page.screenshot(path=str(SHOTS / "web-fr-overview-page-2-laptop.png"), full_page=True)
+    page.reload()  # the pushed URL opens the same page
+    assert [r.get_attribute("data-store") for r in rows.all()] == ranked[2:4]
