@@ -24,17 +24,18 @@ import datetime as dt
 import json
 import re
 import tomllib
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from kiosk.config import locate
 from kiosk.domain.days import format_utc
 from sync.central.accounts import audit
-from sync.central.db import CentralDB, store_directory, store_groups
+from sync.central.db import CentralDB, audit_log, store_directory, store_groups
 from sync.central.service import CentralError, check_id, ensure_store
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -151,9 +152,23 @@ def load(conn: Connection) -> Directory:
     return Directory(groups, entries)
 
 
+# The directory last read from each database, with the audit log's last number when it was read.
+_kept: weakref.WeakKeyDictionary[CentralDB, tuple[int | None, Directory]] = weakref.WeakKeyDictionary()
+
+
 def load_directory(db: CentralDB) -> Directory:
+    """The directory as committed, read again only after a change. Every change of it is audited in its own
+    transaction (`set_stores`), so the audit log's last number says whether the copy kept in memory is
+    still right: one read of a primary key on every page, rather than 1,000 rows at a large chain (15 to
+    30 ms). Each server process keeps its own copy and sees another's change on its next request."""
     with db.reading() as conn:
-        return load(conn)
+        mark = conn.execute(select(func.max(audit_log.c.seq))).scalar()
+        kept = _kept.get(db)
+        if kept is not None and kept[0] == mark:
+            return kept[1]
+        directory = load(conn)
+    _kept[db] = (mark, directory)
+    return directory
 
 
 # -- the file ---------------------------------------------------------------------------------------------

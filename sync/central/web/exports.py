@@ -20,7 +20,7 @@ from sync.central import followups as fu
 from sync.central import queries
 from sync.central.db import CentralDB, answers
 from sync.central.deps import DB, ApiPrincipal, check_store
-from sync.central.directory import load
+from sync.central.directory import load_directory
 from sync.central.routers.followups import followup_scope
 from sync.central.routers.reports import today
 from sync.central.service import CentralError
@@ -150,7 +150,7 @@ def answers_export(
         ids = [check_store(principal, store)]
     else:
         with db.reading() as conn:
-            ids = queries.scope_stores(conn, load(conn), principal.visible, group or None)
+            ids = queries.scope_stores(conn, load_directory(db), principal.visible, group or None)
     if fmt not in ("csv", "xlsx"):
         raise CentralError(404, "exports are .csv or .xlsx")
     rows = _answers(db, ids, span)

@@ -267,3 +267,24 @@ def test_long_periods_read_the_monthly_rollup_with_the_same_figures(
     for store, _day, question, value, _suspect, n in naive(directory_db):
         daily[(store, question, value)] = daily.get((store, question, value), 0) + n  # type: ignore[index]
     assert sum(n for *_, n in monthly) == sum(daily.values())
+
+
+def test_a_directory_change_reaches_every_server_process_on_its_next_read(directory_db: CentralDB) -> None:
+    """Each process keeps the directory it read (a page at 1,000 stores would read it every time); another
+    process's change is seen on the next read, a group's target as much as a store's name."""
+    other = CentralDB(directory_db.url, create=False)  # a second server process on the same database
+    try:
+        before = load_directory(directory_db)
+        assert load_directory(directory_db) is before  # kept: nothing changed
+        set_stores(other, "test", '[groups.north]\nname = "Nord"\ntargets = { nps = 55 }\n')
+        after = load_directory(directory_db)
+        assert after is not before and after.groups["north"].targets["nps"] == 55
+        assert after.target("lille-02", "nps") == 55
+        set_stores(
+            other,
+            "test",
+            '[stores.lille-02]\nname = "Lille Flandres"\ngroup = "north"\ntimezone = "Europe/Paris"\n',
+        )
+        assert load_directory(directory_db).stores["lille-02"].name == "Lille Flandres"
+    finally:
+        other.dispose()
