@@ -17,7 +17,18 @@ from fractions import Fraction
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, String, and_, case, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy import cast as sql_cast
 
 from kiosk.config import ConfigError, check_config_text
@@ -435,29 +446,89 @@ def _plain_rows(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
         result.close()
 
 
-def _visits(
-    conn: Connection, store_ids: list[str], period: Period, first: Mapping[str, str]
-) -> dict[str, tuple[int, int]]:
-    """store -> (visits, repeated presses): answers to the survey's first question, suspect ones apart."""
+@dataclass(slots=True)
+class StoreSums:
+    """A store's counts over a period and the previous one: its visits and repeated presses (answers to
+    the survey's first question, suspect ones apart), and its index's parts (score in UNITs, answers)."""
+
+    visits: int = 0
+    repeated: int = 0
+    score: int = 0
+    answers: int = 0
+    visits_before: int = 0
+    repeated_before: int = 0
+    score_before: int = 0
+    answers_before: int = 0
+
+
+def _period_sums(
+    conn: Connection,
+    store_ids: list[str],
+    periods: tuple[Period, Period],
+    index: str,
+    first: Mapping[str, str],
+    index_question: Mapping[str, str],
+) -> dict[str, StoreSums]:
+    """store -> its StoreSums over the period and the previous one, in one query: every segment of both
+    periods (see `segments`) read from the index rollups with its sign, added up by the database into one
+    row a store and question (at 1,000 stores: one round trip and 2,000 rows, instead of four and 5,000)."""
     if not store_ids:
         return {}
-    wanted = sorted(set(first.values()))
+    kinds = [str(k) for k in INDEXES[index][0]]
+    wanted = sorted(set(first.values()) | set(index_question.values()))
     few = len(store_ids) < 500
+    parts = []
+    for p, period in enumerate(periods):
+        for segment in segments(period):
+            t = rollup_index_daily if segment.rollup == "day" else rollup_index_monthly
+            key = t.c.local_day if segment.rollup == "day" else t.c.month
+            sign: Any = literal_column(str(segment.sign))
+            parts.append(
+                select(
+                    t.c.store_id.label("store_id"),
+                    t.c.question_id.label("question_id"),
+                    literal_column(str(p)).label("p"),
+                    case((t.c.kind.in_(kinds), 1), else_=0).label("counted"),
+                    (_score_sql(index, t) * sign).label("score"),
+                    (t.c.n * sign).label("n"),
+                    (t.c.suspect_n * sign).label("suspect_n"),
+                ).where(
+                    key >= segment.first,
+                    key <= segment.last,
+                    t.c.question_id.in_(wanted),
+                    *([t.c.store_id.in_(store_ids)] if few else []),
+                )
+            )
+    rows = union_all(*parts).subquery()
+    r = rows.c
 
-    def columns(t: Any, _key: Any) -> list[Any]:
-        return [t.c.store_id, t.c.question_id, func.sum(t.c.n), func.sum(t.c.suspect_n)]
+    def total(value: Any, p: int, counted: bool) -> Any:
+        when = and_(r.p == p, r.counted == 1) if counted else r.p == p
+        return sql_cast(func.sum(case((when, value), else_=0)), BigInteger)
 
-    def where(t: Any) -> list[Any]:
-        return [t.c.question_id.in_(wanted), *([t.c.store_id.in_(store_ids)] if few else [])]
-
-    result: dict[str, tuple[int, int]] = {}
-    for query, sign in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly):
-        c = query.selected_columns
-        for store_id, question_id, n, suspect_n in _plain_rows(conn, query.group_by(c[0], c[1])):
-            if first.get(store_id) != question_id:
-                continue
-            visits, repeated = result.get(store_id, (0, 0))
-            result[store_id] = (visits + sign * int(n), repeated + sign * int(suspect_n))
+    query = select(
+        r.store_id,
+        r.question_id,
+        *(
+            column
+            for p in range(len(periods))
+            for column in (
+                total(r.n, p, False),
+                total(r.suspect_n, p, False),
+                total(r.score, p, True),
+                total(r.n, p, True),
+            )
+        ),
+    ).group_by(r.store_id, r.question_id)
+    result: dict[str, StoreSums] = {}
+    for store_id, question_id, v0, r0, s0, n0, v1, r1, s1, n1 in _plain_rows(conn, query):
+        sums = result.get(store_id)
+        if sums is None:
+            sums = result[store_id] = StoreSums()
+        if first.get(store_id) == question_id:
+            sums.visits, sums.repeated, sums.visits_before, sums.repeated_before = v0, r0, v1, r1
+        if index_question.get(store_id) == question_id:
+            sums.score, sums.answers, sums.score_before, sums.answers_before = s0, n0, s1, n1
     return result
 
 
@@ -576,26 +647,24 @@ def _overview(
     facts = survey_facts(conn, ids)
     index_question = {s: q.id for s in ids if (q := facts[s].for_index(index)) is not None}
     first = {s: f.first for s, f in facts.items() if f.first}
-    visits = _visits(conn, ids, period, first)
-    now_parts = _index_sums(conn, ids, period, index, index_question) if ids else {}
-    before_parts = _index_sums(conn, ids, previous, index, index_question) if ids else {}
+    sums = _period_sums(conn, ids, (period, previous), index, first, index_question)
     rows: list[dict[str, Any]] = []
     no_buckets: dict[str, list[int]] = {}
+    nothing = StoreSums()
     for store_id in ids:
-        parts = now_parts.get(store_id, no_buckets).get("")
-        value = _value(parts)
-        before_value = _value(before_parts.get(store_id, no_buckets).get(""))
+        counts = sums.get(store_id, nothing)
+        value = _value([counts.score, counts.answers])
+        before_value = _value([counts.score_before, counts.answers_before])
         target = directory.target(store_id, index) if index != "ces" else None
         entry = directory.stores.get(store_id)
-        responses, repeated = visits.get(store_id, (0, 0))
         rows.append(
             {
                 "store": store_id,
                 "name": entry.name if entry else store_id,
                 "group": entry.group_id if entry else None,
-                "responses": responses,
-                "repeated_presses": repeated,
-                "answers": parts[1] if parts else 0,
+                "responses": counts.visits,
+                "repeated_presses": counts.repeated,
+                "answers": counts.answers,
                 "value": value,
                 "previous": before_value,
                 "change": None if value is None or before_value is None else round(value - before_value, 1),
@@ -621,8 +690,10 @@ def _overview(
             buckets = points.get(row["store"], no_buckets)
             row["trend"] = _values([buckets.get(k) for k in keys])
     # The scope's figure from the counts of every store: its numerators over its answers.
-    total = _sum_parts(Parts(*sums) for buckets in now_parts.values() for sums in buckets.values())
-    total_before = _sum_parts(Parts(*sums) for buckets in before_parts.values() for sums in buckets.values())
+    total = Parts(sum(c.score for c in sums.values()), sum(c.answers for c in sums.values()))
+    total_before = Parts(
+        sum(c.score_before for c in sums.values()), sum(c.answers_before for c in sums.values())
+    )
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -646,14 +717,6 @@ def _overview(
             else round(total.value - total_before.value, 1),
         },
     }
-
-
-def _sum_parts(parts: Iterable[Parts]) -> Parts:
-    score, answers = 0, 0
-    for part in parts:
-        score += part.score
-        answers += part.answers
-    return Parts(score, answers)
 
 
 # -- one store --------------------------------------------------------------------------------------------
