@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sqlite3
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from kiosk.domain.days import format_utc
 from kiosk.domain.survey import AnswerError
-from kiosk.recording import AnswerRecorder
+from kiosk.recording import AnswerRecorder, new_id
 from kiosk.storage import Answer, NewAnswer, ResponseStore, StoreError
 
 log = logging.getLogger("kiosk")
@@ -85,7 +84,7 @@ class HoldingRecorder:
         """Store the answer durably and return it; None when it could only be held (or, at the bound,
         not kept). AnswerError for an answer the survey refuses, whatever the disk does."""
         # Fixed now, so that every retry writes the same answer and a retry after a success is recognised.
-        new = new if new.id is not None else dataclasses.replace(new, id=str(uuid.uuid4()))
+        new = new if new.id is not None else dataclasses.replace(new, id=new_id())
         if self._held and not self.flush(self.batch):
             # Behind older held answers (the database refuses, or the backlog is still draining): in line.
             self.recorder.check(new)

@@ -15,15 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import sqlite3
-import uuid
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
 
-from kiosk.domain.answers import check_answer
+from kiosk.domain.answers import check_answer, check_in_visit
 from kiosk.domain.days import local_day
-from kiosk.domain.repeats import Visit, repeated_run_ending, repeated_visits
+from kiosk.domain.repeats import Visit, follows, repeated_run_ending, repeated_visits
 from kiosk.domain.survey import AnswerError, KioskConfig, Question
 from kiosk.storage import Answer, ImportResult, NewAnswer, ResponseStore, StoreError, explain
+
+# A version 4 UUID's fixed bits: the version nibble (4) and the variant's two top bits (10).
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_id() -> str:
+    """A random id, as `str(uuid.uuid4())` writes it (the same 122 bits from os.urandom) in half its time:
+    a tap makes one or two."""
+    text = f"{int.from_bytes(os.urandom(16), 'big') & _UUID4_KEEP | _UUID4_SET:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 @dataclasses.dataclass(slots=True)
@@ -45,8 +57,10 @@ class AnswerRecorder:
         # What the database looked like when `_recent` was last right: (data_version, total_changes, config).
         self._seen: tuple[int, int, KioskConfig] | None = None
         self._recent: list[_RecentVisit] = []  # the last visits, in time order
+        self._latest: dt.datetime | None = None  # the time of the latest answer among them
         self._last_judged = False  # whether the last of them has been judged as ended
         self._judge_all = True  # after a fresh read: judge every visit read, not only the last run
+        self._zone: tuple[KioskConfig, ZoneInfo] | None = None  # the store's time zone, per configuration
 
     @property
     def config(self) -> KioskConfig:
@@ -60,22 +74,38 @@ class AnswerRecorder:
         Without a session id the answer starts a new visit; its id is in the returned answer.
         """
         question, value, language = self._checked(new)
-        conn = self.store.conn
+        store = self.store
+        conn = store.conn
+        # The transaction spelt out rather than `with store.writing()`: this is the tap, and every
+        # microsecond of it counts (issue #9).
         try:
-            with self.store.writing():
+            store.begin()
+            try:
                 self._refresh(conn)
-                if new.session_id is None and self._in_order(new.created_at):
-                    answer = self._start_visit(new, question, value, language)
-                elif new.session_id is not None and self._follows_last(new):
+                session_id = new.session_id
+                recent = self._recent
+                if not self._in_order(new.created_at):
+                    self._seen = None
+                    answer = self._record_from_database(new, question, value, language)
+                elif recent and recent[-1].id == session_id:
                     answer = self._continue_visit(new, question, value, language)
+                elif session_id is None or (
+                    # A visit id the screen made for its first answer: new unless stored already.
+                    all(visit.id != session_id for visit in recent) and store.visit(session_id) is None
+                ):
+                    answer = self._start_visit(new, session_id, question, value, language)
                 else:
                     self._seen = None
                     answer = self._record_from_database(new, question, value, language)
+            except BaseException:
+                store.rollback()
+                raise
+            store.commit()
             self._wrote(conn)
         except BaseException as error:
             self._seen = None  # memory and database may differ now: read the visits again next time
             if isinstance(error, sqlite3.OperationalError):
-                raise StoreError(explain(self.store.path, error)) from None
+                raise StoreError(explain(store.path, error)) from None
             raise
         return answer
 
@@ -117,7 +147,7 @@ class AnswerRecorder:
         ordered = sorted(rows, key=lambda r: r.created_at)
         sessions: dict[str, list[NewAnswer]] = {}
         for row in ordered:
-            sessions.setdefault(row.session_id or row.id or str(uuid.uuid4()), []).append(row)
+            sessions.setdefault(row.session_id or row.id or new_id(), []).append(row)
         self._seen = None  # answers anywhere in time: the visits in memory are read again next time
         try:
             with store.writing():
@@ -129,7 +159,7 @@ class AnswerRecorder:
                         question, value, language = self._checked(row)
                         answers.append(
                             Answer(
-                                id=row.id or str(uuid.uuid4()),
+                                id=row.id or new_id(),
                                 session_id=sid,
                                 question_id=question.id,
                                 value=value,
@@ -180,13 +210,16 @@ class AnswerRecorder:
         self, new: NewAnswer, session_id: str, question: Question, value: str, language: str, suspect: bool
     ) -> Answer:
         config = self.config
+        zone = self._zone
+        if zone is None or zone[0] is not config:
+            self._zone = zone = (config, config.store.tz)
         return Answer(
-            id=new.id or str(uuid.uuid4()),
+            id=new.id or new_id(),
             session_id=session_id,
             question_id=question.id,
             value=value,
             created_at=new.created_at,
-            local_day=local_day(new.created_at, config.store.tz),
+            local_day=local_day(new.created_at, zone[1]),
             language=language,
             survey_version=config.survey.version,
             suspect=suspect,
@@ -195,21 +228,19 @@ class AnswerRecorder:
 
     # -- the tap path, from the visits in memory ----------------------------------------------------------
 
-    @staticmethod
-    def _data_version(conn: sqlite3.Connection) -> int:
-        return int(conn.execute("PRAGMA data_version").fetchone()[0])
-
     def _refresh(self, conn: sqlite3.Connection) -> None:
         """Read the last visits again unless those in memory are still the database's. Called inside the
         write transaction, so that nobody else can commit before ours."""
-        seen = (self._data_version(conn), conn.total_changes, self.config)
-        if self._seen is not None and self._seen[:2] == seen[:2] and self._seen[2] is seen[2]:
+        version, config, seen = self.store.data_version(), self.config, self._seen
+        if seen is not None and seen[0] == version and seen[1] == conn.total_changes and seen[2] is config:
             return
         rows = self.store.recent_visits(self._keep())
         self._recent = [_RecentVisit(sid, list(answers), suspect) for sid, answers, suspect in rows]
+        # Visits read back may overlap (an import, `kiosk record`): the latest answer of any of them.
+        self._latest = max((visit.answers[-1][2] for visit in self._recent), default=None)
         self._last_judged = False
         self._judge_all = True
-        self._seen = seen
+        self._seen = (version, conn.total_changes, config)
 
     def _wrote(self, conn: sqlite3.Connection) -> None:
         """After our commit: it changed `total_changes` but not `data_version` (which counts other
@@ -223,29 +254,30 @@ class AnswerRecorder:
 
     def _in_order(self, at: dt.datetime) -> bool:
         """Whether `at` comes after every answer in memory (the database path handles the others)."""
-        # Every visit's, not only the last one's: visits read back may overlap (an import, `kiosk record`).
-        return all(at > visit.answers[-1][2] for visit in self._recent)
+        return self._latest is None or at > self._latest
 
-    def _follows_last(self, new: NewAnswer) -> bool:
-        return bool(self._recent) and self._recent[-1].id == new.session_id and self._in_order(new.created_at)
-
-    def _start_visit(self, new: NewAnswer, question: Question, value: str, language: str) -> Answer:
+    def _start_visit(
+        self, new: NewAnswer, session_id: str | None, question: Question, value: str, language: str
+    ) -> Answer:
         # A new visit: the ones before it have ended, so the rule can judge them now.
         self._judge_ended()
-        answer = self._answer(new, str(uuid.uuid4()), question, value, language, suspect=False)
+        answer = self._answer(new, session_id or new_id(), question, value, language, suspect=False)
         self.store.insert_answer(answer)
         self._recent.append(_RecentVisit(answer.session_id, [(question.id, value, new.created_at)], False))
-        del self._recent[: -self._keep()]
+        del self._recent[: -self._keep()]  # older visits: the latest answer is this one, kept
+        self._latest = new.created_at
         self._last_judged = False
         return answer
 
     def _continue_visit(self, new: NewAnswer, question: Question, value: str, language: str) -> Answer:
         visit = self._recent[-1]
-        # The same check as import and head office: one answer per question, show_if.
-        check_answer(self.config.survey, question.id, value, {q: v for q, v, _ in visit.answers})
+        # The same check as import and head office: one answer per question, show_if (the answer itself
+        # was checked before the transaction).
+        check_in_visit(question, {q: v for q, v, _ in visit.answers})
         answer = self._answer(new, visit.id, question, value, language, suspect=visit.suspect)
         self.store.insert_answer(answer)
         visit.answers.append((question.id, value, new.created_at))
+        self._latest = new.created_at
         self._last_judged = False
         return answer
 
@@ -256,16 +288,19 @@ class AnswerRecorder:
         if self._last_judged or not self._recent or not rule.enabled:
             self._last_judged = True
             return
-        visits = [visit.frozen() for visit in self._recent]
-        flagged = repeated_visits(visits, rule) if self._judge_all else repeated_run_ending(visits, rule)
-        self.store.flag_visits(flagged)
+        recent = self._recent
+        if self._judge_all:
+            self.store.flag_visits(repeated_visits([visit.frozen() for visit in recent], rule))
+        elif len(recent) > 1 and follows(recent[-2].frozen(), recent[-1].frozen(), rule):
+            # Most visits do not follow the one before: a run of one, nothing to flag, nothing to build.
+            self.store.flag_visits(repeated_run_ending([visit.frozen() for visit in recent], rule))
         self._last_judged = True
         self._judge_all = False
 
     # -- the database path (answers out of order, older visits, imports) ----------------------------------
 
     def _record_from_database(self, new: NewAnswer, question: Question, value: str, language: str) -> Answer:
-        session_id = new.session_id or str(uuid.uuid4())
+        session_id = new.session_id or new_id()
         visit = None if new.session_id is None else self.store.visit(session_id)
         if visit is not None:
             # The same check as import and head office: one answer per question, show_if.

@@ -30,20 +30,25 @@ def check_answer(
     question = survey.question(question_id)
     stored = question.normalise(value)
     if visit:
-        if question.id in visit:
-            raise AnswerError(f"this visit already has an answer to {question.id!r}")
-        rule = question.show_if
-        if rule is not None and rule.question in visit:
-            try:
-                earlier = int(visit[rule.question])
-            except ValueError:
-                earlier = None
-            if earlier is None or not rule.holds(earlier):
-                raise AnswerError(
-                    f"{question.id!r} is asked only when {rule.question!r} is {rule.low} to {rule.high}; "
-                    f"this visit answered {visit[rule.question]!r}"
-                )
+        check_in_visit(question, visit)
     return question, stored
+
+
+def check_in_visit(question: Question, visit: Mapping[str, str]) -> None:
+    """The part of `check_answer` that looks at the visit, for an answer already checked on its own."""
+    if question.id in visit:
+        raise AnswerError(f"this visit already has an answer to {question.id!r}")
+    rule = question.show_if
+    if rule is not None and rule.question in visit:
+        try:
+            earlier = int(visit[rule.question])
+        except ValueError:
+            earlier = None
+        if earlier is None or not rule.holds(earlier):
+            raise AnswerError(
+                f"{question.id!r} is asked only when {rule.question!r} is {rule.low} to {rule.high}; "
+                f"this visit answered {visit[rule.question]!r}"
+            )
 
 
 class SurveyDefinitionError(ValueError):

@@ -15,6 +15,10 @@ class TimeError(ValueError):
 
 def format_utc(at: dt.datetime) -> str:
     """The stored form of an instant: UTC, millisecond precision, fixed width so text order is time order."""
+    if at.tzinfo is UTC and at.year >= 1000:
+        # The same text in half the time (every tap stores one): isoformat truncates to the millisecond
+        # as the division below does, and writes the year on four digits as strftime does from 1000 on.
+        return f"{at.isoformat(timespec='milliseconds')[:-6]}Z"
     return (
         at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.astimezone(UTC).microsecond // 1000:03d}Z"
     )

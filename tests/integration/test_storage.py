@@ -9,14 +9,16 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.domain.survey import AnswerError, KioskConfig
-from kiosk.recording import AnswerRecorder
+from kiosk.recording import AnswerRecorder, new_id
 from kiosk.storage import SUSPECT_OF_VISIT, NewAnswer, ResponseStore, StoreError
 from tests.conftest import utc
 
@@ -66,6 +68,14 @@ def test_stored_answers_cannot_be_changed_but_can_be_marked_synced(store: Respon
     assert (row["value"], row["synced_at"]) == ("3", "2026-11-01T10:00:00.000Z")
 
 
+@settings(max_examples=300)
+@given(random=st.binary(min_size=16, max_size=16))
+def test_answer_ids_are_random_uuids_as_before(random: bytes) -> None:
+    with mock.patch("os.urandom", return_value=random):
+        made = new_id()
+    assert made == str(uuid.UUID(bytes=random, version=4))
+
+
 def test_refused_answers_store_nothing(store: ResponseStore) -> None:
     for question, value in [("satisfaction", 6), ("satisfaction", "abc"), ("nope", 1), ("reason", "parking")]:
         with pytest.raises(AnswerError):
@@ -82,6 +92,23 @@ def test_a_visit_answers_each_question_once(store: ResponseStore) -> None:
         AnswerRecorder(store).record(
             NewAnswer("reason", "price", utc(2026, 11, 1, 9, 0, 8), session_id=first.session_id)
         )
+
+
+def test_an_older_visit_named_by_its_id_is_checked_against_its_answers(store: ResponseStore) -> None:
+    # As the screen does: the visit's id is made before its first answer. Later visits push it out of the
+    # recorder's memory; an answer naming it is still checked against what the database holds.
+    recorder = AnswerRecorder(store)
+    first = recorder.record(NewAnswer("satisfaction", 4, utc(2026, 11, 1, 9), session_id="made-by-screen"))
+    assert first.session_id == "made-by-screen"
+    for minute in range(1, 8):
+        recorder.record(
+            NewAnswer("satisfaction", 5, utc(2026, 11, 1, 9, minute), session_id=f"later-{minute}")
+        )
+    with pytest.raises(AnswerError, match="already has an answer"):
+        recorder.record(NewAnswer("satisfaction", 1, utc(2026, 11, 1, 9, 30), session_id="made-by-screen"))
+    recorder.record(NewAnswer("recommend", 8, utc(2026, 11, 1, 9, 31), session_id="made-by-screen"))
+    stored = store.db.execute("SELECT count(*) FROM answers WHERE session_id = 'made-by-screen'")
+    assert stored.fetchone()[0] == 2
 
 
 def test_local_day_follows_the_store_time_zone(store: ResponseStore) -> None:

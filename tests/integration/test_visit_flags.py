@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -89,13 +90,14 @@ operation = st.tuples(
     st.integers(1, 12),  # seconds since the previous answer
     st.sampled_from(["1", "1", "5"]),
     st.booleans(),  # written by the second process
+    st.booleans(),  # a new visit's id made by the screen (as the app does), not by the store
 )
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=30))
 def test_flags_and_counts_equal_judging_every_ended_visit_at_once(
-    tmp_path_factory: pytest.TempPathFactory, config: KioskConfig, ops: list[tuple[str, int, str, bool]]
+    tmp_path_factory: pytest.TempPathFactory, config: KioskConfig, ops: list[tuple[str, int, str, bool, bool]]
 ) -> None:
     path = tmp_path_factory.mktemp("db") / "kiosk.db"
     app, cli = ResponseStore(path, config), ResponseStore(path, config)
@@ -103,7 +105,7 @@ def test_flags_and_counts_equal_judging_every_ended_visit_at_once(
     now = T0
     current: tuple[str, set[str]] | None = None
     visits: dict[str, list[tuple[str, str, dt.datetime]]] = {}
-    for kind, seconds, value, second in ops:
+    for kind, seconds, value, second, screen in ops:
         now += dt.timedelta(seconds=seconds)
         # One recorder per process, kept for the whole run: each must notice what the other wrote.
         writer = recorders[second]
@@ -114,7 +116,9 @@ def test_flags_and_counts_equal_judging_every_ended_visit_at_once(
             current[1].add(question)
         else:
             question, answer_value = "satisfaction", value
-            answer = writer.record(NewAnswer(question, value, now))
+            made = str(uuid.uuid4()) if screen else None
+            answer = writer.record(NewAnswer(question, value, now, session_id=made))
+            assert made in (None, answer.session_id)
             current = (answer.session_id, {question})
         visits.setdefault(current[0], []).append((question, answer_value, now))
     ended = [Visit(sid, tuple(given)) for sid, given in visits.items()][:-1]

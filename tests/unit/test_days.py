@@ -6,6 +6,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kiosk.domain.days import TimeError, format_utc, local_day, parse_timestamp
 
@@ -72,3 +74,17 @@ def test_stored_times_sort_as_text_in_time_order() -> None:
     texts = [format_utc(t) for t in times]
     assert texts == sorted(texts)
     assert texts[1] == "2026-01-01T00:00:00.005Z"
+
+
+@given(
+    at=st.datetimes(
+        min_value=dt.datetime(1, 1, 2),
+        max_value=dt.datetime(9999, 12, 30),
+        timezones=st.sampled_from([dt.UTC, PARIS, ZoneInfo("UTC"), dt.timezone(dt.timedelta(hours=-3))]),
+    )
+)
+def test_stored_times_keep_their_text_whatever_zone_they_come_in(at: dt.datetime) -> None:
+    # The text every stored answer already has: UTC, truncated to the millisecond, Z.
+    utc_at = at.astimezone(dt.UTC)
+    expected = utc_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc_at.microsecond // 1000:03d}Z"
+    assert format_utc(at) == expected
