@@ -49,22 +49,24 @@ CYCLE_BLOCKS = 256  # the raw-fsync file: 1 MiB overwritten in a cycle
 Timer = Callable[[], float]
 
 
-# Follow-up answers belong to the visit that the first answer started: the store gives its id back.
+# As on the kiosk screen (kiosk.ui.presenters), a visit's id is made by the screen before its first answer
+# (outside the timed call), and the later answers carry the same id.
+NEW_VISIT = "new-visit"
 SAME_VISIT = "same-visit"
 
 
 def taps(seed: int, start: dt.datetime) -> Iterator[NewAnswer]:
     """An endless, realistic stream of taps: visits a minute apart, 2 or 3 answers each, seconds apart.
 
-    As on the kiosk screen, a visit's first answer has no visit id (the store starts the visit) and the
-    later ones carry the id it returned.
+    As on the kiosk screen, a visit's first answer carries a visit id the screen made, unknown to the store,
+    and the later ones carry the same id.
     """
     rng = random.Random(seed)
     visit_start = start
     while True:
         face = rng.choices((1, 2, 3, 4, 5), weights=(4, 6, 15, 40, 35))[0]
         at = visit_start
-        yield NewAnswer("satisfaction", face, at, language=rng.choice(("fr", "en")))
+        yield NewAnswer("satisfaction", face, at, session_id=NEW_VISIT, language=rng.choice(("fr", "en")))
         if face <= 2 and rng.random() < 0.7:
             at += dt.timedelta(seconds=rng.uniform(1.5, 4))
             reason = rng.choice(("waiting", "staff", "price", "cleanliness", "availability"))
@@ -82,7 +84,9 @@ def tap_timer(kiosk: Kiosk, stream: Iterator[NewAnswer]) -> Timer:
     def run() -> float:
         nonlocal visit
         answer = next(stream)
-        if answer.session_id == SAME_VISIT:
+        if answer.session_id == NEW_VISIT:
+            answer = dataclasses.replace(answer, session_id=str(uuid.uuid4()))
+        elif answer.session_id == SAME_VISIT:
             answer = dataclasses.replace(answer, session_id=visit)
         t0 = time.perf_counter_ns()
         stored = record(answer)
