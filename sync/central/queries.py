@@ -26,7 +26,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal,
     literal_column,
     select,
     union_all,
@@ -46,7 +45,6 @@ from sync.central.db import (
     rollup_hourly,
     rollup_index_daily,
     rollup_index_monthly,
-    rollup_monthly,
     stores,
 )
 from sync.central.directory import Directory, load_directory
@@ -297,19 +295,11 @@ def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
-def _rollup_selects(
-    period: Period, columns: Any, where: Any, daily: Any = rollup_daily, monthly: Any = rollup_monthly
-) -> list[tuple[Any, int]]:
-    """One (SELECT, sign) per segment of the period, each over the rollup that fits it (`daily` for days,
-    `monthly` for whole months), its sums to be added or taken away; `columns(t, key)` and `where(t)` take
-    the table and its time column (local_day or month)."""
-    selects = []
-    for segment in segments(period):
-        t = daily if segment.rollup == "day" else monthly
-        key = t.c.local_day if segment.rollup == "day" else t.c.month
-        query = select(*columns(t, key)).where(key >= segment.first, key <= segment.last, *where(t))
-        selects.append((query, segment.sign))
-    return selects
+def _index_rollup(segment: Segment) -> tuple[Any, Any]:
+    """The index rollup a segment reads (per day or per month) and its time column."""
+    if segment.rollup == "day":
+        return rollup_index_daily, rollup_index_daily.c.local_day
+    return rollup_index_monthly, rollup_index_monthly.c.month
 
 
 def _trend_buckets(period: Period) -> tuple[str, int]:
@@ -356,24 +346,20 @@ class Parts:
         return None if self.answers == 0 else ratio1(100 * self.score, UNIT * self.answers)
 
 
-def _index_sums(
+def _trends(
     conn: Connection,
     store_ids: list[str],
     period: Period,
     index: str,
     questions: Mapping[str, str],
-    by_bucket: int = 0,
+    by_bucket: int,
 ) -> dict[str, dict[str, list[int]]]:
     """store -> bucket -> [the index's score in UNITs, answers] over the period, from each store's index
-    question; the bucket is "" (the whole period), or the first `by_bucket` characters of the day (10: days,
-    7: months). Lists, not objects: the overview reads tens of thousands of buckets."""
+    question; the bucket is the first `by_bucket` characters of the day (10: days, 7: months). Lists, not
+    objects: a trend has a point a day."""
     kinds = [str(k) for k in INDEXES[index][0]]
     few = len(store_ids) < 500
     wanted = sorted(set(questions.values()))
-
-    def columns(t: Any, key: Any) -> list[Any]:
-        bucket = func.substr(key, 1, by_bucket) if by_bucket else literal("")
-        return [t.c.store_id, t.c.question_id, bucket, func.sum(_score_sql(index, t)), func.sum(t.c.n)]
 
     def where(t: Any) -> list[Any]:
         return [
@@ -418,18 +404,22 @@ def _index_sums(
                     sums[0] += int(parts[i + 1])
                     sums[1] += n
         return result
-    for query, sign in _rollup_selects(period, columns, where, rollup_index_daily, rollup_index_monthly):
-        for store_id, question_id, bucket, score, n in _plain_rows(
-            conn, query.group_by(*query.selected_columns[:3])
-        ):
+    # Months: a segment a query, its sums added or taken away (see `segments`).
+    for segment in segments(period):
+        t, key = _index_rollup(segment)
+        bucket = func.substr(key, 1, by_bucket)  # one expression: PostgreSQL groups by the same binds
+        query = (
+            select(t.c.store_id, t.c.question_id, bucket, func.sum(_score_sql(index, t)), func.sum(t.c.n))
+            .where(key >= segment.first, key <= segment.last, *where(t))
+            .group_by(t.c.store_id, t.c.question_id, bucket)
+        )
+        sign = segment.sign
+        for store_id, question_id, bucket, score, n in _plain_rows(conn, query):
             if not n or get(store_id) != question_id:
                 continue
-            per_store = result.get(store_id)
-            if per_store is None:
-                per_store = result[store_id] = {}
-            sums = per_store.get(bucket)
+            sums = result.setdefault(store_id, {}).get(bucket)
             if sums is None:
-                per_store[bucket] = [sign * int(score), sign * int(n)]
+                result[store_id][bucket] = [sign * int(score), sign * int(n)]
             else:
                 sums[0] += sign * int(score)
                 sums[1] += sign * int(n)
@@ -477,8 +467,7 @@ def _period_sums_query(
     parts = []
     for p, period in enumerate(periods):
         for segment in period:
-            t = rollup_index_daily if segment.rollup == "day" else rollup_index_monthly
-            key = t.c.local_day if segment.rollup == "day" else t.c.month
+            t, key = _index_rollup(segment)
             sign: Any = literal_column(str(segment.sign))
             parts.append(
                 select(
@@ -711,7 +700,7 @@ def _overview(
         _kind, width = _trend_buckets(period)
         shown_ids = [r["store"] for r in shown]
         questions = {s: index_question[s] for s in shown_ids if s in index_question}
-        points = _index_sums(conn, shown_ids, period, index, questions, by_bucket=width) if shown else {}
+        points = _trends(conn, shown_ids, period, index, questions, by_bucket=width) if shown else {}
         for row in shown:
             buckets = points.get(row["store"], no_buckets)
             row["trend"] = _values([buckets.get(k) for k in keys])
