@@ -500,44 +500,29 @@ rollup_hourly = Table(
 # answers counted, NPS promoters and detractors, CSAT top-2 ("satisfied"), the Happy Index's sum of steps above
 # the scale's lowest face, CES "easy" (5-7). Suspect answers count only in `suspect_n`. The overview reads a
 # row per store and day instead of a row per value (`rollups.index_parts` says what each column holds).
-rollup_index_daily = Table(
-    "rollup_index_daily",
-    metadata,
-    Column("store_id", String(64), nullable=False),
-    Column("local_day", String(10), nullable=False),
-    Column("question_id", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("suspect_n", Integer, nullable=False),
-    Column("promoters", Integer, nullable=False),
-    Column("detractors", Integer, nullable=False),
-    Column("top2", Integer, nullable=False),
-    Column("happy", Integer, nullable=False),
-    Column("easy", Integer, nullable=False),
-    # Day first: the overview reads a range of days for every store, one stretch of the key (SQLite keeps
-    # the rows in key order, without a rowid).
-    PrimaryKeyConstraint("local_day", "store_id", "question_id", "kind"),
-    sqlite_with_rowid=False,
-)
+INDEX_PARTS = ("n", "suspect_n", "promoters", "detractors", "top2", "happy", "easy")
 
+
+def _index_rollup(name: str, period: Column[str]) -> Table:
+    """An index-parts rollup per store, `period` (day or month), question and kind. Period first in the key:
+    the overview reads a range of days or months for every store, one stretch of the key (SQLite keeps the
+    rows in key order, without a rowid)."""
+    return Table(
+        name,
+        metadata,
+        Column("store_id", String(64), nullable=False),
+        period,
+        Column("question_id", String(64), nullable=False),
+        Column("kind", String(16), nullable=False),
+        *(Column(part, Integer, nullable=False) for part in INDEX_PARTS),
+        PrimaryKeyConstraint(period.name, "store_id", "question_id", "kind"),
+        sqlite_with_rowid=False,
+    )
+
+
+rollup_index_daily = _index_rollup("rollup_index_daily", Column("local_day", String(10), nullable=False))
 # The same per store-local month (YYYY-MM): a year's overview reads 12 rows a store.
-rollup_index_monthly = Table(
-    "rollup_index_monthly",
-    metadata,
-    Column("store_id", String(64), nullable=False),
-    Column("month", String(7), nullable=False),
-    Column("question_id", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("suspect_n", Integer, nullable=False),
-    Column("promoters", Integer, nullable=False),
-    Column("detractors", Integer, nullable=False),
-    Column("top2", Integer, nullable=False),
-    Column("happy", Integer, nullable=False),
-    Column("easy", Integer, nullable=False),
-    PrimaryKeyConstraint("month", "store_id", "question_id", "kind"),
-    sqlite_with_rowid=False,
-)
+rollup_index_monthly = _index_rollup("rollup_index_monthly", Column("month", String(7), nullable=False))
 
 
 def normalise_url(url: str) -> str:
